@@ -1,0 +1,2 @@
+export * from './task-events.ts';
+export * from './envelope.ts';

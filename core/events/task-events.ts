@@ -1,0 +1,139 @@
+import { z } from 'zod';
+
+/**
+ * The events of a download task, version 1. They are the source of truth: the task's state is
+ * nothing but the fold of these over `initialTaskState()`. Add a field → bump `schemaVersion`
+ * and keep the reader tolerant; never change the meaning of an existing field.
+ *
+ * Times are epoch milliseconds carried in the event (core/ has no clock). No event carries
+ * request headers: credentials for the origin live only in the supernode's memory.
+ */
+
+/** The id used for the supernode's CDN as a piece source (every other source is a peer id). */
+export const CDN_SOURCE = 'cdn';
+
+const at = z.number().int().nonnegative();
+const piece = z.number().int().nonnegative();
+const id = z.string().min(1).max(200);
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const FailureReason = z.enum(['digest', 'unreachable', 'timeout', 'http', 'refused', 'io']);
+export type FailureReason = z.infer<typeof FailureReason>;
+
+export const TaskCreated = z.object({
+  type: z.literal('TaskCreated'),
+  data: z.object({
+    taskId: id,
+    url: z.string().url(),
+    digest: z.string().nullable(),
+    identifier: z.string().nullable(),
+    range: z.string().nullable(),
+    filter: z.array(z.string()),
+    at,
+  }),
+});
+
+export const SourceProbed = z.object({
+  type: z.literal('SourceProbed'),
+  data: z.object({
+    contentLength: z.number().int().nonnegative(),
+    pieceSize: z.number().int().positive(),
+    pieceCount: z.number().int().nonnegative(),
+    acceptRanges: z.boolean(),
+    etag: z.string().nullable(),
+    lastModified: z.string().nullable(),
+    at,
+  }),
+});
+
+/** The CDN stored these pieces on disk with these digests; peers may fetch them from now on. */
+export const PiecesSeeded = z.object({
+  type: z.literal('PiecesSeeded'),
+  data: z.object({
+    pieces: z.array(z.object({ piece, size: z.number().int().nonnegative(), digest: sha256Hex })).min(1),
+    at,
+  }),
+});
+
+export const PeerJoined = z.object({
+  type: z.literal('PeerJoined'),
+  data: z.object({ peerId: id, hostId: id, address: z.string().min(1).max(300), at }),
+});
+
+/** A scheduling decision. Replay applies it; it never re-decides. */
+export const PiecesAssigned = z.object({
+  type: z.literal('PiecesAssigned'),
+  data: z.object({
+    peerId: id,
+    assignments: z.array(z.object({ piece, source: id, deadline: at })).min(1),
+    at,
+  }),
+});
+
+/** What a peer observed in one round trip: pieces verified and stored, and pieces that failed. */
+export const PiecesReported = z.object({
+  type: z.literal('PiecesReported'),
+  data: z.object({
+    peerId: id,
+    ok: z.array(z.object({ piece, source: id, ms: z.number().int().nonnegative() })),
+    failed: z.array(z.object({ piece, source: id, reason: FailureReason })),
+    at,
+  }),
+});
+
+/** Assignments whose deadline passed without a report; the pieces become assignable again. */
+export const AssignmentsExpired = z.object({
+  type: z.literal('AssignmentsExpired'),
+  data: z.object({ peerId: id, pieces: z.array(piece).min(1), at }),
+});
+
+export const PeerLeft = z.object({
+  type: z.literal('PeerLeft'),
+  data: z.object({ peerId: id, reason: z.enum(['left', 'expired']), at }),
+});
+
+export const PeerSucceeded = z.object({
+  type: z.literal('PeerSucceeded'),
+  data: z.object({ peerId: id, at }),
+});
+
+export const PeerFailed = z.object({
+  type: z.literal('PeerFailed'),
+  data: z.object({ peerId: id, reason: z.string().max(500), at }),
+});
+
+/** The CDN holds every piece: the whole file is in the swarm. */
+export const TaskSucceeded = z.object({ type: z.literal('TaskSucceeded'), data: z.object({ at }) });
+
+export const TaskFailed = z.object({
+  type: z.literal('TaskFailed'),
+  data: z.object({ reason: z.string().max(500), at }),
+});
+
+export const TaskEvicted = z.object({ type: z.literal('TaskEvicted'), data: z.object({ at }) });
+
+/** A replica took over writing this task's stream with this fencing epoch. */
+export const OwnershipAcquired = z.object({
+  type: z.literal('OwnershipAcquired'),
+  data: z.object({ replicaId: id, epoch: z.number().int().nonnegative(), at }),
+});
+
+export const TaskEvent = z.discriminatedUnion('type', [
+  TaskCreated,
+  SourceProbed,
+  PiecesSeeded,
+  PeerJoined,
+  PiecesAssigned,
+  PiecesReported,
+  AssignmentsExpired,
+  PeerLeft,
+  PeerSucceeded,
+  PeerFailed,
+  TaskSucceeded,
+  TaskFailed,
+  TaskEvicted,
+  OwnershipAcquired,
+]);
+export type TaskEvent = z.infer<typeof TaskEvent>;
+export type TaskEventType = TaskEvent['type'];
+export type EventOf<T extends TaskEventType> = Extract<TaskEvent, { type: T }>;

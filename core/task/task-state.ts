@@ -1,0 +1,77 @@
+/**
+ * The state of one download task: the fold of its events (core/events) over initialTaskState().
+ * Plain JSON-serialisable data, so snapshots and the state hash are a canonical JSON of it.
+ *
+ * Per-piece data lives in arrays indexed by piece number; per-peer data in records keyed by
+ * peer id. Updates copy only what changes (a peer's `have` array, not the whole task), so an
+ * event costs O(pieces touched + one peer), never a deep copy.
+ */
+export type TaskStatus = 'absent' | 'created' | 'seeding' | 'seeded' | 'failed' | 'evicted';
+export type PeerStatus = 'active' | 'succeeded' | 'failed' | 'left';
+
+export interface PieceInfo {
+  size: number;
+  digest: string;
+}
+
+export interface Inflight {
+  source: string;
+  deadline: number;
+}
+
+export interface PeerState {
+  peerId: string;
+  hostId: string;
+  /** host:port of the peer's piece uploader. */
+  address: string;
+  status: PeerStatus;
+  joinedAt: number;
+  lastSeenAt: number;
+  /** have[p] is true once the peer reported piece p verified and stored. */
+  have: boolean[];
+  haveCount: number;
+  /** Pieces assigned to this peer and not yet reported, by piece number. */
+  inflight: Record<number, Inflight>;
+  /** How many in-flight assignments name this peer as their source (its upload slots in use). */
+  uploading: number;
+  /** Failures this peer saw, by source id: a source that failed a peer is not offered to it again. */
+  failedSources: Record<string, number>;
+  /** Failures attributed to this peer as a source, across all requesters (quarantine counter). */
+  failuresCaused: number;
+  /** Pieces this peer served that were verified by their receiver. */
+  served: number;
+}
+
+export interface TaskState {
+  status: TaskStatus;
+  taskId: string;
+  url: string;
+  digest: string | null;
+  identifier: string | null;
+  range: string | null;
+  filter: string[];
+  createdAt: number;
+  contentLength: number | null;
+  pieceSize: number | null;
+  pieceCount: number | null;
+  acceptRanges: boolean;
+  etag: string | null;
+  lastModified: string | null;
+  /** pieces[p] is set once the CDN has stored piece p (its size and sha256). */
+  pieces: (PieceInfo | null)[];
+  seededCount: number;
+  /** availability[p]: how many peers hold piece p (rarest-first reads this). */
+  availability: number[];
+  /** inflightCount[p]: how many peers are currently fetching piece p. */
+  inflightCount: number[];
+  /** How many in-flight assignments name the CDN as their source. */
+  cdnUploading: number;
+  /** Pieces served by the CDN and verified by peers. */
+  cdnServed: number;
+  peers: Record<string, PeerState>;
+  owner: { replicaId: string; epoch: number } | null;
+  failure: string | null;
+  lastEventAt: number;
+  /** How many events have been folded in (equals the stream version). */
+  version: number;
+}

@@ -1,0 +1,22 @@
+import type { StoredEvent } from '../../core/events/index.ts';
+
+/**
+ * The distribution log port (Kafka in production, in-process in the embedded mode).
+ * kafkajs is the chosen client but it is unmaintained; everything Kafka-specific stays behind
+ * this interface so a KafkaJS-compatible client can replace it.
+ *
+ * Delivery is at-least-once: consumers dedupe by `eventId` and drop events whose epoch is
+ * lower than one already seen for the stream.
+ */
+export interface EventBus {
+  /** Publishes events, keyed by stream id, preserving order per stream. Resolves when acked. */
+  publish(events: StoredEvent[]): Promise<void>;
+  /**
+   * Consumes the topic from the beginning (or the group's committed offsets) and calls `handle`
+   * per batch, per partition, in partition order. Returns a function that stops the consumer.
+   */
+  subscribe(groupId: string, handle: (events: StoredEvent[]) => Promise<void>): Promise<() => Promise<void>>;
+  /** Every event of one stream in the log, in log order (for replay and audit). */
+  readStream(streamId: string): Promise<StoredEvent[]>;
+  close(): Promise<void>;
+}
