@@ -1,0 +1,30 @@
+/**
+ * Parameters of the scheduling policy (see docs/scheduling.md). Parsed once from the
+ * supernode's configuration; core/ only reads them.
+ */
+export interface SchedulingPolicy {
+  /** Upper bound on assignments handed out in one round trip (the peer also says how many it wants). */
+  maxAssignmentsPerRound: number;
+  /** Concurrent uploads a peer serves before it stops being offered as a source. */
+  peerUploadSlots: number;
+  /** Concurrent uploads the CDN serves (the CDN is the fallback source). */
+  cdnUploadSlots: number;
+  /** How long an assignment may stay unreported before it expires and is reassigned. */
+  pieceTimeoutMs: number;
+  /** A source that caused this many failures (any requester) is quarantined. */
+  quarantineAfterFailures: number;
+  /** A peer not heard from for this long is considered gone. */
+  peerExpiryMs: number;
+  /** Retry hint for a peer that has nothing to fetch right now. */
+  waitRetryMs: number;
+}
+
+export const DEFAULT_POLICY: SchedulingPolicy = Object.freeze({
+  maxAssignmentsPerRound: 8,
+  peerUploadSlots: 4,
+  cdnUploadSlots: 8,
+  pieceTimeoutMs: 30_000,
+  quarantineAfterFailures: 3,
+  peerExpiryMs: 60_000,
+  waitRetryMs: 200,
+});

@@ -1,0 +1,44 @@
+# Shared helpers for the infra/dev/*.sh scripts. Source it; do not run it.
+#
+# Conventions every script follows:
+#   - stdout carries only the final KEY=VALUE line(s), so callers (the Node global
+#     test setup) can parse it; every diagnostic goes to stderr via `log`.
+#   - all state lives under $DEV_DIR (default ~/.cache/damselfly), overridable
+#     with DAMSELFLY_DEV_DIR, so several checkouts can share one cache.
+
+DEV_DIR="${DAMSELFLY_DEV_DIR:-${HOME:-/root}/.cache/damselfly}"
+INFRA_DEV_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+log() { printf '[damselfly-dev] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# Serialise the scripts that touch one service: up/down may be called at the
+# same time by parallel test runners. The lock is held until the script exits
+# (fd 9 stays open in this shell).
+take_lock() { # name
+  mkdir -p "$DEV_DIR"
+  exec 9>"$DEV_DIR/$1.lock"
+  if ! flock -w 600 9; then
+    die "timed out waiting for lock $DEV_DIR/$1.lock"
+  fi
+}
+
+# True when something accepts TCP connections on host:port (bash's /dev/tcp,
+# so no extra tools are needed).
+port_open() { # host port
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+}
+
+pid_alive() { # pid
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null
+}
+
+# Root may install missing Debian packages; anyone else gets told what to do.
+apt_install() { # packages...
+  if [ "$(id -u)" -ne 0 ]; then
+    die "missing packages ($*); install them with: sudo apt-get install -y $*"
+  fi
+  log "installing Debian packages: $* (apt-get update + install, may take a minute)"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
