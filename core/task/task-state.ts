@@ -75,3 +75,34 @@ export interface TaskState {
   /** How many events have been folded in (equals the stream version). */
   version: number;
 }
+
+/** The state of a task stream before its first event (status 'absent'). */
+export function initialTaskState(taskId: string): TaskState {
+  return {
+    status: 'absent',
+    taskId,
+    url: '',
+    digest: null,
+    identifier: null,
+    range: null,
+    filter: [],
+    createdAt: 0,
+    contentLength: null,
+    pieceSize: null,
+    pieceCount: null,
+    acceptRanges: false,
+    etag: null,
+    lastModified: null,
+    pieces: [],
+    seededCount: 0,
+    availability: [],
+    inflightCount: [],
+    cdnUploading: 0,
+    cdnServed: 0,
+    peers: {},
+    owner: null,
+    failure: null,
+    lastEventAt: 0,
+    version: 0,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The one catalogue of Damselfly error codes. Codes are stable and never reused: clients match
+ * on them. The supernode's HTTP edge renders a DamselflyError as application/problem+json
+ * (type = code, title, status, detail) in one place; everything else only throws.
+ *
+ * `retryable` tells a client that the same request may succeed later unchanged (the server
+ * lost a race or is temporarily without a resource), as opposed to a request that is wrong.
+ */
+export interface ErrorSpec {
+  status: number;
+  title: string;
+  retryable?: boolean;
+}
+
+export const ErrorCodes = {
+  // Generic edge errors.
+  DF_ERR_VALIDATION: { status: 400, title: 'The request is invalid' },
+  DF_ERR_UNAUTHORIZED: { status: 401, title: 'A valid token is required' },
+  DF_ERR_FORBIDDEN_ORIGIN: { status: 403, title: 'The origin address is not allowed' },
+  DF_ERR_NOT_FOUND: { status: 404, title: 'No such resource' },
+  DF_ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  DF_ERR_VERSION_CONFLICT: { status: 409, title: 'The stream changed concurrently', retryable: true },
+  DF_ERR_STALE_EPOCH: { status: 409, title: 'This replica no longer owns the task' },
+  DF_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+  DF_ERR_MALFORMED_EVENT: { status: 500, title: 'A stored event failed validation' },
+  DF_ERR_ORIGIN: { status: 502, title: 'The origin failed' },
+  DF_ERR_UNAVAILABLE: { status: 503, title: 'The service is temporarily unavailable', retryable: true },
+
+  // Task domain errors (core/task/decide).
+  DF_ERR_TASK_EXISTS: { status: 409, title: 'The task already exists' },
+  DF_ERR_TASK_ID_MISMATCH: { status: 400, title: 'The task id does not match the URL, digest and range' },
+  DF_ERR_TASK_NOT_READY: { status: 409, title: 'The task is not ready for this yet', retryable: true },
+  DF_ERR_TASK_STATE: { status: 409, title: 'The task is not in a state that allows this' },
+  DF_ERR_TASK_FAILED: { status: 409, title: 'The task has failed' },
+  DF_ERR_DIGEST_CONFLICT: { status: 409, title: 'A piece was seeded with a different digest' },
+  DF_ERR_PIECE_OUT_OF_RANGE: { status: 400, title: 'The piece number is out of range' },
+  DF_ERR_PIECE_SIZE: { status: 400, title: 'The piece size does not match the task layout' },
+  DF_ERR_UNKNOWN_PEER: { status: 404, title: 'The peer is not part of this task' },
+  DF_ERR_UNKNOWN_SOURCE: { status: 400, title: 'The reported source is not part of this task' },
+  DF_ERR_PEER_EXISTS: { status: 409, title: 'A peer with this id already joined with another address' },
+  DF_ERR_PEER_GONE: { status: 409, title: 'The peer has left or failed this task' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class DamselflyError extends Error {
+  readonly status: number;
+  readonly title: string;
+  readonly retryable: boolean;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    options?: { cause?: unknown },
+  ) {
+    const spec: ErrorSpec = ErrorCodes[code];
+    super(detail ? `${code}: ${detail}` : `${code}: ${spec.title}`, options);
+    this.name = 'DamselflyError';
+    this.status = spec.status;
+    this.title = spec.title;
+    this.retryable = spec.retryable ?? false;
+  }
+}
+
+export function isDamselflyError(e: unknown, code?: ErrorCode): e is DamselflyError {
+  return e instanceof DamselflyError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,2 @@
+export * from './normalise-url.ts';
+export * from './task-id.ts';

@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import { normaliseUrl } from './normalise-url.ts';
+
+export interface TaskIdInput {
+  url: string;
+  /** Query parameter names left out of the id (see normaliseUrl). */
+  filter?: readonly string[];
+  /** Expected digest, e.g. "sha256:<hex>"; takes precedence over the identifier. */
+  digest?: string | null;
+  /** Caller-chosen identity of the content when there is no digest. */
+  identifier?: string | null;
+  /** HTTP Range of a partial download, e.g. "bytes=0-1023". */
+  range?: string | null;
+}
+
+/**
+ * The task id: sha256 (hex) over the normalised URL, the digest or else the identifier, and the
+ * range. Fields are tagged and NUL-separated so that no two different inputs hash the same text.
+ * Headers are never part of the id: two users with different credentials share one task.
+ */
+export function computeTaskId(input: TaskIdInput): string {
+  const url = normaliseUrl(input.url, input.filter ?? []);
+  const content = input.digest ? `d:${input.digest}` : input.identifier ? `i:${input.identifier}` : '';
+  const range = input.range ? `r:${input.range}` : '';
+  return createHash('sha256').update(`u:${url}\0${content}\0${range}`).digest('hex');
+}
+
+const TASK_ID = /^[0-9a-f]{64}$/;
+
+export function isTaskId(value: string): boolean {
+  return TASK_ID.test(value);
+}

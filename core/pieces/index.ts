@@ -1,0 +1,1 @@
+export * from './piece-size.ts';

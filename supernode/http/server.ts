@@ -1,0 +1,53 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { installProblemHandlers, problemOf, sendProblem } from './problem.ts';
+
+export type App = ReturnType<typeof createApp>;
+
+export interface AppOptions {
+  logger: Logger;
+  metrics: Metrics;
+  /** Cluster token: required as a Bearer token on /api/v1 when set. */
+  token?: string;
+  /** Max accepted JSON body, bytes. */
+  bodyLimit?: number;
+  /** Set while the supernode cannot serve (draining, store down): API answers 503. */
+  unavailable?: () => string | undefined;
+}
+
+/**
+ * The Fastify instance with what every route relies on: zod validation of bodies, params and
+ * responses, problem+json errors, token auth on the cluster API, the OpenAPI document (built
+ * from the same zod schemas) at /api/v1/openapi.json, health and metrics endpoints.
+ */
+export function createApp(opts: AppOptions) {
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }), disableRequestLogging: true, bodyLimit: opts.bodyLimit ?? 1 << 20 })
+    .withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  void app.register(swagger, {
+    openapi: { info: { title: 'Damselfly supernode', version: '1' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } },
+    transform: jsonSchemaTransform,
+  });
+  installProblemHandlers(app as unknown as FastifyInstance, opts.logger);
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/api/v1/') || req.url === '/api/v1/openapi.json') return;
+    if (opts.token && req.headers.authorization !== `Bearer ${opts.token}`) {
+      return sendProblem(reply, problemOf('DF_ERR_UNAUTHORIZED', 'a valid cluster token is required (Authorization: Bearer …)'));
+    }
+    const down = opts.unavailable?.();
+    if (down) return sendProblem(reply, problemOf('DF_ERR_UNAVAILABLE', down, { retryAfterMs: 1000 }));
+  });
+
+  app.get('/healthy', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/_ping', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send('pong'));
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()),
+  );
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import { SCHEMA_VERSION, type NewEvent, type StoredEvent, type TaskEvent } from '../../core/events/index.ts';
+import {
+  decide,
+  evolve,
+  initialTaskSnapshot,
+  snapshotFromState,
+  stateOf,
+  canonicalState,
+  type TaskCommand,
+  type TaskSnapshot,
+} from '../../core/task/index.ts';
+import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
+import type { EventStore } from '../store/event-store.ts';
+import type { CommandOutcome, PendingCommand, TaskActor } from './task-actor.ts';
+
+export interface TaskRuntimeOptions {
+  store: EventStore;
+  policy: SchedulingPolicy;
+  /** The fencing epoch this replica writes a task with (issue 4 makes it per shard lease). */
+  epochFor: (taskId: string) => number;
+  /** Store a snapshot every this many events. */
+  snapshotEvery: number;
+  /**
+   * Side effects of newly committed events (start the CDN seed, wake the relay, metrics).
+   * Called only for live events, after they are durable — never during replay or rehydration.
+   */
+  onCommitted?: (taskId: string, events: StoredEvent[], snapshot: TaskSnapshot) => void;
+  onBatch?: (events: number, commands: number, seconds: number) => void;
+  newEventId?: () => string;
+  /** How many times a batch is re-decided after a version conflict before giving up. */
+  maxConflictRetries?: number;
+}
+
+/**
+ * Runs one actor per active task: commands in, events decided by core/ and appended with the
+ * expected version and this replica's epoch, state evolved through the pure transition.
+ * A command is answered only after its events are committed (the acknowledgement rule).
+ */
+export class TaskRuntime {
+  private readonly actors = new Map<string, TaskActor>();
+  private readonly loading = new Map<string, Promise<TaskActor>>();
+  private closed = false;
+
+  constructor(private readonly opts: TaskRuntimeOptions) {}
+
+  get liveActors(): number {
+    return this.actors.size;
+  }
+
+  /** Executes a command (built from the current state if a function) against a task. */
+  async execute(taskId: string, command: TaskCommand): Promise<CommandOutcome> {
+    if (this.closed) throw Object.assign(new Error('supernode is shutting down'), { code: 'DF_ERR_UNAVAILABLE' });
+    const actor = await this.actor(taskId);
+    actor.lastUsedAt = Date.now();
+    return new Promise<CommandOutcome>((resolve, reject) => {
+      actor.mailbox.push({ command, resolve, reject });
+      if (!actor.busy) void this.drainMailbox(actor);
+    });
+  }
+
+  /** The task's current state (loading it from the store if it is not live). */
+  async snapshot(taskId: string): Promise<TaskSnapshot> {
+    return (await this.actor(taskId)).snapshot;
+  }
+
+  /** Task ids of the live actors. */
+  liveTaskIds(): string[] {
+    return [...this.actors.keys()];
+  }
+
+  /** Drops actors idle for longer than `idleMs` (they rehydrate from snapshot + tail on demand). */
+  passivateIdle(idleMs: number, now = Date.now()): number {
+    let dropped = 0;
+    for (const [id, actor] of this.actors) {
+      if (!actor.busy && actor.mailbox.length === 0 && now - actor.lastUsedAt > idleMs) {
+        this.actors.delete(id);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /** Stops taking commands and waits until every mailbox is empty. */
+  async drain(): Promise<void> {
+    this.closed = true;
+    while ([...this.actors.values()].some((a) => a.busy || a.mailbox.length > 0)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Forgets a task's live state (e.g. after losing its ownership). */
+  evict(taskId: string): void {
+    this.actors.delete(taskId);
+  }
+
+  private async actor(taskId: string): Promise<TaskActor> {
+    const live = this.actors.get(taskId);
+    if (live) return live;
+    let pending = this.loading.get(taskId);
+    if (!pending) {
+      pending = this.rehydrate(taskId).finally(() => this.loading.delete(taskId));
+      this.loading.set(taskId, pending);
+    }
+    return pending;
+  }
+
+  /** Snapshot + tail: the stored snapshot (if any), then every event after it. */
+  private async rehydrate(taskId: string): Promise<TaskActor> {
+    const stored = await this.opts.store.loadSnapshot(taskId);
+    let snapshot = stored ? snapshotFromState(stored.state) : initialTaskSnapshot(taskId);
+    let version = stored?.version ?? 0;
+    for (;;) {
+      const tail = await this.opts.store.readStream(taskId, { fromVersion: version, limit: 5000 });
+      for (const e of tail) snapshot = evolve(snapshot, e);
+      if (tail.length === 0) break;
+      version = tail[tail.length - 1]!.version;
+    }
+    const actor: TaskActor = {
+      taskId,
+      snapshot,
+      version,
+      snapshotVersion: stored?.version ?? 0,
+      mailbox: [],
+      busy: false,
+      lastUsedAt: Date.now(),
+    };
+    this.actors.set(taskId, actor);
+    return actor;
+  }
+
+  private async drainMailbox(actor: TaskActor): Promise<void> {
+    actor.busy = true;
+    try {
+      while (actor.mailbox.length > 0) {
+        const batch = actor.mailbox.splice(0, actor.mailbox.length);
+        await this.runBatch(actor, batch);
+      }
+    } finally {
+      actor.busy = false;
+    }
+  }
+
+  /**
+   * Decides every command of the batch in order against the evolving state, appends all their
+   * events in one append, then answers each command. A command that decide() rejects fails
+   * alone; a version conflict (another writer got in) reloads the task and re-decides the batch.
+   */
+  private async runBatch(actor: TaskActor, batch: PendingCommand[]): Promise<void> {
+    const started = performance.now();
+    const maxRetries = this.opts.maxConflictRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      let snapshot = actor.snapshot;
+      const accepted: { pending: PendingCommand; events: NewEvent[]; after: TaskSnapshot }[] = [];
+      const all: NewEvent[] = [];
+      for (const pending of batch) {
+        try {
+          const events = decide(pending.command, stateOf(snapshot)).map((e: TaskEvent) => this.envelope(e));
+          for (const e of events) snapshot = evolve(snapshot, e);
+          accepted.push({ pending, events, after: snapshot });
+          all.push(...events);
+        } catch (err) {
+          pending.reject(err);
+        }
+      }
+      if (all.length === 0) {
+        for (const a of accepted) a.pending.resolve({ events: [], snapshot: a.after });
+        return;
+      }
+      try {
+        const result = await this.opts.store.append(actor.taskId, actor.version, all, { epoch: this.opts.epochFor(actor.taskId) });
+        actor.snapshot = snapshot;
+        actor.version = result.version;
+        let i = 0;
+        for (const a of accepted) {
+          const committed = result.events.slice(i, i + a.events.length);
+          i += a.events.length;
+          a.pending.resolve({ events: committed, snapshot: a.after });
+        }
+        this.opts.onBatch?.(all.length, batch.length, (performance.now() - started) / 1000);
+        this.opts.onCommitted?.(actor.taskId, result.events, snapshot);
+        this.maybeSnapshot(actor);
+        return;
+      } catch (err) {
+        const retryable = (err as { retryable?: boolean }).retryable === true;
+        if (retryable && attempt < maxRetries) {
+          // Someone else appended (e.g. a former owner's last write): reload and decide again.
+          const fresh = await this.rehydrate(actor.taskId);
+          actor.snapshot = fresh.snapshot;
+          actor.version = fresh.version;
+          this.actors.set(actor.taskId, actor);
+          batch = accepted.map((a) => a.pending);
+          continue;
+        }
+        if (!retryable) this.actors.delete(actor.taskId);
+        for (const a of accepted) a.pending.reject(err);
+        return;
+      }
+    }
+  }
+
+  private maybeSnapshot(actor: TaskActor): void {
+    if (actor.version - actor.snapshotVersion < this.opts.snapshotEvery) return;
+    const version = actor.version;
+    actor.snapshotVersion = version;
+    // Not on the acknowledgement path: a lost snapshot only means a longer replay next time.
+    this.opts.store
+      .saveSnapshot({ streamId: actor.taskId, version, state: canonicalState(actor.snapshot) })
+      .catch(() => {
+        actor.snapshotVersion = 0;
+      });
+  }
+
+  private envelope(e: TaskEvent): NewEvent {
+    return { ...e, eventId: this.opts.newEventId?.() ?? randomUUID(), schemaVersion: SCHEMA_VERSION } as NewEvent;
+  }
+}
