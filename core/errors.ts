@@ -19,10 +19,12 @@ export const ErrorCodes = {
   DF_ERR_FORBIDDEN_ORIGIN: { status: 403, title: 'The origin address is not allowed' },
   DF_ERR_NOT_FOUND: { status: 404, title: 'No such resource' },
   DF_ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  DF_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be JSON' },
   DF_ERR_VERSION_CONFLICT: { status: 409, title: 'The stream changed concurrently', retryable: true },
   DF_ERR_STALE_EPOCH: { status: 409, title: 'This replica no longer owns the task' },
   DF_ERR_INTERNAL: { status: 500, title: 'Internal error' },
   DF_ERR_MALFORMED_EVENT: { status: 500, title: 'A stored event failed validation' },
+  DF_ERR_MALFORMED_SNAPSHOT: { status: 500, title: 'A stored task snapshot failed validation' },
   DF_ERR_ORIGIN: { status: 502, title: 'The origin failed' },
   DF_ERR_UNAVAILABLE: { status: 503, title: 'The service is temporarily unavailable', retryable: true },
 
@@ -51,7 +53,7 @@ export class DamselflyError extends Error {
   constructor(
     readonly code: ErrorCode,
     readonly detail?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     const spec: ErrorSpec = ErrorCodes[code];
     super(detail ? `${code}: ${detail}` : `${code}: ${spec.title}`, options);
@@ -59,7 +61,11 @@ export class DamselflyError extends Error {
     this.status = spec.status;
     this.title = spec.title;
     this.retryable = spec.retryable ?? false;
+    this.retryAfterMs = options?.retryAfterMs;
   }
+
+  /** A hint for the client (rendered as Retry-After) when the error is temporary. */
+  readonly retryAfterMs?: number;
 }
 
 export function isDamselflyError(e: unknown, code?: ErrorCode): e is DamselflyError {

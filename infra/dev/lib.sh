@@ -14,7 +14,8 @@ die() { log "ERROR: $*"; exit 1; }
 
 # Serialise the scripts that touch one service: up/down may be called at the
 # same time by parallel test runners. The lock is held until the script exits
-# (fd 9 stays open in this shell).
+# (fd 9 stays open in this shell). Every daemon we start must be given `9>&-`:
+# a server that inherits fd 9 would hold the lock for as long as it runs.
 take_lock() { # name
   mkdir -p "$DEV_DIR"
   exec 9>"$DEV_DIR/$1.lock"

@@ -16,9 +16,9 @@ DATA_DIR="$(sed -n 's/^DATA_DIR=//p' "$STATE_FILE")"
 [ -n "$PG_BIN" ] && [ -n "$DATA_DIR" ] || die "corrupt state file $STATE_FILE"
 
 if [ "$(id -u)" -eq 0 ]; then
-  as_pg() { (cd / && runuser -u postgres -- "$@"); }
+  as_pg() { (cd / && runuser -u postgres -- "$@" 9>&-); }
 else
-  as_pg() { "$@"; }
+  as_pg() { "$@" 9>&-; }
 fi
 
 if as_pg "$PG_BIN/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; then

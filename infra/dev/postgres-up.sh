@@ -54,10 +54,10 @@ fi
 if [ "$(id -u)" -eq 0 ]; then
   PG_USER=postgres
   # cd / first: pg_ctl/initdb fail if they cannot read the caller's cwd.
-  as_pg() { (cd / && runuser -u postgres -- "$@"); }
+  as_pg() { (cd / && runuser -u postgres -- "$@" 9>&-); }
 else
   PG_USER="$(id -un)"
-  as_pg() { "$@"; }
+  as_pg() { "$@" 9>&-; }
 fi
 
 mkdir -p "$DEV_DIR"

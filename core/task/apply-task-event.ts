@@ -1,0 +1,85 @@
+import type { TaskEvent } from '../events/index.ts';
+import { applyAssignmentsExpired, applyPiecesAssigned, applyPiecesReported } from './apply/apply-piece-events.ts';
+import { applyPeerJoined, applyPeerOutcome } from './apply/apply-peer-events.ts';
+import {
+  applyOwnershipAcquired,
+  applyPiecesSeeded,
+  applySourceProbed,
+  applyTaskCreated,
+  applyTaskFailed,
+} from './apply/apply-task-events.ts';
+import { nextStatus } from './lifecycle.ts';
+import { StateDraft } from './state-draft.ts';
+import type { TaskState } from './task-state.ts';
+
+/**
+ * The context reducer: the state after one event. Pure and total (any event applies in any
+ * status; see lifecycle.ts), and it never mutates `state`. The task machine's only action runs
+ * this, and decide() runs it to look at the state a report leads to before assigning.
+ */
+export function applyTaskEvent(state: TaskState, event: TaskEvent): TaskState {
+  return applyToDraft(new StateDraft(state), event);
+}
+
+/**
+ * The same reducer writing into `state` itself, for replay() only: it owns a state nobody else
+ * has seen, so copy-on-write would be wasted. Returns `state`.
+ */
+export function applyTaskEventInPlace(state: TaskState, event: TaskEvent): TaskState {
+  return applyToDraft(new StateDraft(state, true), event);
+}
+
+function applyToDraft(draft: StateDraft, event: TaskEvent): TaskState {
+  const before = draft.state.status;
+  const version = draft.state.version;
+  switch (event.type) {
+    case 'TaskCreated':
+      applyTaskCreated(draft, event);
+      break;
+    case 'SourceProbed':
+      applySourceProbed(draft, event);
+      break;
+    case 'PiecesSeeded':
+      applyPiecesSeeded(draft, event);
+      break;
+    case 'PeerJoined':
+      applyPeerJoined(draft, event);
+      break;
+    case 'PiecesAssigned':
+      applyPiecesAssigned(draft, event);
+      break;
+    case 'PiecesReported':
+      applyPiecesReported(draft, event);
+      break;
+    case 'AssignmentsExpired':
+      applyAssignmentsExpired(draft, event);
+      break;
+    case 'PeerLeft':
+      applyPeerOutcome(draft, event, 'left', event.data.reason === 'left');
+      break;
+    case 'PeerSucceeded':
+      applyPeerOutcome(draft, event, 'succeeded', true);
+      break;
+    case 'PeerFailed':
+      applyPeerOutcome(draft, event, 'failed', true);
+      break;
+    case 'TaskFailed':
+      applyTaskFailed(draft, event);
+      break;
+    case 'OwnershipAcquired':
+      applyOwnershipAcquired(draft, event);
+      break;
+    case 'TaskSucceeded':
+    case 'TaskEvicted':
+      break; // only the status changes
+    default: {
+      const unknown: never = event;
+      throw new Error(`unknown event ${JSON.stringify(unknown)}`);
+    }
+  }
+  const next = draft.state;
+  next.status = nextStatus(before, event.type);
+  next.lastEventAt = event.data.at;
+  next.version = version + 1;
+  return next;
+}

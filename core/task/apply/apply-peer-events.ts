@@ -1,0 +1,45 @@
+import type { EventOf } from '../../events/index.ts';
+import type { PeerState, PeerStatus } from '../task-state.ts';
+import type { StateDraft } from '../state-draft.ts';
+import { endAllInflight, setPeerStatus } from './slots.ts';
+
+export function applyPeerJoined(draft: StateDraft, { data }: EventOf<'PeerJoined'>): void {
+  const previous = draft.peer(data.peerId);
+  if (previous) {
+    // A peer id joining again starts over: its old assignments end and its old pieces stop
+    // counting. What others owe it (uploading) and its record as a source carry over.
+    endAllInflight(draft, previous);
+    setPeerStatus(draft, previous, 'left');
+  }
+  const fresh: PeerState = {
+    peerId: data.peerId,
+    hostId: data.hostId,
+    address: data.address,
+    status: 'active',
+    joinedAt: data.at,
+    lastSeenAt: data.at,
+    have: new Array<boolean>(draft.state.pieceCount ?? 0).fill(false),
+    haveCount: 0,
+    inflight: {},
+    uploading: previous?.uploading ?? 0,
+    failedSources: {},
+    failuresCaused: previous?.failuresCaused ?? 0,
+    served: previous?.served ?? 0,
+  };
+  draft.putPeer(fresh);
+}
+
+/** PeerLeft, PeerFailed, PeerSucceeded: the peer's assignments end; a gone peer's pieces stop counting. */
+export function applyPeerOutcome(
+  draft: StateDraft,
+  { data }: EventOf<'PeerLeft' | 'PeerFailed' | 'PeerSucceeded'>,
+  status: PeerStatus,
+  /** False when the supernode decided it (expiry): the peer itself was not heard from. */
+  heard: boolean,
+): void {
+  const peer = draft.peer(data.peerId);
+  if (!peer) return;
+  endAllInflight(draft, peer);
+  setPeerStatus(draft, peer, status);
+  if (heard) peer.lastSeenAt = data.at;
+}

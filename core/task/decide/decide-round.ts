@@ -1,0 +1,82 @@
+import { CDN_SOURCE, type EventOf, type TaskEvent } from '../../events/index.ts';
+import { DamselflyError } from '../../errors.ts';
+import type { PieceChoice } from '../../scheduling/assign-pieces.ts';
+import type { SchedulingPolicy } from '../../scheduling/policy.ts';
+import { applyTaskEvent } from '../apply-task-event.ts';
+import type { PeerState, TaskState } from '../task-state.ts';
+import type { Round } from '../task-commands.ts';
+import { requirePeer, requirePiece, requireStatus } from './guards.ts';
+
+export type AssignFn = (state: TaskState, peerId: string, want: number, policy: SchedulingPolicy, now: number) => PieceChoice[];
+
+/**
+ * A peer's round trip: its report (PiecesReported), then new assignments (PiecesAssigned)
+ * chosen on the state *after* the report, so the pieces it just got count as held and the
+ * slots it just freed as free.
+ *
+ * The report is reconciled, not trusted blindly, and retrying a round is harmless:
+ * - an ok piece is accepted even if it was not assigned (after a failover, or fetched from
+ *   the origin): a peer's report is the truth about what it holds; one it already has is dropped;
+ * - a failure counts only against the in-flight assignment it names (same piece and source);
+ *   otherwise it is stale (already reported, expired) and dropped, so a source is never
+ *   blamed twice for one failure.
+ * A round with nothing to record still refreshes the peer's lastSeenAt (an empty report) once
+ * a quarter of peerExpiryMs has passed, so a peer that waits for pieces does not expire.
+ */
+export function decideRound(cmd: Round, state: TaskState, policy: SchedulingPolicy, assign: AssignFn): TaskEvent[] {
+  requireStatus(state);
+  const peer = requirePeer(state, cmd.peerId);
+  if (peer.status === 'left' || peer.status === 'failed') {
+    throw new DamselflyError('DF_ERR_PEER_GONE', `peer ${cmd.peerId} has ${peer.status === 'left' ? 'left' : 'failed'}; join again`);
+  }
+  if (peer.status === 'succeeded') return [];
+  if (!Number.isInteger(cmd.want) || cmd.want < 0) throw new DamselflyError('DF_ERR_VALIDATION', `invalid want ${cmd.want}`);
+
+  const events: TaskEvent[] = [];
+  let after = state;
+  const report = reconcileReport(cmd, state, peer);
+  if (report.ok.length > 0 || report.failed.length > 0) {
+    const reported: EventOf<'PiecesReported'> = { type: 'PiecesReported', data: { peerId: cmd.peerId, ...report, at: cmd.at } };
+    events.push(reported);
+    after = applyTaskEvent(state, reported);
+  }
+  const want = Math.min(cmd.want, policy.maxAssignmentsPerRound);
+  if (want > 0 && (state.status === 'seeding' || state.status === 'seeded')) {
+    const choices = assign(after, cmd.peerId, want, policy, cmd.at);
+    if (choices.length > 0) {
+      const assignments = choices.map(({ piece, source, deadline }) => ({ piece, source, deadline }));
+      events.push({ type: 'PiecesAssigned', data: { peerId: cmd.peerId, assignments, at: cmd.at } });
+    }
+  }
+  if (events.length === 0 && cmd.at - peer.lastSeenAt >= policy.peerExpiryMs / 4) {
+    events.push({ type: 'PiecesReported', data: { peerId: cmd.peerId, ok: [], failed: [], at: cmd.at } });
+  }
+  return events;
+}
+
+function reconcileReport(cmd: Round, state: TaskState, peer: PeerState) {
+  const seen = new Set<number>();
+  const ok: Round['ok'] = [];
+  for (const entry of cmd.ok) {
+    checkEntry(state, cmd.peerId, entry);
+    if (peer.have[entry.piece] || seen.has(entry.piece)) continue;
+    seen.add(entry.piece);
+    ok.push({ piece: entry.piece, source: entry.source, ms: entry.ms });
+  }
+  const failed: Round['failed'] = [];
+  for (const entry of cmd.failed) {
+    checkEntry(state, cmd.peerId, entry);
+    if (seen.has(entry.piece) || peer.inflight[entry.piece]?.source !== entry.source) continue;
+    seen.add(entry.piece);
+    failed.push({ piece: entry.piece, source: entry.source, reason: entry.reason });
+  }
+  return { ok, failed };
+}
+
+function checkEntry(state: TaskState, peerId: string, entry: { piece: number; source: string }): void {
+  requirePiece(state, entry.piece);
+  if (entry.source === peerId) throw new DamselflyError('DF_ERR_VALIDATION', `peer ${peerId} cannot be its own source`);
+  if (entry.source !== CDN_SOURCE && !state.peers[entry.source]) {
+    throw new DamselflyError('DF_ERR_UNKNOWN_SOURCE', `source ${entry.source} is not part of task ${state.taskId}`);
+  }
+}

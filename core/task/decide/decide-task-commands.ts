@@ -1,0 +1,87 @@
+import type { TaskEvent } from '../../events/index.ts';
+import { DamselflyError } from '../../errors.ts';
+import { computeTaskId } from '../../ids/index.ts';
+import { pieceCountFor, pieceRange, pieceSizeFor } from '../../pieces/index.ts';
+import type { TaskState } from '../task-state.ts';
+import type { AcquireOwnership, CompleteSeed, CreateTask, Evict, FailTask, RecordProbe, RecordSeededPieces } from '../task-commands.ts';
+import { boundedReason, requirePiece, requireStatus } from './guards.ts';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function decideCreateTask(cmd: CreateTask, state: TaskState): TaskEvent[] {
+  if (state.status !== 'absent' && state.status !== 'evicted') {
+    throw new DamselflyError('DF_ERR_TASK_EXISTS', `task ${state.taskId} is ${state.status}`);
+  }
+  const expected = computeTaskId(cmd);
+  if (cmd.taskId !== expected || (state.taskId !== '' && state.taskId !== cmd.taskId)) {
+    throw new DamselflyError('DF_ERR_TASK_ID_MISMATCH', `${cmd.taskId} is not the id of this URL, digest and range`);
+  }
+  const { taskId, url, digest, identifier, range, filter, at } = cmd;
+  return [{ type: 'TaskCreated', data: { taskId, url, digest, identifier, range, filter, at } }];
+}
+
+export function decideRecordProbe(cmd: RecordProbe, state: TaskState): TaskEvent[] {
+  requireStatus(state, ['created']);
+  if (!Number.isSafeInteger(cmd.contentLength) || cmd.contentLength < 0) {
+    throw new DamselflyError('DF_ERR_VALIDATION', `invalid content length ${cmd.contentLength}`);
+  }
+  const pieceSize = cmd.pieceSize ?? pieceSizeFor(cmd.contentLength);
+  if (!Number.isSafeInteger(pieceSize) || pieceSize <= 0) {
+    throw new DamselflyError('DF_ERR_VALIDATION', `invalid piece size ${pieceSize}`);
+  }
+  const { contentLength, acceptRanges, etag, lastModified, at } = cmd;
+  const pieceCount = pieceCountFor(contentLength, pieceSize);
+  return [{ type: 'SourceProbed', data: { contentLength, pieceSize, pieceCount, acceptRanges, etag, lastModified, at } }];
+}
+
+/** Idempotent: pieces already seeded with the same digest are left out; a different digest is refused. */
+export function decideRecordSeededPieces(cmd: RecordSeededPieces, state: TaskState): TaskEvent[] {
+  requireStatus(state, ['seeding', 'seeded']);
+  const fresh = new Map<number, RecordSeededPieces['pieces'][number]>();
+  for (const entry of cmd.pieces) {
+    requirePiece(state, entry.piece);
+    const expected = pieceRange(entry.piece, state.pieceSize!, state.contentLength!).length;
+    if (entry.size !== expected) {
+      throw new DamselflyError('DF_ERR_PIECE_SIZE', `piece ${entry.piece} is ${entry.size} bytes, expected ${expected}`);
+    }
+    if (!SHA256_HEX.test(entry.digest)) throw new DamselflyError('DF_ERR_VALIDATION', `piece ${entry.piece}: digest must be sha256 hex`);
+    const known = state.pieces[entry.piece] ?? fresh.get(entry.piece);
+    if (known && known.digest !== entry.digest) {
+      throw new DamselflyError('DF_ERR_DIGEST_CONFLICT', `piece ${entry.piece} was seeded as ${known.digest}`);
+    }
+    if (!known) fresh.set(entry.piece, { piece: entry.piece, size: entry.size, digest: entry.digest });
+  }
+  if (fresh.size === 0) return [];
+  return [{ type: 'PiecesSeeded', data: { pieces: [...fresh.values()], at: cmd.at } }];
+}
+
+export function decideCompleteSeed(cmd: CompleteSeed, state: TaskState): TaskEvent[] {
+  requireStatus(state, ['seeding', 'seeded']);
+  if (state.status === 'seeded') return [];
+  if (state.seededCount !== state.pieceCount) {
+    throw new DamselflyError('DF_ERR_TASK_NOT_READY', `${state.seededCount} of ${state.pieceCount} pieces seeded`);
+  }
+  return [{ type: 'TaskSucceeded', data: { at: cmd.at } }];
+}
+
+export function decideFailTask(cmd: FailTask, state: TaskState): TaskEvent[] {
+  if (state.status === 'failed') return [];
+  requireStatus(state, ['created', 'seeding']);
+  return [{ type: 'TaskFailed', data: { reason: boundedReason(cmd.reason, 'failed'), at: cmd.at } }];
+}
+
+export function decideEvict(cmd: Evict, state: TaskState): TaskEvent[] {
+  if (state.status === 'evicted') return [];
+  if (state.status === 'absent') throw new DamselflyError('DF_ERR_NOT_FOUND', `task ${state.taskId} does not exist`);
+  return [{ type: 'TaskEvicted', data: { at: cmd.at } }];
+}
+
+/** Epochs only grow: an older or equal epoch held by another replica is a stale owner (fencing). */
+export function decideAcquireOwnership(cmd: AcquireOwnership, state: TaskState): TaskEvent[] {
+  const owner = state.owner;
+  if (owner && owner.epoch === cmd.epoch && owner.replicaId === cmd.replicaId) return [];
+  if (owner && cmd.epoch <= owner.epoch) {
+    throw new DamselflyError('DF_ERR_STALE_EPOCH', `epoch ${cmd.epoch} <= ${owner.epoch} held by ${owner.replicaId}`);
+  }
+  return [{ type: 'OwnershipAcquired', data: { replicaId: cmd.replicaId, epoch: cmd.epoch, at: cmd.at } }];
+}

@@ -1,0 +1,15 @@
+export * from './task-state.ts';
+export * from './lifecycle.ts';
+export * from './task-machine.ts';
+export * from './apply-task-event.ts';
+export * from './evolve.ts';
+export * from './canonical.ts';
+export * from './parse-task-state.ts';
+export * from './task-commands.ts';
+export * from './decide.ts';
+export { nextExpiryAt } from './decide/decide-peer-commands.ts';
+export type { AssignFn } from './decide/decide-round.ts';
+export { blamesSource } from './apply/apply-piece-events.ts';
+export * from './invariants.ts';
+export * from './task-view.ts';
+export * from './round-response.ts';

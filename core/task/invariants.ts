@@ -1,0 +1,47 @@
+import { CDN_SOURCE } from '../events/index.ts';
+import type { TaskState } from './task-state.ts';
+
+/**
+ * The bookkeeping invariants of a TaskState, recomputed from scratch. The reducer maintains
+ * the counters incrementally (O(touched) per event); this O(peers × pieces) check is for
+ * tests and for a supernode debug mode. Returns the violations, empty when all hold.
+ */
+export function taskInvariantViolations(state: TaskState): string[] {
+  const errors: string[] = [];
+  const n = state.pieceCount ?? 0;
+  const availability = new Array<number>(n).fill(0);
+  const inflightCount = new Array<number>(n).fill(0);
+  const uploading = new Map<string, number>();
+  for (const peer of Object.values(state.peers)) {
+    if (peer.have.length !== n) errors.push(`peer ${peer.peerId}: have has ${peer.have.length} entries, not ${n}`);
+    const held = peer.have.filter(Boolean).length;
+    if (held !== peer.haveCount) errors.push(`peer ${peer.peerId}: haveCount ${peer.haveCount} but holds ${held}`);
+    if (peer.status === 'active' || peer.status === 'succeeded') peer.have.forEach((h, p) => h && availability[p]!++);
+    const inflight = Object.entries(peer.inflight);
+    if (inflight.length > 0 && peer.status !== 'active') errors.push(`peer ${peer.peerId}: ${peer.status} with pieces in flight`);
+    for (const [piece, entry] of inflight) {
+      inflightCount[Number(piece)]!++;
+      uploading.set(entry.source, (uploading.get(entry.source) ?? 0) + 1);
+    }
+    for (const [field, value] of [['uploading', peer.uploading], ['served', peer.served], ['failuresCaused', peer.failuresCaused]] as const) {
+      if (value < 0) errors.push(`peer ${peer.peerId}: ${field} ${value} < 0`);
+    }
+  }
+  for (let p = 0; p < n; p++) {
+    if (state.availability[p] !== availability[p]) errors.push(`availability[${p}] ${state.availability[p]} != ${availability[p]}`);
+    if (state.inflightCount[p] !== inflightCount[p]) errors.push(`inflightCount[${p}] ${state.inflightCount[p]} != ${inflightCount[p]}`);
+  }
+  for (const [name, arr] of [['availability', state.availability], ['inflightCount', state.inflightCount], ['pieces', state.pieces]] as const) {
+    if (arr.length !== n) errors.push(`${name} has ${arr.length} entries, not ${n}`);
+  }
+  for (const peer of Object.values(state.peers)) {
+    const expected = uploading.get(peer.peerId) ?? 0;
+    if (peer.uploading !== expected) errors.push(`peer ${peer.peerId}: uploading ${peer.uploading} != ${expected} in flight from it`);
+  }
+  const cdn = uploading.get(CDN_SOURCE) ?? 0;
+  if (state.cdnUploading !== cdn) errors.push(`cdnUploading ${state.cdnUploading} != ${cdn}`);
+  const seeded = state.pieces.filter((p) => p !== null).length;
+  if (state.seededCount !== seeded) errors.push(`seededCount ${state.seededCount} != ${seeded}`);
+  if (state.cdnServed < 0) errors.push(`cdnServed ${state.cdnServed} < 0`);
+  return errors;
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { DamselflyError } from '../errors.ts';
+import type { TaskState } from './task-state.ts';
+
+const count = z.number().int().nonnegative();
+const nullableString = z.string().nullable();
+
+const PeerStateSchema = z.object({
+  peerId: z.string(),
+  hostId: z.string(),
+  address: z.string(),
+  status: z.enum(['active', 'succeeded', 'failed', 'left']),
+  joinedAt: count,
+  lastSeenAt: count,
+  have: z.array(z.boolean()),
+  haveCount: count,
+  inflight: z.record(z.string().regex(/^\d+$/), z.object({ source: z.string(), deadline: count })),
+  uploading: count,
+  failedSources: z.record(z.string(), count),
+  failuresCaused: count,
+  served: count,
+});
+
+/** The shape of a stored TaskState (see task-state.ts), checked when a snapshot is read back. */
+export const TaskStateSchema = z.object({
+  status: z.enum(['absent', 'created', 'seeding', 'seeded', 'failed', 'evicted']),
+  taskId: z.string(),
+  url: z.string(),
+  digest: nullableString,
+  identifier: nullableString,
+  range: nullableString,
+  filter: z.array(z.string()),
+  createdAt: count,
+  contentLength: count.nullable(),
+  pieceSize: count.nullable(),
+  pieceCount: count.nullable(),
+  acceptRanges: z.boolean(),
+  etag: nullableString,
+  lastModified: nullableString,
+  pieces: z.array(z.object({ size: count, digest: z.string() }).nullable()),
+  seededCount: count,
+  availability: z.array(count),
+  inflightCount: z.array(count),
+  cdnUploading: count,
+  cdnServed: count,
+  peers: z.record(z.string(), PeerStateSchema),
+  owner: z.object({ replicaId: z.string(), epoch: count }).nullable(),
+  failure: nullableString,
+  lastEventAt: count,
+  version: count,
+});
+
+/**
+ * A TaskState read back from storage (a stream snapshot), as an object or as its canonical
+ * JSON text. Storage is an edge: a snapshot that does not fit is an error, never half-used.
+ */
+export function parseTaskState(raw: unknown): TaskState {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      throw new DamselflyError('DF_ERR_MALFORMED_SNAPSHOT', 'task snapshot is not JSON', { cause: e });
+    }
+  }
+  const parsed = TaskStateSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new DamselflyError('DF_ERR_MALFORMED_SNAPSHOT', `task snapshot: ${issues.join('; ')}`);
+  }
+  return parsed.data as TaskState;
+}

@@ -1,0 +1,25 @@
+import { normaliseUrl } from '../ids/index.ts';
+import type { TaskView } from '../wire/peer-api.ts';
+import type { TaskState } from './task-state.ts';
+
+/**
+ * The public summary of a task (GET /api/v1/tasks/:taskId). `peers` counts those still serving
+ * or fetching. The URL is shown without its filtered query parameters: those are typically
+ * signatures, which this read-only view has no reason to hand out.
+ */
+export function taskView(state: TaskState): TaskView {
+  let peers = 0;
+  for (const peer of Object.values(state.peers)) if (peer.status === 'active' || peer.status === 'succeeded') peers++;
+  return {
+    taskId: state.taskId,
+    status: state.status,
+    url: state.url === '' ? '' : normaliseUrl(state.url, state.filter),
+    contentLength: state.contentLength,
+    pieceSize: state.pieceSize,
+    pieceCount: state.pieceCount,
+    seededCount: state.seededCount,
+    peers,
+    version: state.version,
+    failure: state.failure,
+  };
+}

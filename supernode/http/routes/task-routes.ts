@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, TaskView } from '../../../core/wire/peer-api.ts';
+import type { App } from '../server.ts';
+import type { SwarmService } from '../../swarm/swarm-service.ts';
+
+const TaskParams = z.object({ taskId: z.string().regex(/^[0-9a-f]{64}$/, 'a task id is 64 hex digits') });
+const PeerParams = TaskParams.extend({ peerId: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/) });
+const TaskViewWithHash = TaskView.extend({ stateHash: z.string() });
+const security = [{ bearer: [] }];
+
+/** The peer API (core/wire/peer-api.ts is the contract): register, join, rounds, leave, status. */
+export function registerTaskRoutes(app: App, swarm: SwarmService): void {
+  app.post('/api/v1/tasks', {
+    schema: { summary: 'Register (or find) the task for a URL', security, body: RegisterTaskRequest, response: { 200: TaskViewWithHash } },
+  }, async (req) => swarm.registerTask(req.body));
+
+  app.get('/api/v1/tasks/:taskId', {
+    schema: { summary: 'Task status and state hash', security, params: TaskParams, response: { 200: TaskViewWithHash } },
+  }, async (req) => {
+    const view = await swarm.view(req.params.taskId);
+    if (view.status === 'absent') throw Object.assign(new Error(`unknown task ${req.params.taskId}`), { code: 'DF_ERR_NOT_FOUND' });
+    return view;
+  });
+
+  app.post('/api/v1/tasks/:taskId/peers', {
+    schema: { summary: 'A peer joins the task', security, params: TaskParams, body: JoinRequest, response: { 200: TaskViewWithHash } },
+  }, async (req) => swarm.join(req.params.taskId, req.body));
+
+  app.post('/api/v1/tasks/:taskId/peers/:peerId/rounds', {
+    schema: {
+      summary: 'Report finished pieces and receive the next assignments (answered after the events are committed)',
+      security, params: PeerParams, body: RoundRequest, response: { 200: RoundResponse },
+    },
+  }, async (req) => swarm.round(req.params.taskId, req.params.peerId, req.body));
+
+  app.delete('/api/v1/tasks/:taskId/peers/:peerId', {
+    schema: { summary: 'A peer leaves the task', security, params: PeerParams, body: LeaveRequest, response: { 204: z.null() } },
+  }, async (req, reply) => {
+    await swarm.leave(req.params.taskId, req.params.peerId, req.body);
+    return reply.code(204).send(null);
+  });
+}

@@ -1,0 +1,69 @@
+import { computeTaskId } from '../../core/ids/index.ts';
+import { DamselflyError, isDamselflyError } from '../../core/errors.ts';
+import { stateOf, stateHash } from '../../core/task/index.ts';
+import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
+import type { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse } from '../../core/wire/peer-api.ts';
+import type { TaskRuntime } from '../runtime/task-runtime.ts';
+import { taskView, type TaskViewWithHash } from './task-view.ts';
+import { roundResponse } from './round-response.ts';
+import type { OriginCredentials } from './origin-credentials.ts';
+
+export interface SwarmServiceOptions {
+  runtime: TaskRuntime;
+  credentials: OriginCredentials;
+  policy: SchedulingPolicy;
+  /** host:port of this supernode's CDN piece route, handed to peers as a source address. */
+  cdnAddress: string;
+  clock: () => number;
+}
+
+/**
+ * The peer-facing use cases, each one command of the task actor. Nothing here decides: core/
+ * does; this layer builds commands from requests (with the time) and shapes the answers.
+ */
+export class SwarmService {
+  constructor(private readonly o: SwarmServiceOptions) {}
+
+  async registerTask(req: RegisterTaskRequest): Promise<TaskViewWithHash> {
+    const fields = { url: req.url, filter: req.filter, digest: req.digest ?? null, identifier: req.identifier ?? null, range: req.range ?? null };
+    const taskId = computeTaskId(fields);
+    this.o.credentials.remember(taskId, req.headers);
+    const current = stateOf(await this.o.runtime.snapshot(taskId));
+    if (current.status === 'absent' || current.status === 'evicted') {
+      try {
+        await this.o.runtime.execute(taskId, { type: 'CreateTask', at: this.o.clock(), taskId, ...fields });
+      } catch (err) {
+        // Two peers registering the same new task at once: the second one finds it created.
+        if (!isDamselflyError(err, 'DF_ERR_TASK_EXISTS')) throw err;
+      }
+    }
+    return this.view(taskId);
+  }
+
+  async join(taskId: string, req: JoinRequest): Promise<TaskViewWithHash> {
+    await this.requireTask(taskId);
+    await this.o.runtime.execute(taskId, { type: 'Join', at: this.o.clock(), ...req });
+    return this.view(taskId);
+  }
+
+  async round(taskId: string, peerId: string, req: RoundRequest): Promise<RoundResponse> {
+    await this.requireTask(taskId);
+    const outcome = await this.o.runtime.execute(taskId, { type: 'Round', at: this.o.clock(), peerId, ok: req.ok, failed: req.failed, want: req.want });
+    return roundResponse(outcome.events, stateOf(outcome.snapshot), peerId, this.o.cdnAddress, this.o.policy.waitRetryMs);
+  }
+
+  async leave(taskId: string, peerId: string, req: LeaveRequest): Promise<void> {
+    await this.requireTask(taskId);
+    await this.o.runtime.execute(taskId, { type: 'Leave', at: this.o.clock(), peerId, outcome: req.outcome, ...(req.reason ? { reason: req.reason } : {}) });
+  }
+
+  async view(taskId: string): Promise<TaskViewWithHash> {
+    const snapshot = await this.o.runtime.snapshot(taskId);
+    return { ...taskView(stateOf(snapshot)), stateHash: stateHash(snapshot) };
+  }
+
+  private async requireTask(taskId: string): Promise<void> {
+    const state = stateOf(await this.o.runtime.snapshot(taskId));
+    if (state.status === 'absent') throw new DamselflyError('DF_ERR_NOT_FOUND', `unknown task ${taskId}`);
+  }
+}
