@@ -30,16 +30,26 @@ port_open() { # host port
   timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
+# A killed process can linger as a zombie until init reaps it (seconds on some
+# machines); kill -0 still succeeds on a zombie, so check its state too.
 pid_alive() { # pid
-  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null \
+    && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]
 }
 
 # Root may install missing Debian packages; anyone else gets told what to do.
+# up.sh runs the postgres and kafka scripts in parallel, and two apt-get runs at
+# once fail on dpkg's lock, so installs are serialised on a lock of their own.
 apt_install() { # packages...
   if [ "$(id -u)" -ne 0 ]; then
     die "missing packages ($*); install them with: sudo apt-get install -y $*"
   fi
-  log "installing Debian packages: $* (apt-get update + install, may take a minute)"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  mkdir -p "$DEV_DIR"
+  (
+    flock -w 900 8 || die "timed out waiting for $DEV_DIR/apt.lock"
+    log "installing Debian packages: $* (apt-get update + install, may take a minute)"
+    # 8>&- 9>&-: services the packages start (postinst) must not hold our locks.
+    apt-get update -qq >&2 8>&- 9>&-
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2 8>&- 9>&-
+  ) 8>"$DEV_DIR/apt.lock"
 }

@@ -21,8 +21,7 @@ if [ -n "${DAMSELFLY_DATABASE_URL:-}" ]; then
     psql "$DAMSELFLY_DATABASE_URL" -XqtAc 'SELECT 1' >/dev/null \
       || die "DAMSELFLY_DATABASE_URL is set but not reachable: $DAMSELFLY_DATABASE_URL"
   else
-    command -v pg_isready >/dev/null && { pg_isready -q -d "$DAMSELFLY_DATABASE_URL" \
-      || die "DAMSELFLY_DATABASE_URL is set but not reachable"; }
+    log "WARNING: no psql client; cannot verify DAMSELFLY_DATABASE_URL"
   fi
   log "using existing database from DAMSELFLY_DATABASE_URL"
   echo "DAMSELFLY_DATABASE_URL=$DAMSELFLY_DATABASE_URL"
@@ -59,6 +58,7 @@ else
   PG_USER="$(id -un)"
   as_pg() { "$@" 9>&-; }
 fi
+own_by_pg() { if [ "$(id -u)" -eq 0 ]; then chown "$PG_USER": "$@"; fi; }
 
 mkdir -p "$DEV_DIR"
 CLUSTER_DIR="${DAMSELFLY_PG_DIR:-$DEV_DIR/pg}"
@@ -75,15 +75,18 @@ SOCK_DIR="$CLUSTER_DIR/run"   # not /var/run/postgresql: keep everything private
 LOG_FILE="$CLUSTER_DIR/postgres.log"
 
 mkdir -p "$CLUSTER_DIR" "$SOCK_DIR"
-[ "$(id -u)" -eq 0 ] && chown "$PG_USER": "$CLUSTER_DIR" "$SOCK_DIR"
+own_by_pg "$CLUSTER_DIR" "$SOCK_DIR"
 as_pg test -w "$CLUSTER_DIR" || die "$PG_USER cannot write $CLUSTER_DIR"
 
 # --- Create the cluster once. ---------------------------------------------------
 if [ ! -s "$DATA_DIR/PG_VERSION" ]; then
   log "initdb $DATA_DIR (as $PG_USER)"
   rm -rf "$DATA_DIR"   # a half-made data dir from an interrupted initdb
-  as_pg "$PG_BIN/initdb" -D "$DATA_DIR" -U postgres -A trust -E UTF8 \
-    --locale=C.UTF-8 >&2
+  if ! as_pg "$PG_BIN/initdb" -D "$DATA_DIR" -U postgres -A trust -E UTF8 \
+       --locale=C.UTF-8 >"$CLUSTER_DIR/initdb.log" 2>&1; then
+    cat "$CLUSTER_DIR/initdb.log" >&2
+    die "initdb failed"
+  fi
   # Trust on loopback only: this is a throwaway test cluster.
   cat >"$DATA_DIR/pg_hba.conf" <<'EOF'
 # Written by infra/dev/postgres-up.sh: test cluster, trust on loopback only.
@@ -93,7 +96,7 @@ local   replication  all                 trust
 host    replication  all   127.0.0.1/32  trust
 EOF
   echo "include_if_exists = 'damselfly.conf'" >>"$DATA_DIR/postgresql.conf"
-  [ "$(id -u)" -eq 0 ] && chown "$PG_USER": "$DATA_DIR/pg_hba.conf"
+  own_by_pg "$DATA_DIR/pg_hba.conf" "$DATA_DIR/postgresql.conf"
 fi
 
 # Our settings, rewritten every time so a changed port applies on next start.
@@ -109,7 +112,7 @@ fsync = on
 synchronous_commit = on
 full_page_writes = on
 EOF
-[ "$(id -u)" -eq 0 ] && chown "$PG_USER": "$DATA_DIR/damselfly.conf"
+own_by_pg "$DATA_DIR/damselfly.conf"
 
 psql_admin() { "$PG_BIN/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
 can_connect() { psql_admin -d postgres -qtAc 'SELECT 1' >/dev/null 2>&1; }
@@ -118,14 +121,27 @@ write_state() {
   printf 'PG_BIN=%s\nDATA_DIR=%s\nPORT=%s\n' "$PG_BIN" "$DATA_DIR" "$PG_PORT" >"$STATE_FILE"
 }
 
+pg_running() { as_pg "$PG_BIN/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+
 # --- Start, or reuse what is running. --------------------------------------------
-if as_pg "$PG_BIN/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; then
+# A server in crash recovery or shutting down (or a just-killed postmaster that
+# is not yet reaped) neither answers nor is gone: give it up to 30 s to decide.
+if pg_running && ! can_connect; then
+  for _ in $(seq 1 60); do
+    sleep 0.5
+    if can_connect || ! pg_running; then break; fi
+  done
+fi
+if pg_running; then
   if can_connect; then
     log "reusing running cluster $DATA_DIR on port $PG_PORT"
   elif [ -f "$STATE_FILE" ]; then
     # Ours but not answering on this port (e.g. the port was changed): restart.
     log "cluster $DATA_DIR runs but does not answer on $PG_PORT; restarting it"
-    as_pg "$PG_BIN/pg_ctl" restart -D "$DATA_DIR" -m fast -w -t 120 -l "$LOG_FILE" >&2
+    as_pg "$PG_BIN/pg_ctl" stop -D "$DATA_DIR" -m fast -w -t 60 >&2 \
+      || as_pg "$PG_BIN/pg_ctl" stop -D "$DATA_DIR" -m immediate -w -t 60 >&2
+    as_pg "$PG_BIN/pg_ctl" start -D "$DATA_DIR" -w -t 120 -l "$LOG_FILE" >&2 \
+      || { tail -n 30 "$LOG_FILE" >&2; die "PostgreSQL failed to restart"; }
     write_state
   else
     die "cluster $DATA_DIR is running (not started by this script) but not reachable on port $PG_PORT"

@@ -6,7 +6,7 @@ import {
   initialTaskSnapshot,
   snapshotFromState,
   stateOf,
-  canonicalState,
+  parseTaskState,
   type TaskCommand,
   type TaskSnapshot,
 } from '../../core/task/index.ts';
@@ -108,7 +108,7 @@ export class TaskRuntime {
   /** Snapshot + tail: the stored snapshot (if any), then every event after it. */
   private async rehydrate(taskId: string): Promise<TaskActor> {
     const stored = await this.opts.store.loadSnapshot(taskId);
-    let snapshot = stored ? snapshotFromState(stored.state) : initialTaskSnapshot(taskId);
+    let snapshot = stored ? snapshotFromState(parseTaskState(stored.state)) : initialTaskSnapshot(taskId);
     let version = stored?.version ?? 0;
     for (;;) {
       const tail = await this.opts.store.readStream(taskId, { fromVersion: version, limit: 5000 });
@@ -155,7 +155,7 @@ export class TaskRuntime {
       const all: NewEvent[] = [];
       for (const pending of batch) {
         try {
-          const events = decide(pending.command, stateOf(snapshot)).map((e: TaskEvent) => this.envelope(e));
+          const events = decide(pending.command, stateOf(snapshot), { policy: this.opts.policy }).map((e: TaskEvent) => this.envelope(e));
           for (const e of events) snapshot = evolve(snapshot, e);
           accepted.push({ pending, events, after: snapshot });
           all.push(...events);
@@ -205,7 +205,7 @@ export class TaskRuntime {
     actor.snapshotVersion = version;
     // Not on the acknowledgement path: a lost snapshot only means a longer replay next time.
     this.opts.store
-      .saveSnapshot({ streamId: actor.taskId, version, state: canonicalState(actor.snapshot) })
+      .saveSnapshot({ streamId: actor.taskId, version, state: stateOf(actor.snapshot) })
       .catch(() => {
         actor.snapshotVersion = 0;
       });

@@ -1,12 +1,12 @@
 import { computeTaskId } from '../../core/ids/index.ts';
 import { DamselflyError, isDamselflyError } from '../../core/errors.ts';
-import { stateOf, stateHash } from '../../core/task/index.ts';
+import { roundResponse, stateHash, stateOf, taskView } from '../../core/task/index.ts';
 import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
-import type { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse } from '../../core/wire/peer-api.ts';
+import type { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, TaskView } from '../../core/wire/peer-api.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
-import { taskView, type TaskViewWithHash } from './task-view.ts';
-import { roundResponse } from './round-response.ts';
 import type { OriginCredentials } from './origin-credentials.ts';
+
+export type TaskViewWithHash = TaskView & { stateHash: string };
 
 export interface SwarmServiceOptions {
   runtime: TaskRuntime;
@@ -15,6 +15,8 @@ export interface SwarmServiceOptions {
   /** host:port of this supernode's CDN piece route, handed to peers as a source address. */
   cdnAddress: string;
   clock: () => number;
+  /** Called with the task's status whenever a peer touches it (the seeding restarts from here). */
+  onTaskTouched?: (taskId: string, status: string) => void;
 }
 
 /**
@@ -37,7 +39,9 @@ export class SwarmService {
         if (!isDamselflyError(err, 'DF_ERR_TASK_EXISTS')) throw err;
       }
     }
-    return this.view(taskId);
+    const view = await this.view(taskId);
+    this.o.onTaskTouched?.(taskId, view.status);
+    return view;
   }
 
   async join(taskId: string, req: JoinRequest): Promise<TaskViewWithHash> {
@@ -49,7 +53,11 @@ export class SwarmService {
   async round(taskId: string, peerId: string, req: RoundRequest): Promise<RoundResponse> {
     await this.requireTask(taskId);
     const outcome = await this.o.runtime.execute(taskId, { type: 'Round', at: this.o.clock(), peerId, ok: req.ok, failed: req.failed, want: req.want });
-    return roundResponse(outcome.events, stateOf(outcome.snapshot), peerId, this.o.cdnAddress, this.o.policy.waitRetryMs);
+    const assigned = outcome.events.find((e) => e.type === 'PiecesAssigned');
+    return roundResponse(stateOf(outcome.snapshot), peerId, assigned?.type === 'PiecesAssigned' ? assigned.data.assignments : undefined, {
+      cdnAddress: this.o.cdnAddress,
+      waitRetryMs: this.o.policy.waitRetryMs,
+    });
   }
 
   async leave(taskId: string, peerId: string, req: LeaveRequest): Promise<void> {
@@ -65,5 +73,6 @@ export class SwarmService {
   private async requireTask(taskId: string): Promise<void> {
     const state = stateOf(await this.o.runtime.snapshot(taskId));
     if (state.status === 'absent') throw new DamselflyError('DF_ERR_NOT_FOUND', `unknown task ${taskId}`);
+    this.o.onTaskTouched?.(taskId, state.status);
   }
 }

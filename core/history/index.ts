@@ -1,0 +1,2 @@
+export * from './provenance.ts';
+export * from './timeline.ts';
