@@ -62,6 +62,7 @@ if [ -f "$LIBS_MARKER" ] && grep -qxF "$libs_key" "$LIBS_MARKER"; then
   KAFKA_VERSION="$(sed -n 's/^version=//p' "$LIBS_MARKER")"
 else
   KAFKA_VERSION=""
+  libs_changed=1
   for v in $KAFKA_VERSIONS; do
     log "resolving org.apache.kafka:kafka_2.13:$v from Maven Central into $LIBS_DIR"
     extra=()
@@ -89,6 +90,7 @@ else
 fi
 [ -n "$KAFKA_VERSION" ] || die "corrupt marker $LIBS_MARKER; delete $LIBS_DIR and retry"
 CP="$LIBS_DIR/*"
+libs_changed="${libs_changed:-0}"
 
 # Kafka 3.x logs through log4j 1.x (reload4j), 4.x through log4j2.
 if [ "${KAFKA_VERSION%%.*}" -ge 4 ]; then
@@ -98,14 +100,6 @@ else
 fi
 
 # --- Is our broker already running? ---------------------------------------------
-# The pid must still be a kafka.Kafka JVM using *our* config (pids get reused).
-our_pid() {
-  local pid
-  pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null \
-    | grep -qF "kafka.Kafka $PROPS" && echo "$pid"
-}
-
 started() { grep -qF 'Kafka Server started' "$SERVER_LOG" 2>/dev/null; }
 
 # Ready = the JVM logged "Kafka Server started" (KRaft controller elected, broker
@@ -129,12 +123,19 @@ show_logs() {
   log "--- tail $OUT_LOG";    tail -n 20 "$OUT_LOG" >&2 2>/dev/null || true
 }
 
-pid="$(our_pid || true)"
+LISTENERS="listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT"
+pid="$(kafka_pid "$PID_FILE" "$PROPS")"
 if [ -n "$pid" ]; then
-  log "reusing running Kafka $KAFKA_VERSION (pid $pid) on 127.0.0.1:$KAFKA_PORT"
-  wait_ready "$pid" || die "the running Kafka (pid $pid) is not healthy; run kafka-down.sh"
-  echo "DAMSELFLY_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
-  exit 0
+  # $PROPS is only rewritten on start, so it tells how the running broker was started.
+  if [ "$libs_changed" = 1 ] || ! grep -qxF "$LISTENERS" "$PROPS"; then
+    log "restarting Kafka (pid $pid): its ports or jars changed"
+    stop_pid "$pid" 30
+  else
+    log "reusing running Kafka $KAFKA_VERSION (pid $pid) on 127.0.0.1:$KAFKA_PORT"
+    wait_ready "$pid" || die "the running Kafka (pid $pid) is not healthy; run kafka-down.sh"
+    echo "DAMSELFLY_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+    exit 0
+  fi
 fi
 rm -f "$PID_FILE"
 for p in "$KAFKA_PORT" "$CONTROLLER_PORT"; do
@@ -150,7 +151,7 @@ cat >"$PROPS" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+$LISTENERS
 advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
@@ -197,7 +198,7 @@ pid=$!
 echo "$pid" >"$PID_FILE"
 
 if ! wait_ready "$pid"; then
-  kill "$pid" 2>/dev/null || true
+  stop_pid "$pid" 10
   rm -f "$PID_FILE"
   die "Kafka failed to start"
 fi

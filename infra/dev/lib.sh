@@ -7,6 +7,7 @@
 #     with DAMSELFLY_DEV_DIR, so several checkouts can share one cache.
 
 DEV_DIR="${DAMSELFLY_DEV_DIR:-${HOME:-/root}/.cache/damselfly}"
+# shellcheck disable=SC2034  # used by the scripts that source this file
 INFRA_DEV_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 log() { printf '[damselfly-dev] %s\n' "$*" >&2; }
@@ -27,6 +28,7 @@ take_lock() { # name
 # True when something accepts TCP connections on host:port (bash's /dev/tcp,
 # so no extra tools are needed).
 port_open() { # host port
+  # shellcheck disable=SC2016  # $1/$2 expand in the inner bash, on purpose
   timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
@@ -35,6 +37,29 @@ port_open() { # host port
 pid_alive() { # pid
   [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null \
     && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]
+}
+
+# SIGTERM (clean shutdown), then SIGKILL after timeout_s; returns once it is gone.
+stop_pid() { # pid timeout_s
+  local pid="$1" i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < $2 * 2; i++)); do
+    pid_alive "$pid" || return 0
+    sleep 0.5
+  done
+  log "pid $pid did not stop within $2 s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  while pid_alive "$pid"; do sleep 0.2; done
+}
+
+# Print the pid from pid_file if it is still a kafka.Kafka JVM running with
+# this server.properties (pids get reused, so the pid alone proves nothing).
+kafka_pid() { # pid_file props
+  local pid cmd
+  pid="$(cat "$1" 2>/dev/null || true)"
+  pid_alive "$pid" || return 0
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+  if [[ "$cmd" == *"kafka.Kafka $2"* ]]; then echo "$pid"; fi
 }
 
 # Root may install missing Debian packages; anyone else gets told what to do.

@@ -13,7 +13,7 @@ if [ ! -f "$STATE_FILE" ]; then
 fi
 PG_BIN="$(sed -n 's/^PG_BIN=//p' "$STATE_FILE")"
 DATA_DIR="$(sed -n 's/^DATA_DIR=//p' "$STATE_FILE")"
-[ -n "$PG_BIN" ] && [ -n "$DATA_DIR" ] || die "corrupt state file $STATE_FILE"
+if [ -z "$PG_BIN" ] || [ -z "$DATA_DIR" ]; then die "corrupt state file $STATE_FILE"; fi
 
 if [ "$(id -u)" -eq 0 ]; then
   as_pg() { (cd / && runuser -u postgres -- "$@" 9>&-); }

@@ -36,6 +36,7 @@ take_lock pg
 # "main" cluster on 5432; we ignore it - ours has its own port and data dir.
 find_pg_bin() {
   local d
+  # shellcheck disable=SC2012  # paths are /usr/lib/postgresql/<number>/bin
   for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
     if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then echo "$d"; return 0; fi
   done

@@ -13,7 +13,7 @@ export interface SwarmServiceOptions {
   credentials: OriginCredentials;
   policy: SchedulingPolicy;
   /** host:port of this supernode's CDN piece route, handed to peers as a source address. */
-  cdnAddress: string;
+  cdnAddress: () => string;
   clock: () => number;
   /** Called with the task's status whenever a peer touches it (the seeding restarts from here). */
   onTaskTouched?: (taskId: string, status: string) => void;
@@ -55,7 +55,7 @@ export class SwarmService {
     const outcome = await this.o.runtime.execute(taskId, { type: 'Round', at: this.o.clock(), peerId, ok: req.ok, failed: req.failed, want: req.want });
     const assigned = outcome.events.find((e) => e.type === 'PiecesAssigned');
     return roundResponse(stateOf(outcome.snapshot), peerId, assigned?.type === 'PiecesAssigned' ? assigned.data.assignments : undefined, {
-      cdnAddress: this.o.cdnAddress,
+      cdnAddress: this.o.cdnAddress(),
       waitRetryMs: this.o.policy.waitRetryMs,
     });
   }

@@ -1,0 +1,140 @@
+import { Kafka, Partitioners, type Admin, type KafkaConfig, type PartitionMetadata, type Producer } from 'kafkajs';
+import type { StoredEvent } from '../../core/events/index.ts';
+import type { EventBus } from './event-bus.ts';
+import { KAFKA_LOG_LEVEL, kafkaLogCreator } from './kafka-log.ts';
+import { toKafkaMessage } from './kafka-message.ts';
+import { readKeyFromPartition } from './kafka-stream-reader.ts';
+import { startKafkaSubscription } from './kafka-subscription.ts';
+import { silentLog, type LogSink } from './log-sink.ts';
+
+export const DEFAULT_TOPIC = 'damselfly.task-events';
+
+export interface KafkaEventBusOptions {
+  brokers: string[];
+  topic?: string;
+  /** Used only when the topic does not exist yet. */
+  partitions?: number;
+  replicationFactor?: number;
+  clientId?: string;
+  logger?: LogSink;
+  /** Longest a readStream may take before failing (it joins a throw-away consumer group). */
+  readTimeoutMs?: number;
+  /** Passed to kafkajs unchanged (TLS/SASL in production; tests inject a socket factory). */
+  client?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logLevel' | 'logCreator'>;
+}
+
+/**
+ * The EventBus on Kafka via kafkajs. Topic partitioned by task: key = stream id, so a task's
+ * events stay in one partition, in stream order.
+ *
+ * Ordering across retries: the producer runs with `maxInFlightRequests: 1` and `acks: -1`.
+ * With more than one request in flight, a failed request retried after a later one succeeded
+ * would land after it and break per-task order; with one in flight a retry can only re-send
+ * (a duplicate the consumers drop by version), never reorder. The relay also awaits each
+ * publish before the next. We do not use Kafka transactions or kafkajs' experimental
+ * idempotent producer: consumers are idempotent instead (supernode/read-model/deduplicator.ts).
+ */
+export class KafkaEventBus implements EventBus {
+  private readonly stops = new Set<() => Promise<void>>();
+  private closed = false;
+
+  private constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly producer: Producer,
+    readonly topic: string,
+    private readonly log: LogSink,
+    private readonly readTimeoutMs: number,
+  ) {}
+
+  /** Connects, and creates the topic if it is missing. */
+  static async open(opts: KafkaEventBusOptions): Promise<KafkaEventBus> {
+    const log = opts.logger ?? silentLog;
+    const topic = opts.topic ?? DEFAULT_TOPIC;
+    const kafka = new Kafka({
+      connectionTimeout: 3_000,
+      requestTimeout: 15_000,
+      // Short client-side retries: the relay has its own capped backoff and must see a
+      // broker outage within seconds, not after kafkajs' default half-minute of retries.
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2_000 },
+      ...opts.client,
+      brokers: opts.brokers,
+      clientId: opts.clientId ?? 'damselfly-supernode',
+      logLevel: KAFKA_LOG_LEVEL,
+      logCreator: kafkaLogCreator(log),
+    });
+    const admin = kafka.admin();
+    const producer = kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      maxInFlightRequests: 1,
+      idempotent: false,
+      allowAutoTopicCreation: false,
+    });
+    try {
+      await admin.connect();
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: opts.partitions ?? 8, replicationFactor: opts.replicationFactor ?? 1 }],
+        waitForLeaders: true,
+      });
+      await producer.connect();
+    } catch (err) {
+      await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+      throw err;
+    }
+    return new KafkaEventBus(kafka, admin, producer, topic, log, opts.readTimeoutMs ?? 60_000);
+  }
+
+  async publish(events: StoredEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.producer.send({ topic: this.topic, acks: -1, messages: events.map(toKafkaMessage) });
+  }
+
+  async subscribe(groupId: string, handle: (events: StoredEvent[]) => Promise<void>): Promise<() => Promise<void>> {
+    const stopConsumer = await startKafkaSubscription({ kafka: this.kafka, topic: this.topic, groupId, handle, log: this.log });
+    const stop = async () => {
+      this.stops.delete(stop);
+      await stopConsumer();
+    };
+    this.stops.add(stop);
+    return stop;
+  }
+
+  async readStream(streamId: string): Promise<StoredEvent[]> {
+    const partition = await this.partitionFor(streamId);
+    return readKeyFromPartition({
+      kafka: this.kafka,
+      admin: this.admin,
+      topic: this.topic,
+      partition,
+      key: streamId,
+      timeoutMs: this.readTimeoutMs,
+    });
+  }
+
+  /**
+   * The partition the producer sends `streamId` to: the same DefaultPartitioner (murmur2 of
+   * the key modulo the partition count, as the Java client) over fresh metadata.
+   */
+  async partitionFor(streamId: string): Promise<number> {
+    const partitionMetadata = await this.partitions();
+    return partitioner({ topic: this.topic, partitionMetadata, message: { key: streamId, value: null } });
+  }
+
+  private async partitions(): Promise<PartitionMetadata[]> {
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: [this.topic] });
+    const meta = topics.find((t) => t.name === this.topic);
+    if (!meta || meta.partitions.length === 0) throw new Error(`kafka topic ${this.topic} has no partitions`);
+    return meta.partitions;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.stops].map((stop) => stop()));
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+}
+
+// The keyed path of DefaultPartitioner is stateless (its round-robin counter is only used for
+// keyless messages), so one instance serves every lookup.
+const partitioner = Partitioners.DefaultPartitioner();

@@ -1,0 +1,121 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DamselflyError } from '../core/errors.ts';
+import type { SupernodeConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { createApp } from './http/server.ts';
+import { registerTaskRoutes } from './http/routes/task-routes.ts';
+import { registerHistoryRoutes } from './http/routes/history-routes.ts';
+import { TaskRuntime } from './runtime/task-runtime.ts';
+import { OriginCredentials } from './swarm/origin-credentials.ts';
+import { Seeding } from './swarm/seeding.ts';
+import { SwarmService } from './swarm/swarm-service.ts';
+import { openEventStore, openEventBus } from './wiring/open-ports.ts';
+import { OutboxRelay } from './relay/outbox-relay.ts';
+import { createCdn } from './wiring/cdn.ts';
+import { startTimers } from './runtime/timers.ts';
+
+export interface RunningSupernode {
+  address: string;
+  port: number;
+  replicaId: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires one supernode replica: store (Postgres or embedded PGlite), bus (Kafka or in-process),
+ * the outbox relay between them, the task runtime, the CDN, and the HTTP API. Start-up fails
+ * with one clear error if the database cannot be reached; SIGTERM (stop()) stops taking
+ * commands, drains the actors, flushes the relay and closes everything in order.
+ */
+export async function startSupernode(config: SupernodeConfig, logger: Logger): Promise<RunningSupernode> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const metrics = createMetrics();
+  const store = await openEventStore(config, logger).catch((err: Error) => {
+    throw new DamselflyError('DF_ERR_UNAVAILABLE', `cannot open the event store: ${err.message}`);
+  });
+  const bus = await openEventBus(config, logger).catch(async (err: Error) => {
+    await store.close();
+    throw new DamselflyError('DF_ERR_UNAVAILABLE', `cannot open the event bus: ${err.message}`);
+  });
+  const relay = new OutboxRelay({
+    store,
+    bus,
+    name: 'kafka-relay',
+    logger: logger.child({ component: 'relay' }),
+    onPublished: (n: number, lag: number) => {
+      metrics.relayPublished.inc(n);
+      metrics.relayLag.set(lag);
+    },
+  });
+  relay.start();
+
+  const clock = () => Date.now();
+  const credentials = new OriginCredentials();
+  let seeding: Seeding | undefined;
+  const runtime = new TaskRuntime({
+    store,
+    policy: config.policy,
+    epochFor: () => 0,
+    snapshotEvery: config.snapshotEvery,
+    onBatch: (events, commands, seconds) => {
+      metrics.appendSeconds.observe(seconds);
+      metrics.appendBatchEvents.observe(events);
+      metrics.appendBatchCommands.observe(commands);
+      metrics.eventsAppended.inc(events);
+    },
+    onCommitted: (taskId, events) => {
+      relay.wake();
+      for (const e of events) {
+        if (e.type === 'TaskCreated') seeding?.ensure(taskId, 'created');
+        if (e.type === 'PiecesAssigned') for (const a of e.data.assignments) metrics.piecesAssigned.inc({ source: a.source === 'cdn' ? 'cdn' : 'peer' });
+      }
+    },
+  });
+
+  const cdn = createCdn(config, logger.child({ component: 'cdn' }), metrics);
+  seeding = new Seeding({ runtime, cdn: cdn.port, credentials, clock, logger: logger.child({ component: 'seeding' }) });
+
+  let draining = false;
+  const app = createApp({ logger, metrics, token: config.token, unavailable: () => (draining ? 'the supernode is shutting down' : undefined) });
+  // The advertised address is known only once listening (the port may be 0 = any free port).
+  let address = '';
+  const swarm = new SwarmService({
+    runtime,
+    credentials,
+    policy: config.policy,
+    cdnAddress: () => address,
+    clock,
+    onTaskTouched: (taskId, status) => seeding?.ensure(taskId, status),
+  });
+  registerTaskRoutes(app, swarm);
+  registerHistoryRoutes(app, store);
+  cdn.registerRoutes(app);
+  await app.listen({ port: config.port, host: config.host });
+  const port = (app.server.address() as { port: number }).port;
+  address = config.advertise ?? `${config.host}:${port}`;
+  const replicaId = config.replicaId ?? `sn-${config.host}-${port}`;
+  const timers = startTimers({ runtime, policy: config.policy, clock, metrics, logger });
+  logger.info({ address, replicaId, store: config.databaseUrl ? 'postgres' : 'pglite', bus: config.kafkaBrokers.length ? 'kafka' : 'memory' }, 'supernode started');
+
+  return {
+    address,
+    port,
+    replicaId,
+    async stop() {
+      draining = true;
+      timers.stop();
+      seeding?.stopAll();
+      await runtime.drain();
+      await relay.flush().catch((err: Error) => logger.warn({ err: err.message }, 'relay flush failed; the next start publishes the rest'));
+      await relay.stop();
+      await app.close();
+      await bus.close();
+      await store.close();
+      logger.info('supernode stopped');
+    },
+  };
+}
+
+export const embeddedStoreDir = (dataDir: string) => join(dataDir, 'pglite');
