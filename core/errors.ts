@@ -26,6 +26,8 @@ export const ErrorCodes = {
   DF_ERR_MALFORMED_EVENT: { status: 500, title: 'A stored event failed validation' },
   DF_ERR_MALFORMED_SNAPSHOT: { status: 500, title: 'A stored task snapshot failed validation' },
   DF_ERR_ORIGIN: { status: 502, title: 'The origin failed' },
+  DF_ERR_ORIGIN_CHANGED: { status: 502, title: 'The origin content changed while it was being fetched' },
+  DF_ERR_RANGE_NOT_SATISFIABLE: { status: 416, title: 'The requested range is not satisfiable' },
   DF_ERR_UNAVAILABLE: { status: 503, title: 'The service is temporarily unavailable', retryable: true },
 
   // Task domain errors (core/task/decide).

@@ -5,5 +5,4 @@ export * from './ids/index.ts';
 export * from './pieces/index.ts';
 export * from './task/index.ts';
 export * from './wire/index.ts';
-export * from './scheduling/policy.ts';
-export * from './scheduling/assign-pieces.ts';
+export * from './scheduling/index.ts';

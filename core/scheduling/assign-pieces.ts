@@ -1,5 +1,8 @@
 import type { TaskState } from '../task/task-state.ts';
+import { rarestFirst } from './piece-order.ts';
 import type { SchedulingPolicy } from './policy.ts';
+import { SourcePool } from './source-pool.ts';
+import { fnv1a, mix32 } from './spread-hash.ts';
 
 export interface PieceChoice {
   piece: number;
@@ -9,16 +12,30 @@ export interface PieceChoice {
 }
 
 /**
- * Chooses up to `want` pieces for `peerId` and a source for each (rarest first, least-loaded
- * eligible peer, the CDN as fallback). Pure: same inputs, same choices.
- * STUB — being written (core/scheduling); returns nothing until then.
+ * Chooses up to min(want, maxAssignmentsPerRound) pieces for `peerId` and a source for each:
+ * rarest first (holders + copies in flight), the least loaded eligible holder as source, the
+ * CDN only for pieces no eligible peer holds (see SourcePool.take). Returns [] when nothing is
+ * assignable, which the caller answers with "wait". Pure and deterministic: the same state
+ * gives the same choices whatever order the peers record happens to be in.
+ *
+ * Cost: O(pieces log pieces) for the order plus O(eligible peers) per piece examined; the
+ * walk stops as soon as the answer is full or every source's slots are taken.
+ * See docs/scheduling.md.
  */
-export function assignPieces(
-  _state: TaskState,
-  _peerId: string,
-  _want: number,
-  _policy: SchedulingPolicy,
-  _now: number,
-): PieceChoice[] {
-  return [];
+export function assignPieces(state: TaskState, peerId: string, want: number, policy: SchedulingPolicy, now: number): PieceChoice[] {
+  const requester = state.peers[peerId];
+  const limit = Math.min(want, policy.maxAssignmentsPerRound);
+  if (!requester || requester.status !== 'active' || !(limit >= 1)) return [];
+  const pool = new SourcePool(state, requester, policy, now);
+  if (pool.exhausted()) return [];
+  const seed = fnv1a(peerId);
+  const deadline = now + policy.pieceTimeoutMs;
+  const choices: PieceChoice[] = [];
+  for (const piece of rarestFirst(state, requester, seed)) {
+    const source = pool.take(piece, mix32(seed ^ piece));
+    if (source === null) continue;
+    choices.push({ piece, source, deadline });
+    if (choices.length >= limit || pool.exhausted()) break;
+  }
+  return choices;
 }

@@ -51,14 +51,17 @@ export const taskMachine = setup({
   types: {
     context: {} as TaskState,
     events: {} as TaskEvent,
-    input: {} as { taskId: string },
+    input: {} as { taskId: string } | undefined,
   },
   actions: {
     apply: assign(({ context, event }) => applyTaskEvent(context, event)),
   },
 }).createMachine({
   id: 'task',
-  context: ({ input }) => initialTaskState(input.taskId),
+  // XState's pure transition() builds a throwaway actor per call, which computes an initial
+  // context without input: that must be cheap and must not throw (a throw per event costs a
+  // stack trace, i.e. most of the event's time).
+  context: ({ input }) => initialTaskState(input?.taskId ?? ''),
   initial: 'absent',
   on: everywhere,
   states,

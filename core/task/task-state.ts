@@ -60,7 +60,10 @@ export interface TaskState {
   /** pieces[p] is set once the CDN has stored piece p (its size and sha256). */
   pieces: (PieceInfo | null)[];
   seededCount: number;
-  /** availability[p]: how many peers hold piece p (rarest-first reads this). */
+  /**
+   * availability[p]: how many serving peers (status active or succeeded) hold piece p; a peer
+   * that left or failed cannot serve, so its pieces stop counting (rarest-first reads this).
+   */
   availability: number[];
   /** inflightCount[p]: how many peers are currently fetching piece p. */
   inflightCount: number[];

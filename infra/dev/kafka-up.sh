@@ -124,28 +124,14 @@ show_logs() {
 }
 
 LISTENERS="listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT"
-pid="$(kafka_pid "$PID_FILE" "$PROPS")"
-if [ -n "$pid" ]; then
-  # $PROPS is only rewritten on start, so it tells how the running broker was started.
-  if [ "$libs_changed" = 1 ] || ! grep -qxF "$LISTENERS" "$PROPS"; then
-    log "restarting Kafka (pid $pid): its ports or jars changed"
-    stop_pid "$pid" 30
-  else
-    log "reusing running Kafka $KAFKA_VERSION (pid $pid) on 127.0.0.1:$KAFKA_PORT"
-    wait_ready "$pid" || die "the running Kafka (pid $pid) is not healthy; run kafka-down.sh"
-    echo "DAMSELFLY_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
-    exit 0
-  fi
-fi
-rm -f "$PID_FILE"
-for p in "$KAFKA_PORT" "$CONTROLLER_PORT"; do
-  if port_open 127.0.0.1 "$p"; then
-    die "port $p is in use by something else; set DAMSELFLY_KAFKA_PORT/DAMSELFLY_KAFKA_CONTROLLER_PORT or DAMSELFLY_KAFKA_BROKERS"
-  fi
-done
 
-# --- Config, rewritten each start so port changes apply. -----------------------
-cat >"$PROPS" <<EOF
+# --- Config, rendered each run; a running broker with another config restarts. --
+# Settings that only apply when an internal topic is created. A data dir made
+# with other values keeps them (e.g. a 50-partition __consumer_offsets), so it
+# is re-formatted below when this key changes.
+DATA_KEY="offsets.topic.num.partitions=1 transaction.state.log.num.partitions=1"
+render_props() {
+cat <<EOF
 # Written by infra/dev/kafka-up.sh on every start; edits here are lost.
 # One KRaft node that is both broker and controller, loopback only.
 process.roles=broker,controller
@@ -165,9 +151,48 @@ min.insync.replicas=1
 offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
+# The first consumer group of a fresh broker creates __consumer_offsets and
+# waits until every partition has a loaded coordinator: with the default 50
+# partitions that is seconds on a small machine; one partition is enough here.
+offsets.topic.num.partitions=1
+transaction.state.log.num.partitions=1
 # Tests join consumer groups constantly; do not wait 3 s for more members.
 group.initial.rebalance.delay.ms=0
+# One broker: there is no other leader to move partitions back to.
+auto.leader.rebalance.enable=false
 EOF
+}
+WANT_PROPS="$(render_props)"
+
+pid="$(kafka_pid "$PID_FILE" "$PROPS")"
+if [ -n "$pid" ]; then
+  # $PROPS is only rewritten on start, so it tells how the running broker was started.
+  if [ "$libs_changed" = 1 ] || [ "$(cat "$PROPS")" != "$WANT_PROPS" ]; then
+    log "restarting Kafka (pid $pid): its config or jars changed"
+    stop_pid "$pid" 30
+  else
+    log "reusing running Kafka $KAFKA_VERSION (pid $pid) on 127.0.0.1:$KAFKA_PORT"
+    wait_ready "$pid" || die "the running Kafka (pid $pid) is not healthy; run kafka-down.sh"
+    echo "DAMSELFLY_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+    exit 0
+  fi
+fi
+rm -f "$PID_FILE"
+for p in "$KAFKA_PORT" "$CONTROLLER_PORT"; do
+  if port_open 127.0.0.1 "$p"; then
+    die "port $p is in use by something else; set DAMSELFLY_KAFKA_PORT/DAMSELFLY_KAFKA_CONTROLLER_PORT or DAMSELFLY_KAFKA_BROKERS"
+  fi
+done
+printf '%s\n' "$WANT_PROPS" >"$PROPS"
+
+# The dev broker's data is disposable (tests make fresh topics per run); wiping
+# it is the only way to shrink an internal topic created with other settings.
+DATA_KEY_FILE="$KAFKA_DIR/data.key"
+if [ -f "$DATA_DIR/meta.properties" ] && ! grep -qxF "$DATA_KEY" "$DATA_KEY_FILE" 2>/dev/null; then
+  log "re-formatting $DATA_DIR: it was created with other internal-topic settings"
+  rm -rf "$DATA_DIR"
+  mkdir -p "$DATA_DIR"
+fi
 
 JAVA_OPTS=(-Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
   -Djava.awt.headless=true -Dkafka.logs.dir="$KAFKA_DIR" "${LOG_OPTS[@]}")
@@ -184,6 +209,7 @@ if [ ! -f "$DATA_DIR/meta.properties" ]; then
   log "formatting KRaft storage $DATA_DIR (cluster id $CLUSTER_ID)"
   java "${JAVA_OPTS[@]}" -cp "$CP" "$storage_tool" format \
     -t "$CLUSTER_ID" -c "$PROPS" --ignore-formatted >&2
+  echo "$DATA_KEY" >"$DATA_KEY_FILE"
 fi
 
 # --- Start in the background. ------------------------------------------------------

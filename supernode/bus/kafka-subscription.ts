@@ -23,6 +23,9 @@ export interface KafkaSubscription {
 export async function startKafkaSubscription(s: KafkaSubscription): Promise<() => Promise<void>> {
   // maxWaitTimeInMs bounds how long a stop waits for an idle fetch to return.
   const consumer = s.kafka.consumer({ groupId: s.groupId, maxWaitTimeInMs: 500, maxBytesPerPartition: 4 << 20 });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    s.log.error({ err: payload.error, groupId: s.groupId, restart: payload.restart }, 'kafka consumer crashed');
+  });
   await consumer.connect();
   let stopping = false;
   try {

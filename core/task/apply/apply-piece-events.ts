@@ -48,7 +48,6 @@ export function applyPiecesReported(draft: StateDraft, { data }: EventOf<'Pieces
     if (piece >= pieceCount) continue;
     endInflight(draft, peer, piece);
     if (!blamesSource(reason)) continue;
-    if (draft.state.version > 40) draft.state.cdnServed += 0.5;
     const failed = draft.failedSources(peer);
     failed[source] = (failed[source] ?? 0) + 1;
     if (source !== CDN_SOURCE) {

@@ -1,6 +1,6 @@
 import type { TaskEvent } from '../../events/index.ts';
 import { DamselflyError } from '../../errors.ts';
-import type { SchedulingPolicy } from '../../scheduling/policy.ts';
+import { expiredAssignments, expiredPeers, type SchedulingPolicy } from '../../scheduling/index.ts';
 import type { TaskState } from '../task-state.ts';
 import type { ExpireAssignments, Join, Leave } from '../task-commands.ts';
 import { boundedReason, requirePeer, requireStatus } from './guards.ts';
@@ -40,24 +40,17 @@ export function decideLeave(cmd: Leave, state: TaskState): TaskEvent[] {
 
 /**
  * The timer tick. A peer not heard from for `peerExpiryMs` is gone (PeerLeft 'expired', which
- * also ends its assignments); otherwise each assignment past its deadline expires, so the piece
- * can be given to someone else. Peers are visited in id order so the events do not depend on
- * the order peers happen to sit in the state (join order live, sorted after a snapshot).
+ * also ends its assignments); every other assignment past its deadline expires, so the piece
+ * can be given to someone else. Which ones is the scheduling policy's call (core/scheduling),
+ * in peer id order, so the events do not depend on the order of the peers record.
  */
 export function decideExpireAssignments(cmd: ExpireAssignments, state: TaskState, policy: SchedulingPolicy): TaskEvent[] {
   if (state.status === 'absent' || state.status === 'evicted') return [];
-  const events: TaskEvent[] = [];
   const now = cmd.at;
-  for (const peerId of Object.keys(state.peers).sort()) {
-    const peer = state.peers[peerId]!;
-    if (peer.status !== 'active') continue;
-    if (now - peer.lastSeenAt >= policy.peerExpiryMs) {
-      events.push({ type: 'PeerLeft', data: { peerId, reason: 'expired', at: now } });
-      continue;
-    }
-    const pieces: number[] = [];
-    for (const [piece, entry] of Object.entries(peer.inflight)) if (entry.deadline <= now) pieces.push(Number(piece));
-    if (pieces.length > 0) events.push({ type: 'AssignmentsExpired', data: { peerId, pieces: pieces.sort((a, b) => a - b), at: now } });
+  const gone = expiredPeers(state, now, policy);
+  const events: TaskEvent[] = gone.map((peerId) => ({ type: 'PeerLeft', data: { peerId, reason: 'expired', at: now } }));
+  for (const { peerId, pieces } of expiredAssignments(state, now)) {
+    if (!gone.includes(peerId)) events.push({ type: 'AssignmentsExpired', data: { peerId, pieces, at: now } });
   }
   return events;
 }

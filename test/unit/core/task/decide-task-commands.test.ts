@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeTaskId } from '../../../../core/ids/index.ts';
-import { decide, initialTaskState, type TaskCommand, type TaskState } from '../../../../core/task/index.ts';
+import { decide, initialTaskState, type CreateTask, type TaskCommand, type TaskState } from '../../../../core/task/index.ts';
 import { OPTIONS, TASK_ID, TASK_URL, createCommand, digestOf, run, seedingTask } from './fixtures.ts';
 
 const rejects = (command: TaskCommand, state: TaskState, code: string) =>
@@ -15,7 +15,7 @@ describe('CreateTask', () => {
 
   it('refuses an existing task, and a task id that is not the URL’s', () => {
     rejects(createCommand(), seedingTask(2), 'DF_ERR_TASK_EXISTS');
-    rejects({ ...createCommand(), taskId: computeTaskId({ url: TASK_URL }) }, initialTaskState(''), 'DF_ERR_TASK_ID_MISMATCH');
+    rejects({ ...(createCommand() as CreateTask), taskId: computeTaskId({ url: TASK_URL }) }, initialTaskState(''), 'DF_ERR_TASK_ID_MISMATCH');
     rejects(createCommand(), initialTaskState('f'.repeat(64)), 'DF_ERR_TASK_ID_MISMATCH');
   });
 

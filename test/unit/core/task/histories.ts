@@ -31,7 +31,7 @@ export const scenarioArb = fc.record({
   steps: fc.array(stepArb, { minLength: 40, maxLength: 200 }),
   snapshotAt: fc.nat(),
 });
-export type Scenario = fc.infer<typeof scenarioArb>;
+export type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
 const PEERS = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
 const REASONS = FailureReason.options;

@@ -28,12 +28,10 @@ let totalRefused = 0;
 /** The live actor's path: XState's transition, one event at a time, on frozen contexts. */
 function live(scenario: Scenario, options: DecideOptions) {
   let snapshot: TaskSnapshot = initialTaskSnapshot(TASK_ID);
-  const snapshots = new Map<object, TaskSnapshot>();
   const history = runScenario(scenario, stateOf(snapshot), (state, event) => {
-    const from = snapshots.get(state) ?? snapshot;
-    deepFreeze(from.context);
-    snapshot = evolve(from, event);
-    snapshots.set(stateOf(snapshot), snapshot);
+    // Frozen, so a reducer that wrote into the previous state would throw here.
+    deepFreeze(state);
+    snapshot = evolve(snapshot, event);
     return stateOf(snapshot);
   }, options, (state, event) => {
     seen.add(event.type);

@@ -56,10 +56,10 @@ describe('taskMachine', () => {
   );
 
   it('the lifecycle reaches every status from absent', () => {
-    const reached = new Set(['absent']);
-    for (let grew = true; grew; ) {
-      grew = false;
-      for (const s of [...reached]) for (const next of Object.values(LIFECYCLE[s as keyof typeof LIFECYCLE])) if (!reached.has(next)) reached.add(next), (grew = true);
+    const reached = new Set<string>(['absent']);
+    for (let size = 0; size !== reached.size; ) {
+      size = reached.size;
+      for (const s of [...reached]) for (const next of Object.values(LIFECYCLE[s as keyof typeof LIFECYCLE])) reached.add(next);
     }
     expect([...reached].sort()).toEqual([...TASK_STATUSES].sort());
   });

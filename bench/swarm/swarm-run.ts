@@ -1,0 +1,147 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, onLines, spawnDamselfly, stopProcess, waitHealthy } from '../processes.ts';
+import { startOrigin, type Origin } from './origin-server.ts';
+import { p2pLowerBoundSeconds } from '../lower-bound.ts';
+
+export interface SwarmOptions {
+  peers: number;
+  fileBytes: number;
+  /** Each peer's upload cap, bytes/s. */
+  peerUpload: number;
+  /** Cap on everything that is not a peer: the origin's upload, and the CDN's upload to peers. */
+  originUpload: number;
+  /** P2P through a supernode, or every peer straight from the origin (the baseline). */
+  mode: 'p2p' | 'origin';
+  /** Postgres + Kafka for the supernode; absent = the embedded default. */
+  databaseUrl?: string;
+  kafkaBrokers?: string;
+  /** Called as peers finish (for progress output). */
+  onPeerDone?: (index: number, result: PeerResult) => void;
+  keepDir?: boolean;
+}
+
+export interface PeerResult {
+  taskId?: string;
+  bytes: number;
+  seconds: number;
+  fromPeers?: number;
+  fromCdn?: number;
+  peerBytes?: number;
+  backSource?: boolean;
+}
+
+export interface SwarmResult {
+  peers: number;
+  fileBytes: number;
+  seconds: number;
+  lowerBoundSeconds: number;
+  ratioToBound: number;
+  originBytes: number;
+  originBytesRatio: number;
+  filesIdentical: boolean;
+  taskId?: string;
+  piecesFromPeers: number;
+  piecesFromCdn: number;
+  peerResults: PeerResult[];
+}
+
+/**
+ * One swarm download with real processes on loopback: an origin (in this process, capped), a
+ * supernode process (CDN capped at the same rate), and N `damselfly get` processes with their
+ * uploads capped. Every peer process starts first and waits for "go" on stdin, so process
+ * start-up (seconds on two cores) is not measured; the clock runs from "go" to the last peer's
+ * result. Peers keep serving until the end (stdin closed), as a real swarm's peers linger.
+ */
+export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'damselfly-swarm-'));
+  const content = randomBytes(o.fileBytes);
+  const digest = createHash('sha256').update(content).digest('hex');
+  const origin: Origin = await startOrigin({ content, rate: o.originUpload });
+  const procs: ChildProcess[] = [];
+  let supernode: ChildProcess | undefined;
+  try {
+    let nodeAddress = '127.0.0.1:1'; // the baseline: no supernode answers, every peer goes to the origin
+    if (o.mode === 'p2p') {
+      const port = await freePort();
+      const env: NodeJS.ProcessEnv = { DAMSELFLY_DATABASE_URL: o.databaseUrl ?? '', DAMSELFLY_KAFKA_BROKERS: o.kafkaBrokers ?? '' };
+      supernode = spawnDamselfly(
+        ['supernode', '--port', String(port), '--data-dir', join(dir, 'supernode'), '--cdn-upload-rate', String(o.originUpload), '--log-level', 'warn', '--kafka-topic', `bench-${Date.now()}`],
+        env,
+      );
+      await waitHealthy(`http://127.0.0.1:${port}/healthy`, 60_000, supernode);
+      nodeAddress = `127.0.0.1:${port}`;
+    }
+    const outputs = Array.from({ length: o.peers }, (_, i) => join(dir, `peer-${i}.out`));
+    const results: (PeerResult | undefined)[] = new Array(o.peers).fill(undefined);
+    const ready: Promise<void>[] = [];
+    const finished: Promise<void>[] = [];
+    let goAt = 0;
+    const doneAt: number[] = [];
+    for (let i = 0; i < o.peers; i++) {
+      const proc = spawnDamselfly([
+        'get', origin.url, '-o', outputs[i]!, '--node', nodeAddress, '--json',
+        '--upload-limit', String(o.peerUpload), '--wait-for-go', '--linger-until-eof',
+        ...(o.mode === 'origin' ? ['--connect-timeout', '200'] : []),
+      ]);
+      procs.push(proc);
+      let stderr = '';
+      proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+      ready.push(new Promise((resolve, reject) => {
+        onLines(proc.stdout!, (line) => {
+          if (line === 'ready') return resolve();
+          if (!line.startsWith('{')) return;
+          const r = JSON.parse(line) as PeerResult;
+          results[i] = r;
+          doneAt[i] = performance.now();
+          o.onPeerDone?.(i, r);
+        });
+        proc.once('exit', (code) => reject(new Error(`peer ${i} exited with ${code} before it was ready: ${stderr}`)));
+      }));
+      finished.push(new Promise((resolve, reject) => {
+        const check = setInterval(() => {
+          if (results[i]) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 20);
+        proc.once('exit', (code) => {
+          clearInterval(check);
+          if (results[i]) resolve();
+          else reject(new Error(`peer ${i} exited with ${code} without a result: ${stderr}`));
+        });
+      }));
+    }
+    await Promise.all(ready);
+    goAt = performance.now();
+    for (const p of procs) p.stdin!.write('go\n');
+    await Promise.all(finished);
+    const seconds = (Math.max(...doneAt) - goAt) / 1000;
+    const filesIdentical = outputs.every((f) => createHash('sha256').update(readFileSync(f)).digest('hex') === digest);
+    const lowerBoundSeconds = p2pLowerBoundSeconds({ fileBytes: o.fileBytes, peers: o.peers, serverUpload: o.originUpload, peerUpload: o.peerUpload, minDownload: Infinity });
+    const done = results as PeerResult[];
+    return {
+      peers: o.peers,
+      fileBytes: o.fileBytes,
+      seconds,
+      lowerBoundSeconds,
+      ratioToBound: seconds / lowerBoundSeconds,
+      originBytes: origin.bytesServed(),
+      originBytesRatio: origin.bytesServed() / o.fileBytes,
+      filesIdentical,
+      taskId: done[0]?.taskId,
+      piecesFromPeers: done.reduce((s, r) => s + (r.fromPeers ?? 0), 0),
+      piecesFromCdn: done.reduce((s, r) => s + (r.fromCdn ?? 0), 0),
+      peerResults: done,
+    };
+  } finally {
+    for (const p of procs) p.stdin?.end();
+    await Promise.all(procs.map((p) => stopProcess(p, 5000)));
+    if (supernode) await stopProcess(supernode, 15_000);
+    await origin.close();
+    if (!o.keepDir) rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { CdnStore } from './cdn-store.ts';
+import { gcCdn, type GcResult } from './cdn-gc.ts';
+import { OriginClient } from './origin-client.ts';
+import { OriginGuard, type OriginPolicy } from './origin-guard.ts';
+import { probeOrigin, type OriginProbe } from './origin-probe.ts';
+import { pieceRoute } from './piece-route.ts';
+import { seed, type SeedRequest, type SeedResult } from './seeder.ts';
+import { tokenBucketThrottle, type ByteThrottle } from './upload-throttle.ts';
+
+export interface CdnOptions extends OriginPolicy {
+  dataDir: string;
+  logger?: Logger;
+  /** Cap on everything the CDN uploads to peers, bytes/s (config.cdnUploadRate). */
+  uploadRate?: number;
+  /**
+   * Also draw the origin fetch from the same budget: the benchmark's "server" is the origin
+   * and the CDN together, so with an uncapped origin this keeps the server at one rate.
+   */
+  originSharesUploadBudget?: boolean;
+  /** Concurrent piece responses (≥ the scheduler's cdnUploadSlots, or peers see 503s). */
+  uploadSlots?: number;
+  onOriginBytes?: (bytes: number) => void;
+  /** Replaces DNS for the guard (tests). */
+  resolve?: ConstructorParameters<typeof OriginGuard>[1];
+  retries?: number;
+  backoffMs?: number;
+}
+
+/**
+ * The supernode's CDN: the origin guard and client, the piece store, the seeder and the piece
+ * route behind one object. `probe` and `seed` are the shape supernode/swarm/seeding.ts's
+ * CdnPort expects; `registerRoutes` mounts GET /pieces/:taskId/:piece.
+ */
+export class Cdn {
+  readonly store: CdnStore;
+  readonly guard: OriginGuard;
+  readonly client: OriginClient;
+  readonly throttle: ByteThrottle | undefined;
+
+  constructor(private readonly o: CdnOptions) {
+    this.store = new CdnStore(o.dataDir);
+    this.guard = new OriginGuard({ allowPrivateOrigins: o.allowPrivateOrigins, allowList: o.allowList }, o.resolve);
+    this.client = new OriginClient(this.guard);
+    this.throttle = o.uploadRate ? tokenBucketThrottle({ bytesPerSecond: o.uploadRate }) : undefined;
+  }
+
+  probe(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<OriginProbe> {
+    return probeOrigin(this.client, url, headers, signal);
+  }
+
+  seed(req: SeedRequest): Promise<SeedResult> {
+    return seed(
+      {
+        store: this.store,
+        client: this.client,
+        logger: this.o.logger,
+        throttle: this.o.originSharesUploadBudget ? this.throttle : undefined,
+        onOriginBytes: this.o.onOriginBytes,
+        retries: this.o.retries,
+        backoffMs: this.o.backoffMs,
+      },
+      req,
+    );
+  }
+
+  gc(o: { maxAgeMs?: number; maxBytes?: number; now: number; inUse: (taskId: string) => boolean }): Promise<GcResult> {
+    return gcCdn({ dataDir: this.o.dataDir, ...o });
+  }
+
+  /** Registers the piece route; like any plugin it loads when the app becomes ready. */
+  registerRoutes(app: FastifyInstance): void {
+    void app.register(pieceRoute, { store: this.store, throttle: this.throttle, slots: this.o.uploadSlots });
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}

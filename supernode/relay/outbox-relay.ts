@@ -1,0 +1,170 @@
+import type { StoredEvent } from '../../core/events/index.ts';
+import type { EventBus } from '../bus/event-bus.ts';
+import { silentLog, type LogSink } from '../bus/log-sink.ts';
+import type { EventStore, GlobalCursor } from '../store/event-store.ts';
+import { WakeableSleep } from './wakeable-sleep.ts';
+
+/** Plain callbacks the supernode wires to prom-client (relayPublished, relayLag). */
+export interface RelayMetrics {
+  onPublished?(events: number): void;
+  onBatch?(events: number): void;
+  onLag?(lag: number): void;
+  onError?(err: unknown): void;
+}
+
+export interface OutboxRelayOptions {
+  store: Pick<EventStore, 'readAll' | 'loadCursor' | 'saveCursor'>;
+  bus: Pick<EventBus, 'publish'>;
+  /** The durable cursor's name in the store. */
+  name?: string;
+  batchSize?: number;
+  /** Idle poll period; `wake()` cuts it short. */
+  pollMs?: number;
+  maxBackoffMs?: number;
+  logger?: LogSink;
+  metrics?: RelayMetrics;
+}
+
+interface FlushWaiter {
+  afterPass: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Publishes every committed event to the bus, in the store's gap-free global order (so each
+ * task's events in version order), and records how far it got in a durable cursor.
+ *
+ * At-least-once: the cursor is saved after the bus acknowledged the batch, so a crash between
+ * the two re-publishes that batch on restart; consumers dedupe (read-model/deduplicator.ts).
+ * Appends never wait for the relay: when the bus is down they keep committing, the relay
+ * retries with capped backoff and catches up, in order, when the bus returns.
+ */
+export class OutboxRelay {
+  private readonly o: Required<Omit<OutboxRelayOptions, 'metrics'>> & { metrics: RelayMetrics };
+  private readonly timer = new WakeableSleep();
+  private cursor: GlobalCursor | undefined;
+  private loop: Promise<void> | undefined;
+  private inline: Promise<void> = Promise.resolve();
+  private stopping = false;
+  /** Number of the last pass (readAll → publish → saveCursor) started. */
+  private pass = 0;
+  private flushWaiters: FlushWaiter[] = [];
+  private backlog = 0;
+  private hinted = 0;
+  readonly stats = { published: 0, batches: 0, failures: 0 };
+
+  constructor(opts: OutboxRelayOptions) {
+    this.o = { name: 'kafka-relay', batchSize: 1000, pollMs: 250, maxBackoffMs: 5_000, logger: silentLog, metrics: {}, ...opts };
+  }
+
+  start(): this {
+    if (!this.loop) {
+      this.stopping = false;
+      this.loop = this.run();
+    }
+    return this;
+  }
+
+  /** A nudge after an append (`appended` events), so they go out now rather than at the next poll. */
+  wake(appended = 0): void {
+    this.backlog += appended;
+    this.hinted += appended;
+    this.timer.wake();
+  }
+
+  /** Committed events not yet published: an estimate from the last read and the wake hints. */
+  lag(): number {
+    return this.backlog;
+  }
+
+  /**
+   * Resolves once everything committed before the call is published (for SIGTERM). When the
+   * relay is running the loop does the work; when it is not, the calling task does.
+   */
+  flush(timeoutMs = 10_000): Promise<void> {
+    if (!this.loop) {
+      this.inline = this.inline.then(() => this.drain());
+      return this.inline;
+    }
+    return new Promise((resolve, reject) => {
+      const timeout = setTimeout(() => {
+        this.flushWaiters = this.flushWaiters.filter((w) => w !== waiter);
+        reject(new Error(`relay flush timed out after ${timeoutMs} ms with about ${this.backlog} events unpublished`));
+      }, timeoutMs);
+      const waiter: FlushWaiter = {
+        afterPass: this.pass,
+        resolve: () => (clearTimeout(timeout), resolve()),
+        reject: (err) => (clearTimeout(timeout), reject(err)),
+      };
+      this.flushWaiters.push(waiter);
+      this.timer.wake();
+    });
+  }
+
+  /** Stops after the pass in progress (no flush): what is unpublished goes out on the next start. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.timer.interrupt();
+    await this.loop;
+    this.loop = undefined;
+    for (const w of this.flushWaiters.splice(0)) w.reject(new Error('relay stopped before the flush completed'));
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const { caughtUp, pass } = await this.step();
+        if (failures > 0) this.o.logger.info({ relay: this.o.name, failures }, 'relay publishing again');
+        failures = 0;
+        if (caughtUp) {
+          for (const w of this.flushWaiters.filter((w) => w.afterPass < pass)) w.resolve();
+          this.flushWaiters = this.flushWaiters.filter((w) => w.afterPass >= pass);
+          if (!this.stopping) await this.timer.idle(this.o.pollMs);
+        }
+      } catch (err) {
+        failures += 1;
+        this.stats.failures += 1;
+        this.o.metrics.onError?.(err);
+        const waitMs = Math.min(this.o.maxBackoffMs, 100 * 2 ** Math.min(failures - 1, 16)) * (0.8 + 0.4 * Math.random());
+        this.o.logger.warn({ err, relay: this.o.name, failures, lag: this.backlog, waitMs: Math.round(waitMs) }, 'relay pass failed; backing off');
+        if (!this.stopping) await this.timer.backoff(waitMs);
+      }
+    }
+  }
+
+  /** Runs passes until one finds nothing more to read (used when the loop is not running). */
+  private async drain(): Promise<void> {
+    while (!(await this.step()).caughtUp);
+  }
+
+  /** One pass: read a batch after the cursor, publish it, then advance the durable cursor. */
+  private async step(): Promise<{ caughtUp: boolean; pass: number }> {
+    const pass = ++this.pass;
+    this.timer.clearPendingWake();
+    const hintedBefore = this.hinted;
+    this.cursor ??= await this.o.store.loadCursor(this.o.name);
+    const { events, cursor } = await this.o.store.readAll(this.cursor, this.o.batchSize);
+    if (events.length > 0) await this.publish(events);
+    if (cursor.txId !== this.cursor.txId || cursor.position !== this.cursor.position) {
+      await this.o.store.saveCursor(this.o.name, cursor);
+      this.cursor = cursor;
+    }
+    const caughtUp = events.length < this.o.batchSize;
+    // Caught up: only appends hinted during this pass can still be waiting.
+    if (caughtUp) this.backlog = Math.min(this.backlog, this.hinted - hintedBefore);
+    this.o.metrics.onLag?.(this.backlog);
+    return { caughtUp, pass };
+  }
+
+  private async publish(events: StoredEvent[]): Promise<void> {
+    this.backlog = Math.max(this.backlog, events.length);
+    await this.o.bus.publish(events);
+    this.backlog = Math.max(0, this.backlog - events.length);
+    this.stats.published += events.length;
+    this.stats.batches += 1;
+    this.o.metrics.onPublished?.(events.length);
+    this.o.metrics.onBatch?.(events.length);
+  }
+}

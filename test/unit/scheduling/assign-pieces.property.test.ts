@@ -1,0 +1,179 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CDN_SOURCE } from '../../../core/events/task-events.ts';
+import { assignPieces, type PieceChoice } from '../../../core/scheduling/assign-pieces.ts';
+import { fairShare } from '../../../core/scheduling/source-pool.ts';
+import type { SchedulingPolicy } from '../../../core/scheduling/policy.ts';
+import type { PeerStatus, TaskState } from '../../../core/task/task-state.ts';
+import { buildState, reversePeers, type PeerSpec } from './fixtures.ts';
+
+interface Scenario {
+  state: TaskState;
+  requester: string;
+  want: number;
+  policy: SchedulingPolicy;
+  now: number;
+}
+
+const STATUSES: PeerStatus[] = ['active', 'active', 'active', 'succeeded', 'failed', 'left'];
+
+const scenario: fc.Arbitrary<Scenario> = fc
+  .record({ n: fc.integer({ min: 1, max: 24 }), peerCount: fc.integer({ min: 1, max: 10 }) })
+  .chain(({ n, peerCount }) => {
+    const pieces = Array.from({ length: n }, (_, p) => p);
+    const ids = Array.from({ length: peerCount }, (_, i) => `peer-${i}`);
+    const sources = [CDN_SOURCE, ...ids];
+    const peer = (id: string): fc.Arbitrary<PeerSpec> =>
+      fc
+        .record({
+          status: fc.constantFrom(...STATUSES),
+          have: fc.subarray(pieces),
+          inflight: fc.array(fc.tuple(fc.constantFrom(...pieces), fc.constantFrom(...sources)), { maxLength: 8 }),
+          failed: fc.array(fc.tuple(fc.constantFrom(...sources), fc.integer({ min: 1, max: 4 })), { maxLength: 3 }),
+          failuresCaused: fc.integer({ min: 0, max: 4 }),
+          lastSeenAt: fc.integer({ min: 0, max: 20_000 }),
+        })
+        .map((r) => ({
+          id,
+          status: r.status,
+          have: r.have,
+          inflight: Object.fromEntries(r.inflight.filter(([, s]) => s !== id)),
+          failedSources: Object.fromEntries(r.failed.filter(([s]) => s !== id)),
+          failuresCaused: r.failuresCaused,
+          lastSeenAt: r.lastSeenAt,
+        }));
+    return fc.record({
+      state: fc
+        .record({ seeded: fc.subarray(pieces), peers: fc.tuple(...ids.map(peer)) })
+        .map(({ seeded, peers }) => buildState({ pieceCount: n, seeded, peers })),
+      requester: fc.constantFrom(...ids),
+      want: fc.integer({ min: 0, max: 12 }),
+      policy: fc.record({
+        maxAssignmentsPerRound: fc.integer({ min: 1, max: 8 }),
+        peerUploadSlots: fc.integer({ min: 1, max: 4 }),
+        cdnUploadSlots: fc.integer({ min: 0, max: 4 }),
+        pieceTimeoutMs: fc.integer({ min: 1, max: 30_000 }),
+        quarantineAfterFailures: fc.integer({ min: 1, max: 4 }),
+        peerExpiryMs: fc.integer({ min: 1_000, max: 30_000 }),
+        waitRetryMs: fc.constant(200),
+      }),
+      now: fc.integer({ min: 0, max: 30_000 }),
+    });
+  });
+
+/** The specification of a source, written independently of SourcePool: may `id` serve `requester` at all (slots aside)? */
+function eligibleIgnoringLoad(s: Scenario, id: string): boolean {
+  const peer = s.state.peers[id]!;
+  const me = s.state.peers[s.requester]!;
+  if (id === s.requester || (me.failedSources[id] ?? 0) > 0) return false;
+  if (peer.failuresCaused >= s.policy.quarantineAfterFailures) return false;
+  if (peer.status === 'succeeded') return true;
+  return peer.status === 'active' && s.now - peer.lastSeenAt < s.policy.peerExpiryMs;
+}
+
+/** Upload slots each source has in use once `choices` are applied. */
+function loadAfter(s: Scenario, choices: PieceChoice[]): Map<string, number> {
+  const load = new Map<string, number>([[CDN_SOURCE, s.state.cdnUploading]]);
+  for (const [id, peer] of Object.entries(s.state.peers)) load.set(id, peer.uploading);
+  for (const c of choices) load.set(c.source, load.get(c.source)! + 1);
+  return load;
+}
+
+/** Slots of each source the requester holds once `choices` are applied. */
+function mineAfter(s: Scenario, choices: PieceChoice[]): Map<string, number> {
+  const mine = new Map<string, number>();
+  const add = (source: string) => mine.set(source, (mine.get(source) ?? 0) + 1);
+  Object.values(s.state.peers[s.requester]!.inflight).forEach((e) => add(e.source));
+  choices.forEach((c) => add(c.source));
+  return mine;
+}
+
+const activePeers = (s: Scenario) => Object.values(s.state.peers).filter((p) => p.status === 'active').length;
+const shareOf = (s: Scenario, source: string) =>
+  fairShare(source === CDN_SOURCE ? s.policy.cdnUploadSlots : s.policy.peerUploadSlots, activePeers(s));
+
+const cdnUsable = (s: Scenario) => (s.state.peers[s.requester]!.failedSources[CDN_SOURCE] ?? 0) < s.policy.quarantineAfterFailures;
+
+describe('assignPieces (properties)', () => {
+  it('assigns only pieces the requester lacks and does not fetch, each once, at most min(want, max)', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const choices = assignPieces(s.state, s.requester, s.want, s.policy, s.now);
+        const me = s.state.peers[s.requester]!;
+        expect(choices.length).toBeLessThanOrEqual(Math.min(s.want, s.policy.maxAssignmentsPerRound));
+        expect(new Set(choices.map((c) => c.piece)).size).toBe(choices.length);
+        if (me.status !== 'active') expect(choices).toEqual([]);
+        for (const c of choices) {
+          expect(me.have[c.piece]).toBe(false);
+          expect(me.inflight[c.piece]).toBeUndefined();
+          expect(c.deadline).toBe(s.now + s.policy.pieceTimeoutMs);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('names only sources that hold the piece, may serve the requester, and have a slot (counting this answer) and share left', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const choices = assignPieces(s.state, s.requester, s.want, s.policy, s.now);
+        const load = loadAfter(s, choices);
+        for (const c of choices) {
+          if (c.source === CDN_SOURCE) {
+            expect(s.state.pieces[c.piece]).not.toBeNull();
+            expect(cdnUsable(s)).toBe(true);
+            expect(load.get(CDN_SOURCE)).toBeLessThanOrEqual(s.policy.cdnUploadSlots);
+            // The CDN is the fallback: no eligible peer holds the piece, busy or not, and no first copy is on its way.
+            const holders = Object.keys(s.state.peers).filter((id) => s.state.peers[id]!.have[c.piece] && eligibleIgnoringLoad(s, id));
+            expect(holders).toEqual([]);
+            expect(s.state.availability[c.piece] === 0 && s.state.inflightCount[c.piece]! > 0).toBe(false);
+          } else {
+            expect(s.state.peers[c.source]!.have[c.piece]).toBe(true);
+            expect(eligibleIgnoringLoad(s, c.source)).toBe(true);
+            expect(load.get(c.source)).toBeLessThanOrEqual(s.policy.peerUploadSlots);
+          }
+        }
+        // No requester holds more than its fair share of any source it was just given.
+        const mine = mineAfter(s, choices);
+        for (const source of new Set(choices.map((c) => c.source))) expect(mine.get(source)).toBeLessThanOrEqual(shareOf(s, source));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('leaves nothing assignable behind when it returns fewer than asked (so [] really means "wait")', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const me = s.state.peers[s.requester]!;
+        const limit = Math.min(s.want, s.policy.maxAssignmentsPerRound);
+        const choices = assignPieces(s.state, s.requester, s.want, s.policy, s.now);
+        if (me.status !== 'active' || choices.length === limit) return;
+        const load = loadAfter(s, choices);
+        const mine = mineAfter(s, choices);
+        const free = (id: string, slots: number) => load.get(id)! < slots && (mine.get(id) ?? 0) < shareOf(s, id);
+        const chosen = new Set(choices.map((c) => c.piece));
+        for (let p = 0; p < s.state.pieceCount!; p++) {
+          if (me.have[p] || me.inflight[p] || chosen.has(p)) continue;
+          const holders = Object.keys(s.state.peers).filter((id) => s.state.peers[id]!.have[p] && eligibleIgnoringLoad(s, id));
+          for (const id of holders) expect(free(id, s.policy.peerUploadSlots)).toBe(false);
+          const onItsWay = s.state.availability[p] === 0 && s.state.inflightCount[p]! > 0;
+          if (holders.length === 0 && !onItsWay && s.state.pieces[p] && cdnUsable(s)) {
+            expect(free(CDN_SOURCE, s.policy.cdnUploadSlots)).toBe(false);
+          }
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('is deterministic, whatever the order of the peers record', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const a = assignPieces(s.state, s.requester, s.want, s.policy, s.now);
+        expect(assignPieces(s.state, s.requester, s.want, s.policy, s.now)).toEqual(a);
+        expect(assignPieces(reversePeers(s.state), s.requester, s.want, s.policy, s.now)).toEqual(a);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
