@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import { DamselflyError } from '../core/errors.ts';
 import type { SupernodeConfig } from './config.ts';
@@ -13,7 +14,7 @@ import { Seeding } from './swarm/seeding.ts';
 import { SwarmService } from './swarm/swarm-service.ts';
 import { openEventStore, openEventBus } from './wiring/open-ports.ts';
 import { OutboxRelay } from './relay/outbox-relay.ts';
-import { createCdn } from './wiring/cdn.ts';
+import { Cdn } from './cdn/index.ts';
 import { startTimers } from './runtime/timers.ts';
 
 export interface RunningSupernode {
@@ -44,9 +45,10 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     bus,
     name: 'kafka-relay',
     logger: logger.child({ component: 'relay' }),
-    onPublished: (n: number, lag: number) => {
-      metrics.relayPublished.inc(n);
-      metrics.relayLag.set(lag);
+    metrics: {
+      onPublished: (n) => metrics.relayPublished.inc(n),
+      onLag: (lag) => metrics.relayLag.set(lag),
+      onError: (err) => logger.warn({ err: (err as Error).message }, 'relay cannot publish; retrying'),
     },
   });
   relay.start();
@@ -66,7 +68,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       metrics.eventsAppended.inc(events);
     },
     onCommitted: (taskId, events) => {
-      relay.wake();
+      relay.wake(events.length);
       for (const e of events) {
         if (e.type === 'TaskCreated') seeding?.ensure(taskId, 'created');
         if (e.type === 'PiecesAssigned') for (const a of e.data.assignments) metrics.piecesAssigned.inc({ source: a.source === 'cdn' ? 'cdn' : 'peer' });
@@ -74,8 +76,15 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     },
   });
 
-  const cdn = createCdn(config, logger.child({ component: 'cdn' }), metrics);
-  seeding = new Seeding({ runtime, cdn: cdn.port, credentials, clock, logger: logger.child({ component: 'seeding' }) });
+  const cdn = new Cdn({
+    dataDir: join(config.dataDir, 'cdn'),
+    logger: logger.child({ component: 'cdn' }),
+    uploadRate: config.cdnUploadRate,
+    uploadSlots: config.policy.cdnUploadSlots * 2,
+    allowPrivateOrigins: config.allowPrivateOrigins,
+    onOriginBytes: (n) => metrics.cdnOriginBytes.inc(n),
+  });
+  seeding = new Seeding({ runtime, cdn, credentials, clock, logger: logger.child({ component: 'seeding' }) });
 
   let draining = false;
   const app = createApp({ logger, metrics, token: config.token, unavailable: () => (draining ? 'the supernode is shutting down' : undefined) });
@@ -91,7 +100,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   });
   registerTaskRoutes(app, swarm);
   registerHistoryRoutes(app, store);
-  cdn.registerRoutes(app);
+  cdn.registerRoutes(app as unknown as FastifyInstance);
   await app.listen({ port: config.port, host: config.host });
   const port = (app.server.address() as { port: number }).port;
   address = config.advertise ?? `${config.host}:${port}`;
@@ -111,6 +120,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       await relay.flush().catch((err: Error) => logger.warn({ err: err.message }, 'relay flush failed; the next start publishes the rest'));
       await relay.stop();
       await app.close();
+      await cdn.close();
       await bus.close();
       await store.close();
       logger.info('supernode stopped');

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -21,7 +21,8 @@ export interface SwarmOptions {
   kafkaBrokers?: string;
   /** Called as peers finish (for progress output). */
   onPeerDone?: (index: number, result: PeerResult) => void;
-  keepDir?: boolean;
+  /** Work directory to use and keep (the demo's, so that replay and history work after it); else a temp dir, removed. */
+  dir?: string;
 }
 
 export interface PeerResult {
@@ -57,7 +58,11 @@ export interface SwarmResult {
  * result. Peers keep serving until the end (stdin closed), as a real swarm's peers linger.
  */
 export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'damselfly-swarm-'));
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'damselfly-swarm-'));
+  if (o.dir) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+  }
   const content = randomBytes(o.fileBytes);
   const digest = createHash('sha256').update(content).digest('hex');
   const origin: Origin = await startOrigin({ content, rate: o.originUpload });
@@ -142,6 +147,6 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
     await Promise.all(procs.map((p) => stopProcess(p, 5000)));
     if (supernode) await stopProcess(supernode, 15_000);
     await origin.close();
-    if (!o.keepDir) rmSync(dir, { recursive: true, force: true });
+    if (!o.dir) rmSync(dir, { recursive: true, force: true });
   }
 }

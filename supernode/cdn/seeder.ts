@@ -90,7 +90,13 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
       const excerpt = await bodyExcerpt(res.body);
       throw originError(`the origin answered ${res.statusCode}${excerpt ? `: ${excerpt}` : ''}`, req.headers, isTransientStatus(res.statusCode));
     }
-    const first = checkResponseVersion(res, { offset, contentLength, validators: req.validators }) / pieceSize;
+    let first: number;
+    try {
+      first = checkResponseVersion(res, { offset, contentLength, validators: req.validators }) / pieceSize;
+    } catch (err) {
+      res.body.destroy(); // another version: not one byte of it is read
+      throw err;
+    }
     for await (const piece of cutPieces(originBody(res.body, req.headers, deps, (n) => (originBytes += n)), { contentLength, pieceSize }, first)) {
       if (piece.piece < start) {
         // Re-reading from the start because the origin ignored the Range: same version or fail.

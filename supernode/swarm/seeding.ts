@@ -20,7 +20,7 @@ export interface CdnPort {
     validators: { etag: string | null; lastModified: string | null };
     onPiece: (piece: number, size: number, digest: string) => void;
     signal: AbortSignal;
-  }): Promise<void>;
+  }): Promise<unknown>;
 }
 
 /**

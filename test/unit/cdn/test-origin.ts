@@ -154,6 +154,9 @@ export class TestOrigin {
         this.failed = true;
         this.bodyBytes += chunk.length;
         await new Promise<void>((resolve) => res.write(chunk, () => resolve()));
+        // The connection stalls, then drops: the client has consumed what was sent (a reset
+        // right away could make its HTTP stack discard buffered bytes, blurring the count).
+        await sleep(100);
         b.onFail?.();
         res.socket?.destroy();
         return;

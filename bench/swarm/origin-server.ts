@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { tokenBucketThrottle } from '../../supernode/cdn/upload-throttle.ts';
+
+export interface Origin {
+  url: string;
+  /** Body bytes sent so far (every response, every client). */
+  bytesServed(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A plain HTTP origin for the demo and the benchmarks: one file, with HEAD, Range, ETag and
+ * Last-Modified like a real web server or object store, and one upload cap shared by all
+ * clients (the origin's uplink). It counts the bytes it sends, which is how "the origin sent
+ * the file once" is measured.
+ */
+export async function startOrigin(o: { content: Buffer; rate?: number; path?: string }): Promise<Origin> {
+  const etag = `"${createHash('sha256').update(o.content).digest('hex').slice(0, 16)}"`;
+  const lastModified = new Date(0).toUTCString();
+  const throttle = o.rate ? tokenBucketThrottle({ bytesPerSecond: o.rate, burstBytes: 64 * 1024 }) : undefined;
+  const path = o.path ?? '/file.bin';
+  let served = 0;
+  const chunk = 64 * 1024;
+  const server: Server = createServer((req, res) => {
+    if (req.url?.split('?')[0] !== path) {
+      res.writeHead(404).end();
+      return;
+    }
+    let start = 0;
+    let end = o.content.length - 1;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const headers: Record<string, string | number> = { 'accept-ranges': 'bytes', etag, 'last-modified': lastModified, 'content-type': 'application/octet-stream' };
+    if (range) {
+      start = Number(range[1]);
+      end = range[2] ? Math.min(Number(range[2]), end) : end;
+      if (start > end) {
+        res.writeHead(416, { 'content-range': `bytes */${o.content.length}` }).end();
+        return;
+      }
+      res.writeHead(206, { ...headers, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${o.content.length}` });
+    } else {
+      res.writeHead(200, { ...headers, 'content-length': o.content.length });
+    }
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    void (async () => {
+      try {
+        for (let at = start; at <= end; at += chunk) {
+          const piece = o.content.subarray(at, Math.min(end + 1, at + chunk));
+          await throttle?.take(piece.length, abort.signal);
+          served += piece.length;
+          if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+        }
+        res.end();
+      } catch {
+        // The client went away mid-body (aborted throttle wait): nothing left to send.
+        res.destroy();
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}${path}`,
+    bytesServed: () => served,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

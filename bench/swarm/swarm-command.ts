@@ -1,0 +1,84 @@
+import { Command } from 'commander';
+import { z } from 'zod';
+import { parseSize } from '../../core/units/parse-size.ts';
+import { runSwarm, type SwarmResult } from './swarm-run.ts';
+import { ensureServices } from '../services.ts';
+
+const Flags = z.object({
+  peers: z.coerce.number().int().min(1).max(200),
+  size: z.string().transform((s) => parseSize(s)),
+  peerUpload: z.string().transform((s) => parseSize(s)),
+  originUpload: z.string().transform((s) => parseSize(s)),
+  json: z.boolean().optional(),
+  baseline: z.boolean(),
+  postgresKafka: z.boolean().optional(),
+});
+
+/**
+ * `damselfly bench swarm`: distribution time against the P2P lower bound, origin bytes against
+ * the file size, and the all-from-origin baseline with the same caps — all from one run.
+ */
+export function swarmCommand(): Command {
+  return new Command('swarm')
+    .description('distribute one file to N peer processes and compare with the P2P lower bound')
+    .option('--peers <n>', 'peer processes', '20')
+    .option('--size <size>', 'file size', '32MiB')
+    .option('--peer-upload <rate>', 'each peer\'s upload cap (bytes/s)', '2MiB')
+    .option('--origin-upload <rate>', 'cap on the origin and the CDN (bytes/s)', '8MiB')
+    .option('--no-baseline', 'skip the all-from-origin baseline run')
+    .option('--postgres-kafka', 'run the supernode on PostgreSQL + Kafka (started like the tests do) instead of the embedded store')
+    .option('--json', 'one JSON object on stdout')
+    .exitOverride()
+    .action(async (raw) => {
+      const parsed = Flags.safeParse(raw);
+      if (!parsed.success) throw Object.assign(new Error(`bench swarm: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`), { exitCode: 2 });
+      const f = parsed.data;
+      const services = f.postgresKafka ? await ensureServices() : undefined;
+      const common = { peers: f.peers, fileBytes: f.size, peerUpload: f.peerUpload, originUpload: f.originUpload, ...services };
+      const p2p = await runSwarm({ ...common, mode: 'p2p' });
+      const baseline = f.baseline ? await runSwarm({ ...common, mode: 'origin' }) : undefined;
+      const result = summary(p2p, baseline, f.postgresKafka ? 'postgres+kafka' : 'embedded', f);
+      if (f.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else process.stdout.write(table(result));
+      if (!p2p.filesIdentical) throw new Error('some peer\'s file differs from the origin');
+    });
+}
+
+function summary(p2p: SwarmResult, baseline: SwarmResult | undefined, store: string, f: { peerUpload: number; originUpload: number }) {
+  return {
+    peers: p2p.peers,
+    fileBytes: p2p.fileBytes,
+    seconds: round(p2p.seconds),
+    lowerBoundSeconds: round(p2p.lowerBoundSeconds),
+    ratioToBound: round(p2p.ratioToBound),
+    originBytes: p2p.originBytes,
+    originBytesRatio: round(p2p.originBytesRatio),
+    baselineSeconds: baseline ? round(baseline.seconds) : null,
+    speedupOverBaseline: baseline ? round(baseline.seconds / p2p.seconds) : null,
+    baselineOriginBytes: baseline?.originBytes ?? null,
+    piecesFromPeers: p2p.piecesFromPeers,
+    piecesFromCdn: p2p.piecesFromCdn,
+    filesIdentical: p2p.filesIdentical && (baseline?.filesIdentical ?? true),
+    peerUploadBytesPerSecond: f.peerUpload,
+    originUploadBytesPerSecond: f.originUpload,
+    store,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function table(r: ReturnType<typeof summary>): string {
+  const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+  return [
+    `swarm: ${r.peers} peers, ${mib(r.fileBytes)} file, peer upload ${mib(r.peerUploadBytesPerSecond)}/s, origin+CDN ${mib(r.originUploadBytesPerSecond)}/s, store ${r.store}`,
+    `  distribution time   ${r.seconds.toFixed(2)} s`,
+    `  P2P lower bound     ${r.lowerBoundSeconds.toFixed(2)} s   (ratio ${r.ratioToBound.toFixed(3)})`,
+    `  origin bytes        ${mib(r.originBytes)}   (${r.originBytesRatio.toFixed(3)} × file)`,
+    `  pieces from peers   ${r.piecesFromPeers}, from CDN ${r.piecesFromCdn}`,
+    r.baselineSeconds !== null ? `  all-from-origin     ${r.baselineSeconds.toFixed(2)} s   (P2P is ${r.speedupOverBaseline!.toFixed(2)}× faster)` : '  all-from-origin     skipped',
+    `  files identical     ${r.filesIdentical ? 'yes' : 'NO'}`,
+    '',
+  ].join('\n');
+}

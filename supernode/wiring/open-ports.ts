@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import type { SupernodeConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { EventStore } from '../store/event-store.ts';
+import type { EventBus } from '../bus/event-bus.ts';
+import { openPgliteEventStore, openPostgresEventStore } from '../store/index.ts';
+import { KafkaEventBus, MemoryEventBus } from '../bus/index.ts';
+
+/**
+ * The store: PostgreSQL when a database URL is configured, else the embedded default — PGlite
+ * (real Postgres SQL in-process) on disk under the data dir. Same migrations either way.
+ */
+export async function openEventStore(config: Pick<SupernodeConfig, 'databaseUrl' | 'dataDir'>, _logger: Logger): Promise<EventStore> {
+  if (config.databaseUrl) return openPostgresEventStore(config.databaseUrl);
+  return openPgliteEventStore(join(config.dataDir, 'pglite'));
+}
+
+/** The bus: Kafka when brokers are configured, else the in-process bus. */
+export async function openEventBus(config: Pick<SupernodeConfig, 'kafkaBrokers' | 'kafkaTopic'>, logger: Logger): Promise<EventBus> {
+  if (config.kafkaBrokers.length > 0) {
+    return KafkaEventBus.open({ brokers: [...config.kafkaBrokers], topic: config.kafkaTopic, logger: logger.child({ component: 'kafka' }) });
+  }
+  return new MemoryEventBus({ logger });
+}
