@@ -11,7 +11,11 @@ export interface SchedulingPolicy {
   cdnUploadSlots: number;
   /** How long an assignment may stay unreported before it expires and is reassigned. */
   pieceTimeoutMs: number;
-  /** A source that caused this many failures (any requester) is quarantined. */
+  /**
+   * A source that caused this many failures (any requester) is quarantined; a requester that
+   * saw this many failures from the CDN is no longer sent to it (one failed peer source is
+   * enough to drop that source for the requester it failed).
+   */
   quarantineAfterFailures: number;
   /** A peer not heard from for this long is considered gone. */
   peerExpiryMs: number;

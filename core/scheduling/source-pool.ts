@@ -6,7 +6,7 @@ import { fnv1a, mix32 } from './spread-hash.ts';
 interface Source {
   id: string;
   peer: PeerState;
-  /** fnv1a(id): the per-source half of the tie-break hash, computed once per call. */
+  /** fnv1a(id), the per-source half of the tie-break hash; computed when first needed (-1 until then). */
   hash: number;
   /** Upload slots in use, including the ones handed out earlier in this same call. */
   load: number;
@@ -27,14 +27,27 @@ export function fairShare(slots: number, activePeers: number): number {
 }
 
 /**
+ * Whether `peer` (serving, holding something) may be a source for `requester` at all, slots
+ * aside: it has not failed the requester, is not quarantined, and if active has been heard from
+ * within peerExpiryMs. Succeeded peers no longer make round trips, so their lastSeenAt says
+ * nothing; a dead one is caught by its requesters' failures instead (failedSources, quarantine).
+ */
+function mayServe(requester: PeerState, peer: PeerState, policy: SchedulingPolicy, now: number): boolean {
+  if ((requester.failedSources[peer.peerId] ?? 0) > 0) return false;
+  if (peer.failuresCaused >= policy.quarantineAfterFailures) return false;
+  return peer.status !== 'active' || now - peer.lastSeenAt < policy.peerExpiryMs;
+}
+
+/**
  * The sources one requester may be given in one scheduling call, and their upload slots.
- * Eligibility that does not depend on the piece is decided once, in the constructor (O(peers)):
- * a source serves (active or succeeded), is not the requester, has not failed the requester,
- * is not quarantined, and — if active — has been heard from within peerExpiryMs. Slots are
- * then counted per call, so one answer never hands a source more than its free slots.
+ * Eligibility that does not depend on the piece (serving, not the requester, mayServe) is
+ * decided once, in the constructor (O(peers)). Slots and shares are then counted as they are
+ * handed out, so one answer never gives a source more than its free slots.
  */
 export class SourcePool {
   private readonly sources: Source[] = [];
+  /** Serving peers that hold pieces but may not serve this requester (availability counts them). */
+  private readonly excluded: PeerState[] = [];
   private readonly peerSlots: number;
   private readonly peerShare: number;
   /** Sources this requester may still be given a slot of (free slot and share not used up). */
@@ -56,15 +69,15 @@ export class SourcePool {
     let active = 0;
     for (const peer of Object.values(state.peers)) if (peer.status === 'active') active++;
     this.peerShare = fairShare(policy.peerUploadSlots, active);
-    for (const [id, peer] of Object.entries(state.peers)) {
+    for (const peer of Object.values(state.peers)) {
+      const id = peer.peerId;
       if (id === requester.peerId || peer.haveCount === 0) continue;
       if (peer.status !== 'active' && peer.status !== 'succeeded') continue;
-      // Succeeded peers no longer make round trips, so their lastSeenAt says nothing; a dead one
-      // is caught by its requesters' failures instead (failedSources, then quarantine).
-      if (peer.status === 'active' && now - peer.lastSeenAt >= policy.peerExpiryMs) continue;
-      if ((requester.failedSources[id] ?? 0) > 0) continue;
-      if (peer.failuresCaused >= policy.quarantineAfterFailures) continue;
-      const source = { id, peer, hash: fnv1a(id), load: peer.uploading, mine: mine.get(id) ?? 0 };
+      if (!mayServe(requester, peer, policy, now)) {
+        this.excluded.push(peer);
+        continue;
+      }
+      const source = { id, peer, hash: -1, load: peer.uploading, mine: mine.get(id) ?? 0 };
       this.sources.push(source);
       if (this.usable(source)) this.freePeers++;
     }
@@ -82,6 +95,19 @@ export class SourcePool {
     return this.freePeers === 0 && !this.cdnUsable();
   }
 
+  /**
+   * How many eligible peers hold `piece`: availability (all serving holders) less the excluded
+   * ones, O(excluded) instead of a scan of every source. It lets a piece with no eligible
+   * holder skip the scan, and once every source is full, lets a held piece wait without one:
+   * without this, a call in a swarm whose peers are all busy costs O(pieces × peers).
+   */
+  private eligibleHolders(piece: number): number {
+    let held = this.state.availability[piece] ?? 0;
+    if (held === 0) return 0;
+    for (const peer of this.excluded) if (peer.have[piece]) held--;
+    return held;
+  }
+
   private usable(source: Source): boolean {
     return source.load < this.peerSlots && source.mine < this.peerShare;
   }
@@ -92,8 +118,8 @@ export class SourcePool {
 
   /**
    * The source for `piece` (its slot taken), or null if the piece should wait. The least loaded
-   * eligible holder with a free slot, whose fair share this requester has not used up, wins; ties broken by a hash of (source, piece, requester) so concurrent
-   * requesters spread over holders. The CDN is the fallback, and a strict one: only when no
+   * eligible holder with a free slot, whose fair share this requester has not used up, wins;
+   * ties are broken by a hash of (source, piece, requester) so concurrent requesters spread. The CDN is the fallback, and a strict one: only when no
    * eligible holder exists and no copy is already on its way into the swarm. A piece whose
    * holders are merely busy (or already serving this requester its share) waits for a free slot
    * (soon) rather than cost the CDN a second copy.
@@ -102,13 +128,16 @@ export class SourcePool {
     let best: Source | undefined;
     let bestTie = 0;
     let busyHolder = false;
-    if ((this.state.availability[piece] ?? 0) > 0) {
+    const held = this.eligibleHolders(piece);
+    if (held > 0 && this.freePeers === 0) busyHolder = true;
+    else if (held > 0) {
       for (const source of this.sources) {
         if (!source.peer.have[piece]) continue;
         if (!this.usable(source)) {
           busyHolder = true;
           continue;
         }
+        if (source.hash < 0) source.hash = fnv1a(source.id);
         const tie = mix32(source.hash ^ pieceHash);
         if (!best || source.load < best.load || (source.load === best.load && (tie < bestTie || (tie === bestTie && source.id < best.id)))) {
           best = source;

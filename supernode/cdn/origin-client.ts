@@ -106,6 +106,14 @@ function findGuardRefusal(err: unknown): DamselflyError | undefined {
   return undefined;
 }
 
+/** Abandons a response body without reading it (its connection is closed, not reused). */
+export function discardBody(body: OriginResponse['body']): void {
+  body.once('error', () => {
+    // Destroying an undici body emits an AbortError: that is the intended outcome here.
+  });
+  body.destroy();
+}
+
 /** Reads at most `max` bytes of an error body, for a diagnostic excerpt. */
 export async function bodyExcerpt(body: OriginResponse['body'], max = 200): Promise<string> {
   const chunks: Buffer[] = [];
@@ -119,7 +127,7 @@ export async function bodyExcerpt(body: OriginResponse['body'], max = 200): Prom
   } catch {
     // The excerpt is only decoration for an error being raised anyway.
   }
-  body.destroy();
+  discardBody(body);
   return Buffer.concat(chunks).subarray(0, max).toString('utf8').replace(/\s+/g, ' ').trim();
 }
 

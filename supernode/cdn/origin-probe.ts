@@ -1,5 +1,5 @@
 import { DamselflyError } from '../../core/errors.ts';
-import { bodyExcerpt, header, isTransientStatus, originError, type OriginClient, type OriginResponse } from './origin-client.ts';
+import { bodyExcerpt, discardBody, header, isTransientStatus, originError, type OriginClient, type OriginResponse } from './origin-client.ts';
 
 export interface OriginProbe {
   contentLength: number;
@@ -36,18 +36,18 @@ async function rangeProbe(client: OriginClient, url: string, headers: Record<str
   const res = await client.request(url, { method: 'GET', headers: { ...headers, range: 'bytes=0-0' }, signal });
   const validators = validatorsOf(res);
   if (res.statusCode === 206) {
-    res.body.destroy();
+    discardBody(res.body);
     const total = totalOf(header(res.headers, 'content-range'));
     if (total === null) throw originError(`${url} answered a range without a total length`, headers, false);
     return { contentLength: total, acceptRanges: true, ...validators };
   }
   if (res.statusCode === 416 && totalOf(header(res.headers, 'content-range')) === 0) {
-    res.body.destroy();
+    discardBody(res.body);
     return { contentLength: 0, acceptRanges: true, ...validators };
   }
   if (ok(res.statusCode)) {
     // The origin ignored the Range: we learnt the length and must not download the body now.
-    res.body.destroy();
+    discardBody(res.body);
     const length = contentLengthOf(res);
     if (length === null) throw new DamselflyError('DF_ERR_ORIGIN', `${url} declares no content length; it cannot be split into pieces`);
     return { contentLength: length, acceptRanges: false, ...validators };

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { pieceCountFor, pieceRange } from '../../core/pieces/index.ts';
 import type { CdnMeta, CdnStore } from './cdn-store.ts';
-import { bodyExcerpt, isTransientOriginError, isTransientStatus, originError, type OriginClient } from './origin-client.ts';
+import { bodyExcerpt, discardBody, isTransientOriginError, isTransientStatus, originError, type OriginClient } from './origin-client.ts';
 import { checkResponseVersion, originChanged, type Validators } from './origin-version.ts';
 import { cutPieces } from './piece-cutter.ts';
 import { maskSecrets } from './secret-mask.ts';
@@ -94,7 +94,7 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
     try {
       first = checkResponseVersion(res, { offset, contentLength, validators: req.validators }) / pieceSize;
     } catch (err) {
-      res.body.destroy(); // another version: not one byte of it is read
+      discardBody(res.body); // another version: not one byte of it is read
       throw err;
     }
     for await (const piece of cutPieces(originBody(res.body, req.headers, deps, (n) => (originBytes += n)), { contentLength, pieceSize }, first)) {
@@ -126,7 +126,6 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
       await sleep(delay, undefined, { signal });
     }
   }
-  if (count === 0) await store.writeMeta(meta);
   logger?.info({ taskId, pieces: count, reused, originBytes }, 'seed finished');
   return { pieces: count, reused, originBytes };
 }

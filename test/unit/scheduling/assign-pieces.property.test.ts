@@ -95,6 +95,16 @@ const activePeers = (s: Scenario) => Object.values(s.state.peers).filter((p) => 
 const shareOf = (s: Scenario, source: string) =>
   fairShare(source === CDN_SOURCE ? s.policy.cdnUploadSlots : s.policy.peerUploadSlots, activePeers(s));
 
+const POLICY_FOR_PRESSURE: SchedulingPolicy = {
+  maxAssignmentsPerRound: 8,
+  peerUploadSlots: 4,
+  cdnUploadSlots: 0,
+  pieceTimeoutMs: 1_000,
+  quarantineAfterFailures: 3,
+  peerExpiryMs: 10_000,
+  waitRetryMs: 200,
+};
+
 const cdnUsable = (s: Scenario) => (s.state.peers[s.requester]!.failedSources[CDN_SOURCE] ?? 0) < s.policy.quarantineAfterFailures;
 
 describe('assignPieces (properties)', () => {
@@ -141,6 +151,34 @@ describe('assignPieces (properties)', () => {
         for (const source of new Set(choices.map((c) => c.source))) expect(mine.get(source)).toBeLessThanOrEqual(shareOf(s, source));
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('never overfills a source whose slots are mostly taken by other requesters', () => {
+    // Targeted scenario: one source (a seed holding everything, or the CDN), its slots partly
+    // used by other active peers, and a requester whose fair share exceeds the free slots.
+    const pressure = fc.record({
+      source: fc.constantFrom('seed', CDN_SOURCE),
+      slots: fc.integer({ min: 1, max: 6 }),
+      others: fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 3 }),
+      want: fc.integer({ min: 1, max: 8 }),
+    });
+    fc.assert(
+      fc.property(pressure, ({ source, slots, others, want }) => {
+        const n = 12;
+        let next = 0;
+        const peers = others.map((count, i) => ({
+          id: `other-${i}`,
+          inflight: Object.fromEntries(Array.from({ length: count }, () => [next++ % n, source])),
+        }));
+        const seedHas = source === 'seed' ? Array.from({ length: n }, (_, p) => p) : [];
+        const state = buildState({ pieceCount: n, peers: [{ id: 'seed', status: 'succeeded', have: seedHas }, ...peers, { id: 'r' }] });
+        const policy = { ...POLICY_FOR_PRESSURE, peerUploadSlots: slots, cdnUploadSlots: slots };
+        const choices = assignPieces(state, 'r', want, policy, 0);
+        const used = source === 'seed' ? state.peers.seed!.uploading : state.cdnUploading;
+        expect(choices.filter((c) => c.source === source).length).toBeLessThanOrEqual(Math.max(0, slots - used));
+      }),
+      { numRuns: 300 },
     );
   });
 
