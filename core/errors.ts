@@ -22,6 +22,7 @@ export const ErrorCodes = {
   DF_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be JSON' },
   DF_ERR_VERSION_CONFLICT: { status: 409, title: 'The stream changed concurrently', retryable: true },
   DF_ERR_STALE_EPOCH: { status: 409, title: 'This replica no longer owns the task' },
+  DF_ERR_DUPLICATE_EVENT: { status: 409, title: 'An event with this id is already stored' },
   DF_ERR_INTERNAL: { status: 500, title: 'Internal error' },
   DF_ERR_MALFORMED_EVENT: { status: 500, title: 'A stored event failed validation' },
   DF_ERR_MALFORMED_SNAPSHOT: { status: 500, title: 'A stored task snapshot failed validation' },

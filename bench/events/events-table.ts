@@ -28,6 +28,11 @@ export function renderEventsTable(r: EventsBenchResult): string {
   for (const [label, , t] of shown) {
     lines.push(`${label.padEnd(width)}  ${String(t.events).padStart(7)}  ${t.seconds.toFixed(3).padStart(8)}  ${String(t.perSecond).padStart(9)}`);
   }
-  lines.push('', `state hash (Postgres = Kafka = memory): ${r.stateHash}`);
+  lines.push(
+    '',
+    `relay split: ${r.relaySplit.readSeconds} s reading Postgres, ${r.relaySplit.publishSeconds} s publishing to Kafka ` +
+      `(batches of ${r.relaySplit.batchSize})`,
+  );
+  lines.push(`state hash (Postgres = Kafka = memory): ${r.stateHash}`);
   return `${lines.join('\n')}\n`;
 }

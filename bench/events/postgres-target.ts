@@ -11,55 +11,47 @@ export interface PostgresSettings {
 export interface PostgresTarget {
   store: EventStore;
   settings: PostgresSettings;
+  schema: string;
   /** Closes the store and drops everything this run created. */
   drop(): Promise<void>;
 }
 
 /**
- * The PostgreSQL side of one run: a database of its own, created here and dropped at the end,
- * so runs never mix and the relay's backlog is exactly this run's events (the relay reads the
- * store's whole global feed). The store runs its own migrations in it, as the supernode does.
- * The durability settings are read back and reported: an append figure means nothing without.
+ * The PostgreSQL side of one run: a schema of its own (the store's `schema` option; its
+ * migrations create it), dropped at the end, so runs never mix and the relay's backlog is
+ * exactly this run's events (the relay reads the store's whole global feed). The durability
+ * settings are read back and reported: an append figure means nothing without them.
  */
-export async function openPostgresTarget(baseUrl: string, runId: string): Promise<PostgresTarget> {
-  const name = `damselfly_bench_${runId}`;
-  const admin = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 5_000 });
-  let settings: PostgresSettings;
+export async function openPostgresTarget(url: string, runId: string): Promise<PostgresTarget> {
+  const schema = `damselfly_bench_${runId}`;
+  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
   try {
     await admin.connect();
-    settings = await readSettings(admin);
-    await admin.query(`CREATE DATABASE ${name}`);
   } catch (err) {
-    throw new Error(`PostgreSQL unreachable at ${redact(baseUrl)}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    await admin.end().catch(() => undefined); // the connect error above is the one worth reporting
+    await admin.end().catch(() => undefined); // the connect error is the one worth reporting
+    throw new Error(`PostgreSQL unreachable at ${redact(url)}: ${(err as Error).message}`, { cause: err });
   }
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  const dropDatabase = async () => {
-    const c = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 5_000 });
-    await c.connect();
-    try {
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await c.end();
-    }
-  };
-  let store: EventStore;
+  const dropSchema = () => admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).then(() => undefined);
   try {
-    store = await openPostgresEventStore(url.toString());
+    const settings = await readSettings(admin);
+    const store = await openPostgresEventStore(url, { schema });
+    return {
+      store,
+      settings,
+      schema,
+      drop: async () => {
+        try {
+          await store.close();
+          await dropSchema();
+        } finally {
+          await admin.end();
+        }
+      },
+    };
   } catch (err) {
-    await dropDatabase();
+    await dropSchema().finally(() => admin.end());
     throw err;
   }
-  return {
-    store,
-    settings,
-    drop: async () => {
-      await store.close();
-      await dropDatabase();
-    },
-  };
 }
 
 async function readSettings(client: pg.Client): Promise<PostgresSettings> {

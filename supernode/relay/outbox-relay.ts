@@ -84,7 +84,10 @@ export class OutboxRelay {
    */
   flush(timeoutMs = 10_000): Promise<void> {
     if (!this.loop) {
-      this.inline = this.inline.then(() => this.drain());
+      // Serialised so two inline flushes never publish the same batch concurrently; a failed
+      // earlier flush was reported to its caller and does not fail this one.
+      const drain = () => this.drain();
+      this.inline = this.inline.then(drain, drain);
       return this.inline;
     }
     return new Promise((resolve, reject) => {

@@ -1,8 +1,7 @@
+import { openPostgresEventStore } from '../../../supernode/store/index.ts';
 import type { EventStore } from '../../../supernode/store/event-store.ts';
-// @ts-expect-error scratch
-import { openScratchStore } from '/tmp/bus-scratch/pg-store.ts';
 
-/** The Postgres event store for these tests (the store team's adapter). */
-export async function openStore(url: string): Promise<EventStore> {
-  return openScratchStore(url);
+/** The real Postgres event store (migrations applied) on the test's own database. */
+export function openStore(url: string): Promise<EventStore> {
+  return openPostgresEventStore(url);
 }

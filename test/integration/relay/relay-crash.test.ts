@@ -61,6 +61,7 @@ describe('OutboxRelay crash (real Postgres + Kafka)', () => {
     const messages = await readTopic(kafkaBrokers(), topic);
     const result = checkTopic(messages, ids, new Map(streamIds.map((s) => [s, PER_STREAM])));
     expect(result.missing).toEqual([]);
+    expect(result.splitStreams).toEqual([]);
     expect(result.badStreams).toEqual([]);
     expect(result.distinct).toBe(STREAMS * PER_STREAM);
     // The crashed batch went out twice: the path under test was exercised.

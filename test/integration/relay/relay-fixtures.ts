@@ -43,12 +43,21 @@ export function checkTopic(messages: TopicMessage[], expectedIds: string[], stre
     } else byId.set(m.event.eventId, m.event);
   }
   const missing = expectedIds.filter((id) => !byId.has(id));
+  // Keyed by task id: each stream must sit in exactly one partition.
+  const partitionsOf = new Map<string, Set<number>>();
+  for (const m of messages) partitionsOf.set(m.key, (partitionsOf.get(m.key) ?? new Set()).add(m.partition));
+  const splitStreams = [...partitionsOf].filter(([, ps]) => ps.size > 1).map(([key]) => key);
   // Partition order is log order; after dedupe each stream must read 1..n.
   const applied = new Deduplicator().filter(messages.map((m) => m.event));
   const badStreams: string[] = [];
   for (const [streamId, n] of streams) {
     const versions = applied.filter((e) => e.streamId === streamId).map((e) => e.version);
-    if (JSON.stringify(versions) !== JSON.stringify(range(1, n))) badStreams.push(streamId);
+    if (JSON.stringify(versions) !== JSON.stringify(range(1, n))) {
+      badStreams.push(streamId);
+      // Diagnostics for a failing run: where each of the stream's messages sits on the topic.
+      const where = messages.filter((m) => m.event.streamId === streamId).map((m) => `v${m.event.version}@p${m.partition}o${m.offset}`);
+      console.error(`stream ${streamId} out of order on the topic: ${where.join(' ')}`);
+    }
   }
-  return { distinct: byId.size, duplicates, missing, badStreams };
+  return { distinct: byId.size, duplicates, missing, splitStreams, badStreams };
 }

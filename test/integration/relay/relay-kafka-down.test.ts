@@ -62,6 +62,7 @@ describe('OutboxRelay with Kafka unreachable (real Postgres + Kafka)', () => {
 
     const result = checkTopic(await readTopic(kafkaBrokers(), topic), [...before, ...during], new Map(streamIds.map((s) => [s, 50])));
     expect(result.missing).toEqual([]);
+    expect(result.splitStreams).toEqual([]);
     expect(result.badStreams).toEqual([]);
     expect(result.distinct).toBe(500);
     console.log(`kafka down: ${during.length} events appended during the outage in ${appendMs} ms, relay failures ${relay.stats.failures}`);

@@ -13,7 +13,6 @@ import { readTopic } from './read-topic.ts';
 import { appendConcurrently, checkTopic } from './relay-fixtures.ts';
 
 const child = fileURLToPath(new URL('./relay-process.ts', import.meta.url));
-const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
 
 /** The relay process is SIGKILLed mid-stream (no flush, no cleanup); a new one resumes. */
 describe('OutboxRelay killed with SIGKILL (real Postgres + Kafka)', () => {
@@ -35,7 +34,9 @@ describe('OutboxRelay killed with SIGKILL (real Postgres + Kafka)', () => {
   it('loses nothing and keeps per-task order when the relay process is killed mid-stream', async () => {
     const streamIds = Array.from({ length: 20 }, (_, i) => `kill-${i}-${randomUUID()}`);
     const ids = await appendConcurrently(store, streamIds, 100);
-    const proc = spawn(tsx, [child], {
+    // node itself with tsx's loader (not the tsx CLI, which runs the script in a grandchild
+    // that a SIGKILL to the CLI would leave running).
+    const proc = spawn(process.execPath, ['--import', 'tsx', child], {
       env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers().join(','), TOPIC: topic, BATCH: '40', PAUSE_MS: '30' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -54,6 +55,7 @@ describe('OutboxRelay killed with SIGKILL (real Postgres + Kafka)', () => {
     const messages = await readTopic(kafkaBrokers(), topic);
     const result = checkTopic(messages, ids, new Map(streamIds.map((s) => [s, 100])));
     expect(result.missing).toEqual([]);
+    expect(result.splitStreams).toEqual([]);
     expect(result.badStreams).toEqual([]);
     expect(result.distinct).toBe(ids.length);
     expect(result.duplicates).toBeLessThanOrEqual(40);

@@ -1,0 +1,19 @@
+/**
+ * Sizes and rates with binary suffixes, as the CLI takes them: "64MiB", "2MiB" (a rate: bytes
+ * per second), "512KiB", "1GiB"; K/M/G and KB/MB/GB are read as binary too (Dragonfly users
+ * write "20M" for --totallimit); a plain number is bytes. Anything else throws a one-line error.
+ */
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tib: 1024 ** 4 };
+
+export function parseSize(text: string | number): number {
+  if (typeof text === 'number') {
+    if (Number.isFinite(text) && text >= 0) return Math.floor(text);
+    throw new Error(`invalid size ${text}`);
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new Error(`invalid size "${text}" (expected e.g. 64MiB, 512KiB, 1GiB or bytes)`);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) throw new Error(`size "${text}" is too large`);
+  return bytes;
+}

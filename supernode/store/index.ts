@@ -1,0 +1,10 @@
+export * from './event-store.ts';
+export * from './errors.ts';
+export * from './store-metrics.ts';
+export { MemoryEventStore } from './memory-event-store.ts';
+export { SqlEventStore, type SqlEventStoreOptions } from './sql-event-store.ts';
+export { openPostgresEventStore, openPgliteEventStore, type OpenStoreOptions } from './open-event-store.ts';
+export { migrate, MigrationChecksumMismatch, MIGRATIONS_DIR, type MigrateOptions } from './migrator.ts';
+export type { SqlClient, SqlQueryable } from './sql-client.ts';
+export { PgSqlClient, type PgClientOptions } from './pg-sql-client.ts';
+export { PgliteSqlClient } from './pglite-sql-client.ts';

@@ -1,0 +1,10 @@
+/**
+ * Hooks the supernode wires to prom-client (supernode/metrics.ts); the store itself stays free
+ * of a metrics library. Called synchronously after the fact; must not throw.
+ */
+export interface StoreMetrics {
+  /** One group-commit transaction: how many appends it carried, how many of them failed alone. */
+  onCommit?(batch: { appends: number; failed: number; events: number; seconds: number }): void;
+  /** One append, from the call to its outcome (queueing included). */
+  onAppend?(append: { events: number; seconds: number; ok: boolean }): void;
+}

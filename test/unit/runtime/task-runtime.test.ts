@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryEventStore } from '../../../supernode/store/index.ts';
+import { TaskRuntime } from '../../../supernode/runtime/task-runtime.ts';
+import { DEFAULT_POLICY } from '../../../core/scheduling/policy.ts';
+import { computeTaskId } from '../../../core/ids/index.ts';
+import { replay, stateHash, stateOf, type TaskCommand } from '../../../core/task/index.ts';
+import type { StoredEvent } from '../../../core/events/index.ts';
+
+const url = 'http://origin.test/file.bin';
+const taskId = computeTaskId({ url, filter: [], digest: null, identifier: null, range: null });
+const create: TaskCommand = { type: 'CreateTask', at: 1, taskId, url, digest: null, identifier: null, range: null, filter: [] };
+const probe: TaskCommand = { type: 'RecordProbe', at: 2, contentLength: 4 * 262144, acceptRanges: true, etag: '"v1"', lastModified: null };
+const digest = 'a'.repeat(64);
+
+function runtime(store: MemoryEventStore, extra: Partial<ConstructorParameters<typeof TaskRuntime>[0]> = {}) {
+  return new TaskRuntime({ store, policy: DEFAULT_POLICY, epochFor: () => 1, snapshotEvery: 5, ...extra });
+}
+
+describe('TaskRuntime', () => {
+  it('answers a command with its committed events, and the store holds them', async () => {
+    const store = new MemoryEventStore();
+    const rt = runtime(store);
+    const out = await rt.execute(taskId, create);
+    expect(out.events.map((e) => e.type)).toEqual(['TaskCreated']);
+    expect(out.events[0]!.version).toBe(1);
+    expect((await store.readStream(taskId)).map((e) => e.eventId)).toEqual([out.events[0]!.eventId]);
+  });
+
+  it('batches commands queued during an append into one append, in order', async () => {
+    const store = new MemoryEventStore();
+    const batches: number[] = [];
+    const rt = runtime(store, { onBatch: (_events, commands) => batches.push(commands) });
+    await rt.execute(taskId, create);
+    await rt.execute(taskId, probe);
+    const seeds = [0, 1, 2, 3].map((piece) =>
+      rt.execute(taskId, { type: 'RecordSeededPieces', at: 3 + piece, pieces: [{ piece, size: 262144, digest }] }),
+    );
+    const outcomes = await Promise.all(seeds);
+    expect(outcomes.map((o) => o.events[0]!.version)).toEqual([3, 4, 5, 6]);
+    // the first seed command went alone (nothing was in flight); the other three waited and went together
+    expect(batches.slice(2)).toEqual([1, 3]);
+  });
+
+  it('rejects only the command that decide() refuses, the rest of its batch commits', async () => {
+    const rt = runtime(new MemoryEventStore());
+    await rt.execute(taskId, create);
+    const results = await Promise.allSettled([
+      rt.execute(taskId, probe),
+      rt.execute(taskId, { type: 'Join', at: 5, peerId: 'p1', hostId: 'h1', address: '127.0.0.1:1' }),
+      rt.execute(taskId, { type: 'Round', at: 6, peerId: 'nobody', ok: [], failed: [], want: 1 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+  });
+
+  it('rehydrates from snapshot + tail to the same state hash after passivation', async () => {
+    const store = new MemoryEventStore();
+    const rt = runtime(store);
+    await rt.execute(taskId, create);
+    await rt.execute(taskId, probe);
+    for (let piece = 0; piece < 4; piece++) await rt.execute(taskId, { type: 'RecordSeededPieces', at: 10 + piece, pieces: [{ piece, size: 262144, digest }] });
+    await rt.execute(taskId, { type: 'Join', at: 20, peerId: 'p1', hostId: 'h1', address: '127.0.0.1:1' });
+    const live = stateHash(await rt.snapshot(taskId));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(rt.passivateIdle(0)).toBe(1);
+    expect(await store.loadSnapshot(taskId)).toBeDefined();
+    expect(stateHash(await rt.snapshot(taskId))).toBe(live);
+    expect(stateHash(replay(await store.readStream(taskId)))).toBe(live);
+  });
+
+  it('runs side effects only for live commits, never on rehydration', async () => {
+    const store = new MemoryEventStore();
+    const seen: StoredEvent[] = [];
+    const rt = runtime(store, { onCommitted: (_id, events) => seen.push(...events) });
+    await rt.execute(taskId, create);
+    rt.passivateIdle(-1);
+    await rt.snapshot(taskId);
+    expect(seen.map((e) => e.type)).toEqual(['TaskCreated']);
+  });
+
+  it('re-decides after a version conflict, and drops the actor on a stale epoch', async () => {
+    const store = new MemoryEventStore();
+    const a = runtime(store);
+    const b = runtime(store);
+    await a.execute(taskId, create);
+    await b.execute(taskId, probe); // b appends behind a's back
+    const out = await a.execute(taskId, { type: 'Join', at: 5, peerId: 'p1', hostId: 'h1', address: '127.0.0.1:1' });
+    expect(out.events[0]!.version).toBe(3);
+    expect(stateOf(out.snapshot).contentLength).toBe(4 * 262144);
+
+    const newer = runtime(store, { epochFor: () => 2 });
+    await newer.execute(taskId, { type: 'Join', at: 6, peerId: 'p2', hostId: 'h2', address: '127.0.0.1:2' });
+    await expect(a.execute(taskId, { type: 'Join', at: 7, peerId: 'p3', hostId: 'h3', address: '127.0.0.1:3' })).rejects.toMatchObject({ code: 'DF_ERR_STALE_EPOCH' });
+    expect(a.liveTaskIds()).not.toContain(taskId);
+  });
+});

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../../supernode/store/migrator.ts';
+import { PgliteSqlClient } from '../../../supernode/store/pglite-sql-client.ts';
+import { SqlEventStore } from '../../../supernode/store/sql-event-store.ts';
+import { openPgliteEventStore } from '../../../supernode/store/open-event-store.ts';
+import type { StoreMetrics } from '../../../supernode/store/store-metrics.ts';
+import { describeEventStoreConformance, describeSqlEventStoreSpecifics, drain, feedEnd, newEvents, stream } from '../../shared/event-store-conformance.ts';
+
+// PGlite is PostgreSQL compiled to WASM, in-process: the same SQL and migrations as the server.
+describeEventStoreConformance('pglite', () => openPgliteEventStore('memory://'));
+
+describeSqlEventStoreSpecifics('pglite', async (metrics: StoreMetrics) => {
+  const client = await PgliteSqlClient.open('memory://');
+  await migrate(client);
+  return { client, store: new SqlEventStore(client, { metrics }) };
+});
+
+describe('PGlite event store', () => {
+  let client: PgliteSqlClient;
+  let store: SqlEventStore;
+  beforeAll(async () => {
+    client = await PgliteSqlClient.open('memory://');
+    await migrate(client);
+    store = new SqlEventStore(client);
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('supports xid8 and pg_snapshot_xmin, so the feed query is the same as on PostgreSQL', async () => {
+    const [row] = await client.query<{ xmin: string; xid: string }>(
+      'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_current_xact_id()::text AS xid',
+    );
+    expect(BigInt(row!.xid)).toBeGreaterThanOrEqual(BigInt(row!.xmin));
+    const tail = await feedEnd(store);
+    const { events } = await store.append(stream('x'), 0, newEvents(2), { epoch: 1 });
+    expect((await drain(store, tail, 2)).events).toEqual(events);
+  });
+});
