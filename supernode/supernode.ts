@@ -87,7 +87,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   seeding = new Seeding({ runtime, cdn, credentials, clock, logger: logger.child({ component: 'seeding' }) });
 
   let draining = false;
-  const app = createApp({ logger, metrics, token: config.token, unavailable: () => (draining ? 'the supernode is shutting down' : undefined) });
+  const app = await createApp({ logger, metrics, token: config.token, unavailable: () => (draining ? 'the supernode is shutting down' : undefined) });
   // The advertised address is known only once listening (the port may be 0 = any free port).
   let address = '';
   const swarm = new SwarmService({

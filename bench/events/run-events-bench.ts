@@ -1,18 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { stateHash } from '../../core/task/index.ts';
-import { OutboxRelay } from '../../supernode/relay/outbox-relay.ts';
 import { AppendWorkload } from './append-workload.ts';
 import { openKafkaTarget } from './kafka-target.ts';
 import { ensureLocalServices } from './local-services.ts';
 import { measurePglite, type PgliteFigures } from './pglite-figures.ts';
 import { openPostgresTarget, type PostgresSettings } from './postgres-target.ts';
+import { measureRelay, type RelaySplit } from './relay-figure.ts';
 import { rebuildByTransition, rebuildFromBus, rebuildFromStore, rebuildInMemory, type Rebuilt } from './replay-paths.ts';
 import { buildTaskHistory } from './task-history.ts';
-import { measure, medianOf, type Throughput } from './throughput.ts';
-
-/** The supernode's relay batch (OutboxRelay's default), stated so the figure says what it measured. */
-const RELAY_BATCH = 1000;
+import { medianOf, type Throughput } from './throughput.ts';
 
 export interface EventsBenchOptions {
   /** Events appended by the concurrent writers. */
@@ -50,7 +47,7 @@ export interface EventsBenchResult {
   postgres: PostgresSettings;
   kafka: { topicPartitions: number; acks: number };
   /** Where the relay's time went: reading the feed from Postgres vs publishing to Kafka. */
-  relaySplit: { readSeconds: number; publishSeconds: number; batchSize: number };
+  relaySplit: RelaySplit;
   machine: { cpus: number; cpuModel: string; node: string };
 }
 
@@ -94,14 +91,7 @@ export async function runEventsBench(o: EventsBenchOptions, progress: (line: str
 
     const backlog = append.events + appendConcurrent.events + appendConcurrentSingle.events + appendBigBatch.events;
     progress(`relay: ${backlog} events Postgres -> Kafka`);
-    const split = { readSeconds: 0, publishSeconds: 0 };
-    const relay = new OutboxRelay({
-      store: timedPort(pgTarget.store, ['readAll'], split, 'readSeconds'),
-      bus: timedPort(kafka.bus, ['publish'], split, 'publishSeconds'),
-      name: `bench-${runId}`,
-      batchSize: RELAY_BATCH,
-    });
-    const relayed = await measure(() => relayBacklog(relay, backlog));
+    const { throughput: relayed, split } = await measureRelay(pgTarget.store, kafka.bus, `bench-${runId}`, backlog);
 
     progress('replay from Kafka');
     const fromKafka = await timedRebuild(() => rebuildFromBus(kafka.bus, bigStream), 3);
@@ -152,7 +142,7 @@ export async function runEventsBench(o: EventsBenchOptions, progress: (line: str
       },
       postgres: pgTarget.settings,
       kafka: { topicPartitions: kafka.partitions, acks: -1 },
-      relaySplit: { readSeconds: round3(split.readSeconds), publishSeconds: round3(split.publishSeconds), batchSize: RELAY_BATCH },
+      relaySplit: split,
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', node: process.version },
     };
   } finally {
@@ -183,43 +173,4 @@ async function timedRebuild(
     warmUp,
   );
   return { throughput, hash: stateHash(last!.snapshot) };
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
-
-/**
- * Drains the relay until it has published `backlog` events. One flush can stop short: the
- * gap-free feed withholds transactions newer than the oldest one still running anywhere in the
- * cluster (another client's open transaction), and publishes them once it ends.
- */
-async function relayBacklog(relay: OutboxRelay, backlog: number): Promise<number> {
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    await relay.flush();
-    if (relay.stats.published >= backlog) return relay.stats.published;
-    if (Date.now() > deadline) throw new Error(`the relay published ${relay.stats.published} of ${backlog} events in 300 s`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/**
- * The port with `methods` timed into `into[key]`, so the relay figure can be split into reading
- * the feed and publishing to Kafka (the rest is saving the cursor and the loop itself).
- */
-function timedPort<T extends object, K extends string>(port: T, methods: (keyof T & string)[], into: Record<K, number>, key: K): T {
-  const timed = Object.create(port) as T;
-  for (const name of methods) {
-    const original = (port[name] as (...args: unknown[]) => Promise<unknown>).bind(port);
-    (timed as Record<string, unknown>)[name] = async (...args: unknown[]) => {
-      const start = performance.now();
-      try {
-        return await original(...args);
-      } finally {
-        into[key] += (performance.now() - start) / 1000;
-      }
-    };
-  }
-  return timed;
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { installProblemHandlers, problemOf, sendProblem } from './problem.ts';
 
-export type App = ReturnType<typeof createApp>;
+export type App = Awaited<ReturnType<typeof createApp>>;
 
 export interface AppOptions {
   logger: Logger;
@@ -23,12 +23,14 @@ export interface AppOptions {
  * responses, problem+json errors, token auth on the cluster API, the OpenAPI document (built
  * from the same zod schemas) at /api/v1/openapi.json, health and metrics endpoints.
  */
-export function createApp(opts: AppOptions) {
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }), disableRequestLogging: true, bodyLimit: opts.bodyLimit ?? 1 << 20 })
+export async function createApp(opts: AppOptions) {
+  // Request logs are at info level; the http child logs warnings and errors only.
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }, { level: 'warn' }), bodyLimit: opts.bodyLimit ?? 1 << 20 })
     .withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  void app.register(swagger, {
+  // Awaited so that swagger's onRoute hook sees every route registered after it.
+  await app.register(swagger, {
     openapi: { info: { title: 'Damselfly supernode', version: '1' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } },
     transform: jsonSchemaTransform,
   });

@@ -278,12 +278,24 @@ export function newEvents(n: number): NewEvent[] {
   }));
 }
 
-/** The cursor at the current end of the feed. */
+/**
+ * The cursor at the current end of the feed. On PostgreSQL the feed may lag what is committed
+ * (it stops before the oldest transaction running anywhere in the cluster), so this appends a
+ * marker and reads up to it: every transaction committed before the marker's began has a lower
+ * tx id, so all of them lie before the returned cursor, and nothing but later appends after it.
+ */
 export async function feedEnd(store: EventStore): Promise<GlobalCursor> {
+  const [marker] = (await store.append(stream('feed-end'), 0, newEvents(1), { epoch: 1 })).events;
+  const deadline = Date.now() + 60_000;
   let cursor = START_CURSOR;
   for (;;) {
-    const page = await store.readAll(cursor, 10_000);
-    if (page.events.length === 0) return cursor;
+    const page = await store.readAll(cursor, 1000);
+    const at = page.events.findIndex((e) => e.eventId === marker!.eventId);
+    if (at >= 0) return (await store.readAll(cursor, at + 1)).cursor;
+    if (page.events.length === 0) {
+      if (Date.now() > deadline) throw new Error('the feed did not reach a committed marker within 60 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     cursor = page.cursor;
   }
 }
@@ -292,7 +304,7 @@ export async function feedEnd(store: EventStore): Promise<GlobalCursor> {
  * Reads the feed from `cursor` until `count` events arrived (other transactions on a shared
  * server may hold the feed back for a moment), then checks nothing beyond them is there yet.
  */
-export async function drain(store: EventStore, cursor: GlobalCursor, count: number, timeoutMs = 15_000): Promise<{ events: StoredEvent[]; cursor: GlobalCursor }> {
+export async function drain(store: EventStore, cursor: GlobalCursor, count: number, timeoutMs = 60_000): Promise<{ events: StoredEvent[]; cursor: GlobalCursor }> {
   const events: StoredEvent[] = [];
   const deadline = Date.now() + timeoutMs;
   while (events.length < count) {

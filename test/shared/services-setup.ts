@@ -1,6 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { connect } from 'node:net';
 import type { TestProject } from 'vitest/node';
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 /**
  * Global setup of the integration and e2e projects: makes sure a real PostgreSQL and a real
@@ -12,7 +24,10 @@ import type { TestProject } from 'vitest/node';
 const upScript = fileURLToPath(new URL('../../infra/dev/up.sh', import.meta.url));
 const downScript = fileURLToPath(new URL('../../infra/dev/down.sh', import.meta.url));
 
-export default function setup(project: TestProject) {
+export default async function setup(project: TestProject) {
+  // Services that were already running when the run began (a developer's, another run's) are
+  // left running at teardown; only a run that had to start them stops them again.
+  const alreadyUp = (await portOpen(Number(process.env.DAMSELFLY_PG_PORT ?? 55432))) && (await portOpen(Number(process.env.DAMSELFLY_KAFKA_PORT ?? 59092)));
   const out = execFileSync('bash', [upScript], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 1_500_000 });
   for (const line of out.split('\n')) {
     const m = /^(DAMSELFLY_[A-Z_]+)=(.*)$/.exec(line.trim());
@@ -22,7 +37,7 @@ export default function setup(project: TestProject) {
     }
   }
   return () => {
-    if (process.env.DAMSELFLY_KEEP_SERVICES === '1') return;
+    if (alreadyUp || process.env.DAMSELFLY_KEEP_SERVICES === '1') return;
     execFileSync('bash', [downScript], { stdio: 'inherit', timeout: 120_000 });
   };
 }
