@@ -19,7 +19,7 @@ STATE_FILE="$DEV_DIR/pg.state"
 if [ -n "${DAMSELFLY_DATABASE_URL:-}" ]; then
   if command -v psql >/dev/null; then
     psql "$DAMSELFLY_DATABASE_URL" -XqtAc 'SELECT 1' >/dev/null \
-      || die "DAMSELFLY_DATABASE_URL is set but not reachable: $DAMSELFLY_DATABASE_URL"
+      || die "DAMSELFLY_DATABASE_URL is set but not reachable: $(printf '%s' "$DAMSELFLY_DATABASE_URL" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#')"
   else
     log "WARNING: no psql client; cannot verify DAMSELFLY_DATABASE_URL"
   fi
