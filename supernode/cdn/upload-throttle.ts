@@ -1,12 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createTokenBucket } from '../../core/rate/token-bucket.ts';
 
 /**
  * A byte budget shared by everything that draws from it (all CDN uploads together, and the
  * origin fetch when configured so): `take(n)` resolves when n more bytes may be sent.
- *
- * This is a stop-gap: the pure token bucket of core/rate (written for the peer uploader) is
- * meant to replace the arithmetic here. Only `tokenBucketThrottle` needs to change then; the
- * CDN depends on the `ByteThrottle` interface alone.
  */
 export interface ByteThrottle {
   take(bytes: number, signal?: AbortSignal): Promise<void>;
@@ -21,25 +18,14 @@ export interface TokenBucketOptions {
   now?: () => number;
 }
 
-/**
- * A token bucket that lets takers go into debt: a take larger than the tokens left waits for
- * the debt to be repaid at the rate. Concurrent takers queue up naturally (each later taker
- * sees the larger debt), so the aggregate stays at the rate however many streams share it.
- */
+/** The pure bucket of core/rate, with the wait done here. */
 export function tokenBucketThrottle(o: TokenBucketOptions): ByteThrottle {
-  const rate = o.bytesPerSecond;
-  if (!(rate > 0)) throw new RangeError('bytesPerSecond must be positive');
-  const burst = o.burstBytes ?? Math.max(64 * 1024, rate / 4);
   const now = o.now ?? (() => performance.now());
-  let tokens = burst;
-  let last = now();
+  const bucket = createTokenBucket({ bytesPerSecond: o.bytesPerSecond, burstBytes: o.burstBytes, nowMs: now() });
   return {
     async take(bytes, signal) {
-      const t = now();
-      tokens = Math.min(burst, tokens + ((t - last) * rate) / 1000);
-      last = t;
-      tokens -= bytes;
-      if (tokens < 0) await sleep((-tokens / rate) * 1000, undefined, { signal });
+      const wait = bucket.take(bytes, now());
+      if (wait > 0) await sleep(wait, undefined, { signal });
     },
   };
 }

@@ -10,18 +10,33 @@ interface Job {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+export interface GroupCommitOptions {
+  maxBatch: number;
+  metrics?: StoreMetrics;
+  /**
+   * True for an error that a job throws after writing nothing and without an SQL error, so the
+   * transaction is intact (the store's VersionConflict and StaleEpoch: its guarded statement
+   * simply matched no row). Such a job fails alone without needing a savepoint.
+   */
+  leavesTxIntact?: (err: unknown) => boolean;
+}
+
+/** The fast path hit an error that may have aborted or dirtied the transaction. */
+class NeedsSavepoints extends Error {}
+
 /**
  * Group commit: work submitted while a transaction is in flight is queued and run together in
  * the next single transaction, so N concurrent appends (different tasks, many peers) share one
- * commit and one WAL flush instead of paying for N. Each piece of work runs inside a SAVEPOINT
- * of its own: one that fails (a version conflict, a stale epoch) is rolled back alone and only
- * its caller sees the error; the others commit. Callers are answered only after COMMIT returns,
- * so an acknowledged append is durable (DESIGN.md, "Acknowledgement rule").
+ * commit and one WAL flush instead of paying for N. Callers are answered only after COMMIT
+ * returns, so an acknowledged append is durable (DESIGN.md, "Acknowledgement rule").
  *
- * A batch of one skips the savepoint (two round trips): its error aborts the whole transaction,
- * which holds nothing else. `maxBatch` bounds the transaction's length and its subtransactions
- * (beyond 64 per transaction Postgres' per-backend subxid cache overflows, which slows other
- * sessions' snapshots while it runs).
+ * One job's failure must not fail the others. Each job could run in a SAVEPOINT of its own, but
+ * that costs round trips per job, which is the very cost group commit exists to amortise. So
+ * a batch first runs without savepoints: the usual failures (conflict, stale epoch) leave the
+ * transaction intact and fail alone. Any other error rolls the batch back, and it is run again
+ * with a SAVEPOINT per job, so the failing job is rolled back alone and the others commit.
+ * `maxBatch` bounds a transaction's length and, on that path, its subtransactions (beyond 64 the
+ * backend's subxid cache overflows, which slows other sessions' snapshots while it runs).
  */
 export class GroupCommit {
   private readonly queue: Job[] = [];
@@ -31,7 +46,7 @@ export class GroupCommit {
 
   constructor(
     private readonly client: SqlClient,
-    private readonly opts: { maxBatch: number; metrics?: StoreMetrics },
+    private readonly opts: GroupCommitOptions,
   ) {}
 
   run<T>(events: number, work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
@@ -61,11 +76,18 @@ export class GroupCommit {
 
   private async commitBatch(batch: Job[]): Promise<void> {
     const started = performance.now();
+    let savepoints = false;
     let outcomes: Outcome[];
     try {
-      outcomes = await this.client.transaction((tx) => (batch.length === 1 ? this.runOne(tx, batch[0]!) : this.runEach(tx, batch)));
+      try {
+        outcomes = await this.client.transaction((tx) => this.runPlain(tx, batch));
+      } catch (err) {
+        if (!(err instanceof NeedsSavepoints)) throw err;
+        savepoints = true;
+        outcomes = await this.client.transaction((tx) => this.runEach(tx, batch));
+      }
     } catch (error) {
-      // The transaction itself failed (a lone job's error, the connection, the COMMIT):
+      // The transaction itself failed (the connection, the COMMIT, a lone job's error):
       // nothing of it is committed, so every job in it fails with that error.
       outcomes = batch.map(() => ({ ok: false, error }));
     }
@@ -79,24 +101,36 @@ export class GroupCommit {
       failed: outcomes.filter((o) => !o.ok).length,
       events: batch.reduce((n, j) => n + j.events, 0),
       seconds: (performance.now() - started) / 1000,
+      savepoints,
     });
   }
 
-  private async runOne(tx: SqlQueryable, job: Job): Promise<Outcome[]> {
-    return [{ ok: true, value: await job.work(tx) }];
+  /** Every job in turn, no savepoints; a batch of one needs none anyway (its error is the transaction's). */
+  private async runPlain(tx: SqlQueryable, batch: Job[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    for (const job of batch) {
+      try {
+        outcomes.push({ ok: true, value: await job.work(tx) });
+      } catch (error) {
+        if (batch.length === 1) throw error;
+        if (!this.opts.leavesTxIntact?.(error)) throw new NeedsSavepoints('a job failed with the transaction in doubt', { cause: error });
+        outcomes.push({ ok: false, error });
+      }
+    }
+    return outcomes;
   }
 
   private async runEach(tx: SqlQueryable, batch: Job[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     for (const [i, job] of batch.entries()) {
-      await tx.query(`SAVEPOINT append_${i}`);
+      // Releasing the previous savepoint and opening the next share one round trip.
+      await tx.exec(i === 0 ? 'SAVEPOINT append_0' : `RELEASE SAVEPOINT append_${i - 1}; SAVEPOINT append_${i}`);
       try {
-        const value = await job.work(tx);
-        await tx.query(`RELEASE SAVEPOINT append_${i}`);
-        outcomes.push({ ok: true, value });
+        outcomes.push({ ok: true, value: await job.work(tx) });
       } catch (error) {
-        // Undo this job only; if even that fails the connection is gone and the throw aborts all.
-        await tx.query(`ROLLBACK TO SAVEPOINT append_${i}`);
+        // Undo this job only (the savepoint stays, the next exec releases it); if even this
+        // fails, the connection is gone and the throw fails the whole transaction.
+        await tx.exec(`ROLLBACK TO SAVEPOINT append_${i}`);
         outcomes.push({ ok: false, error });
       }
     }

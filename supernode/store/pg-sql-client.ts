@@ -29,8 +29,8 @@ export class PgSqlClient implements SqlClient {
     this.pool.on('error', () => undefined);
   }
 
-  async query<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
-    return (await this.pool.query(text, params as unknown[])).rows as R[];
+  async query<R>(text: string, params: readonly unknown[] = [], name?: string): Promise<R[]> {
+    return (await this.pool.query({ text, values: params as unknown[], name })).rows as R[];
   }
 
   async exec(text: string): Promise<void> {
@@ -40,7 +40,8 @@ export class PgSqlClient implements SqlClient {
   async transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     const conn = await this.pool.connect();
     const tx: SqlQueryable = {
-      query: async <R>(text: string, params: readonly unknown[] = []) => (await conn.query(text, params as unknown[])).rows as R[],
+      query: async <R>(text: string, params: readonly unknown[] = [], name?: string) =>
+        (await conn.query({ text, values: params as unknown[], name })).rows as R[],
       exec: async (text: string) => {
         await conn.query(text);
       },

@@ -26,7 +26,12 @@ export class SqlEventStore implements EventStore {
     private readonly client: SqlClient,
     private readonly opts: SqlEventStoreOptions = {},
   ) {
-    this.commits = new GroupCommit(client, { maxBatch: opts.maxBatch ?? 64, metrics: opts.metrics });
+    this.commits = new GroupCommit(client, {
+      maxBatch: opts.maxBatch ?? 64,
+      metrics: opts.metrics,
+      // Raised by appendIn after a guarded statement matched nothing: nothing written, no SQL error.
+      leavesTxIntact: (err) => err instanceof VersionConflict || err instanceof StaleEpoch,
+    });
   }
 
   async append(streamId: string, expectedVersion: number, events: NewEvent[], opts: AppendOptions): Promise<AppendResult> {
@@ -72,6 +77,7 @@ export class SqlEventStore implements EventStore {
            RETURNING *)
          SELECT ${EVENT_COLUMNS} FROM ins ORDER BY version`,
         [streamId, expected, next, epoch, body],
+        expected === 0 ? 'damselfly_append_new' : 'damselfly_append',
       );
     } catch (err) {
       // The transaction is aborted now (up to the savepoint): no query may run to find the id,
@@ -90,7 +96,7 @@ export class SqlEventStore implements EventStore {
 
   /** Throws StaleEpoch or VersionConflict if the stream's head does not admit this writer. */
   private async rejectUnlessAt(q: SqlQueryable, streamId: string, expected: number, epoch: number): Promise<void> {
-    const [head] = await q.query<{ version: number; epoch: string | number }>('SELECT version, epoch FROM streams WHERE stream_id = $1', [streamId]);
+    const [head] = await q.query<{ version: number; epoch: string | number }>('SELECT version, epoch FROM streams WHERE stream_id = $1', [streamId], 'damselfly_head');
     const current = head ? Number(head.epoch) : 0;
     if (current > epoch) throw new StaleEpoch(streamId, epoch, current);
     const actual = head?.version ?? 0;
@@ -101,6 +107,7 @@ export class SqlEventStore implements EventStore {
     const rows = await this.client.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version LIMIT $3`,
       [streamId, opts.fromVersion ?? 0, opts.limit ?? null],
+      'damselfly_read_stream',
     );
     return rows.map((r) => toStoredEvent(r, this.client.engine));
   }
@@ -121,6 +128,7 @@ export class SqlEventStore implements EventStore {
        WHERE (tx_id, position) > ($1::xid8, $2) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
        ORDER BY tx_id, position LIMIT $3`,
       [cursor.txId, cursor.position, limit],
+      'damselfly_read_all',
     );
     const events = rows.map((r) => toStoredEvent(r, this.client.engine));
     const last = rows.at(-1);
@@ -142,7 +150,7 @@ export class SqlEventStore implements EventStore {
   }
 
   async streamVersion(streamId: string): Promise<number> {
-    const [row] = await this.client.query<{ version: number }>('SELECT version FROM streams WHERE stream_id = $1', [streamId]);
+    const [row] = await this.client.query<{ version: number }>('SELECT version FROM streams WHERE stream_id = $1', [streamId], 'damselfly_version');
     return row?.version ?? 0;
   }
 

@@ -3,8 +3,11 @@
  * of a metrics library. Called synchronously after the fact; must not throw.
  */
 export interface StoreMetrics {
-  /** One group-commit transaction: how many appends it carried, how many of them failed alone. */
-  onCommit?(batch: { appends: number; failed: number; events: number; seconds: number }): void;
+  /**
+   * One group-commit batch: how many appends it carried, how many of them failed alone, and
+   * whether it had to be re-run with a savepoint per append (an append failed with an SQL error).
+   */
+  onCommit?(batch: { appends: number; failed: number; events: number; seconds: number; savepoints: boolean }): void;
   /** One append, from the call to its outcome (queueing included). */
   onAppend?(append: { events: number; seconds: number; ok: boolean }): void;
 }

@@ -259,6 +259,25 @@ export function describeSqlEventStoreSpecifics(
       const outcomes = await Promise.allSettled(streams.map((s, i) => store.append(s, i === 5 ? 1 : 2, newEvents(1), { epoch: 1 })));
       expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
       expect(commits.reduce((n, c) => n + c.failed, 0)).toBe(1);
+      expect(commits.some((c) => c.savepoints)).toBe(false);
+    });
+
+    it('fails an append that hits an SQL error alone, re-running its batch with savepoints', async () => {
+      const taken = (await store.append(stream('taken'), 0, newEvents(1), { epoch: 1 })).events[0]!;
+      commits.length = 0;
+      const streams = Array.from({ length: 30 }, () => stream('sp'));
+      const bad = 17;
+      const outcomes = await Promise.allSettled(
+        streams.map((s, i) => store.append(s, 0, i === bad ? [...newEvents(1), { ...newEvents(1)[0]!, eventId: taken.eventId }] : newEvents(2), { epoch: 1 })),
+      );
+      outcomes.forEach((o, i) => expect(o.status, `append ${i}`).toBe(i === bad ? 'rejected' : 'fulfilled'));
+      expect((outcomes[bad] as PromiseRejectedResult).reason).toMatchObject({ code: 'DF_ERR_DUPLICATE_EVENT', eventId: taken.eventId });
+      for (const [i, s] of streams.entries()) expect(await store.streamVersion(s)).toBe(i === bad ? 0 : 2);
+      expect(await store.readStream(streams[bad]!)).toEqual([]);
+      // The guard only runs the savepoint path when several appends shared the transaction.
+      const withBad = commits.find((c) => c.failed === 1)!;
+      expect(withBad.savepoints).toBe(withBad.appends > 1);
+      expect(commits.some((c) => c.appends > 1 && c.savepoints)).toBe(true);
     });
   });
 }

@@ -38,16 +38,32 @@ describe('OutboxRelay killed with SIGKILL (real Postgres + Kafka)', () => {
     // that a SIGKILL to the CLI would leave running).
     const proc = spawn(process.execPath, ['--import', 'tsx', child], {
       env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers().join(','), TOPIC: topic, BATCH: '40', PAUSE_MS: '30' },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let published = 0;
+    let output = '';
+    let partial = '';
+    // Parse whole lines only: a pipe chunk may end in the middle of "published 1234".
     proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      for (const m of chunk.matchAll(/published (\d+)/g)) published = Number(m[1]);
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        const m = /^published (\d+)$/.exec(line);
+        if (m) published = Number(m[1]);
+      }
+      output = (output + chunk).slice(-4000);
     });
+    proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-4000)));
     const exited = new Promise((resolve) => proc.on('exit', resolve));
-    await waitFor(() => published >= 600, 'the relay process to publish 600 events', 90_000);
-    proc.kill('SIGKILL');
-    await exited;
+    try {
+      await waitFor(() => published >= 600 || proc.exitCode !== null, 'the relay process to publish 600 events', 90_000).catch((err: Error) => {
+        throw new Error(`${err.message}; relay process output:\n${output}`);
+      });
+    } finally {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    expect(published, `relay process output:\n${output}`).toBeGreaterThanOrEqual(600);
     expect(published).toBeLessThan(ids.length);
 
     const resumed = new OutboxRelay({ store, bus, batchSize: 200 });
