@@ -209,7 +209,7 @@ export function describeSqlEventStoreSpecifics(
   describe(`SQL event store: ${name}`, () => {
     let client: SqlClient;
     let store: EventStore;
-    const commits: { appends: number; failed: number; events: number }[] = [];
+    const commits: { appends: number; failed: number; events: number; savepoints: boolean }[] = [];
     const appends: { ok: boolean; events: number }[] = [];
     beforeAll(async () => {
       ({ client, store } = await open({ onCommit: (c) => commits.push(c), onAppend: (a) => appends.push(a) }));
@@ -274,7 +274,7 @@ export function describeSqlEventStoreSpecifics(
       expect((outcomes[bad] as PromiseRejectedResult).reason).toMatchObject({ code: 'DF_ERR_DUPLICATE_EVENT', eventId: taken.eventId });
       for (const [i, s] of streams.entries()) expect(await store.streamVersion(s)).toBe(i === bad ? 0 : 2);
       expect(await store.readStream(streams[bad]!)).toEqual([]);
-      // The guard only runs the savepoint path when several appends shared the transaction.
+      // Only a batch of several appends needs the savepoint re-run (a lone one fails its own transaction).
       const withBad = commits.find((c) => c.failed === 1)!;
       expect(withBad.savepoints).toBe(withBad.appends > 1);
       expect(commits.some((c) => c.appends > 1 && c.savepoints)).toBe(true);
