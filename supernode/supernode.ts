@@ -12,6 +12,8 @@ import { TaskRuntime } from './runtime/task-runtime.ts';
 import { OriginCredentials } from './swarm/origin-credentials.ts';
 import { Seeding } from './swarm/seeding.ts';
 import { SwarmService } from './swarm/swarm-service.ts';
+import { TaskSignals } from './swarm/task-signals.ts';
+import { stateOf } from '../core/task/index.ts';
 import { openEventStore, openEventBus } from './wiring/open-ports.ts';
 import { OutboxRelay } from './relay/outbox-relay.ts';
 import { Cdn } from './cdn/index.ts';
@@ -55,6 +57,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
 
   const clock = () => Date.now();
   const credentials = new OriginCredentials();
+  const signals = new TaskSignals();
   let seeding: Seeding | undefined;
   const runtime = new TaskRuntime({
     store,
@@ -67,8 +70,9 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       metrics.appendBatchCommands.observe(commands);
       metrics.eventsAppended.inc(events);
     },
-    onCommitted: (taskId, events) => {
+    onCommitted: (taskId, events, snapshot) => {
       relay.wake(events.length);
+      signals.notify(taskId, stateOf(snapshot).version);
       for (const e of events) {
         if (e.type === 'TaskCreated') seeding?.ensure(taskId, 'created');
         if (e.type === 'PiecesAssigned') for (const a of e.data.assignments) metrics.piecesAssigned.inc({ source: a.source === 'cdn' ? 'cdn' : 'peer' });
@@ -96,6 +100,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     policy: config.policy,
     cdnAddress: () => address,
     clock,
+    signals,
     onTaskTouched: (taskId, status) => seeding?.ensure(taskId, status),
   });
   registerTaskRoutes(app, swarm);
@@ -116,6 +121,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       draining = true;
       timers.stop();
       seeding?.stopAll();
+      signals.wakeAll();
       await runtime.drain();
       await relay.flush().catch((err: Error) => logger.warn({ err: err.message }, 'relay flush failed; the next start publishes the rest'));
       await relay.stop();

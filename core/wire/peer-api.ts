@@ -55,6 +55,11 @@ export const RoundRequest = z.object({
   failed: z.array(z.object({ piece: z.number().int().nonnegative(), source: id, reason: FailureReason })).max(10_000).default([]),
   /** How many new assignments the peer can take now (its free download slots). */
   want: z.number().int().min(0).max(256).default(4),
+  /**
+   * If nothing can be assigned now, hold the answer up to this long until the task changes
+   * (long poll): an idle peer learns of a newly seeded piece at once instead of at its next poll.
+   */
+  holdMs: z.number().int().min(0).max(5000).default(0),
 });
 export type RoundRequest = z.infer<typeof RoundRequest>;
 

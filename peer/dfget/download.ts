@@ -141,7 +141,8 @@ export async function download(o: DownloadOptions): Promise<Download> {
       const report: Report = { ok: pending.ok.splice(0), failed: pending.failed.splice(0) };
       let resp;
       try {
-        resp = await client.round(taskId, peerId, { ...report, want: Math.max(0, parallelism - inflight.size) });
+        // Idle (nothing in flight): let the supernode hold the answer until there is work.
+        resp = await client.round(taskId, peerId, { ...report, want: Math.max(0, parallelism - inflight.size), holdMs: inflight.size === 0 ? 2000 : 0 });
         unreachableSince = undefined;
       } catch (err) {
         // Nothing reported is lost: the reports go out again with the next round (the supernode

@@ -5,6 +5,7 @@ import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
 import type { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, TaskView } from '../../core/wire/peer-api.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
 import type { OriginCredentials } from './origin-credentials.ts';
+import type { TaskSignals } from './task-signals.ts';
 
 export type TaskViewWithHash = TaskView & { stateHash: string };
 
@@ -15,6 +16,7 @@ export interface SwarmServiceOptions {
   /** host:port of this supernode's CDN piece route, handed to peers as a source address. */
   cdnAddress: () => string;
   clock: () => number;
+  signals: TaskSignals;
   /** Called with the task's status whenever a peer touches it (the seeding restarts from here). */
   onTaskTouched?: (taskId: string, status: string) => void;
 }
@@ -52,12 +54,22 @@ export class SwarmService {
 
   async round(taskId: string, peerId: string, req: RoundRequest): Promise<RoundResponse> {
     await this.requireTask(taskId);
-    const outcome = await this.o.runtime.execute(taskId, { type: 'Round', at: this.o.clock(), peerId, ok: req.ok, failed: req.failed, want: req.want });
-    const assigned = outcome.events.find((e) => e.type === 'PiecesAssigned');
-    return roundResponse(stateOf(outcome.snapshot), peerId, assigned?.type === 'PiecesAssigned' ? assigned.data.assignments : undefined, {
-      cdnAddress: this.o.cdnAddress(),
-      waitRetryMs: this.o.policy.waitRetryMs,
-    });
+    const deadline = this.o.clock() + req.holdMs;
+    let command = { type: 'Round' as const, at: this.o.clock(), peerId, ok: req.ok, failed: req.failed, want: req.want };
+    for (;;) {
+      const outcome = await this.o.runtime.execute(taskId, command);
+      const assigned = outcome.events.find((e) => e.type === 'PiecesAssigned');
+      const response = roundResponse(stateOf(outcome.snapshot), peerId, assigned?.type === 'PiecesAssigned' ? assigned.data.assignments : undefined, {
+        cdnAddress: this.o.cdnAddress(),
+        waitRetryMs: this.o.policy.waitRetryMs,
+      });
+      // Long poll: hold a "wait" until the task changes, then schedule again (reports were
+      // committed by the first pass; later passes only ask for assignments).
+      const left = deadline - this.o.clock();
+      if (response.action !== 'wait' || req.want === 0 || left <= 0) return response;
+      if (!(await this.o.signals.changedSince(taskId, stateOf(outcome.snapshot).version, left))) return response;
+      command = { ...command, at: this.o.clock(), ok: [], failed: [] };
+    }
   }
 
   async leave(taskId: string, peerId: string, req: LeaveRequest): Promise<void> {

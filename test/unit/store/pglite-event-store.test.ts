@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../../supernode/store/migrator.ts';
 import { PgliteSqlClient } from '../../../supernode/store/pglite-sql-client.ts';
@@ -35,5 +38,26 @@ describe('PGlite event store', () => {
     const tail = await feedEnd(store);
     const { events } = await store.append(stream('x'), 0, newEvents(2), { epoch: 1 });
     expect((await drain(store, tail, 2)).events).toEqual(events);
+  });
+
+  it('keeps its data on disk across a restart (the embedded mode), migrating only once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'damselfly-pglite-'));
+    try {
+      const first = await openPgliteEventStore(join(dir, 'pglite'));
+      const s = stream('disk');
+      const { events } = await first.append(s, 0, newEvents(3), { epoch: 4 });
+      await first.saveSnapshot({ streamId: s, version: 3, state: { kept: true } });
+      await first.close();
+      const again = await openPgliteEventStore(join(dir, 'pglite'));
+      try {
+        expect(await again.readStream(s)).toEqual(events);
+        expect(await again.loadSnapshot(s)).toEqual({ streamId: s, version: 3, state: { kept: true } });
+        await expect(again.append(s, 3, newEvents(1), { epoch: 3 })).rejects.toMatchObject({ code: 'DF_ERR_STALE_EPOCH' });
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
