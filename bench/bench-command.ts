@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { eventsBenchCommand } from './events/events-command.ts';
+import { swarmCommand } from './swarm/swarm-command.ts';
 
 /**
  * `damselfly bench`: the benchmarks that back the performance claims in docs/benchmarks.md.
@@ -9,5 +10,6 @@ export function benchCommand(): Command {
   return new Command('bench')
     .description('benchmarks: event persistence (events); swarm distribution (swarm)')
     .exitOverride()
-    .addCommand(eventsBenchCommand());
+    .addCommand(eventsBenchCommand())
+    .addCommand(swarmCommand());
 }

@@ -31,7 +31,8 @@ export function renderEventsTable(r: EventsBenchResult): string {
   lines.push(
     '',
     `relay split: ${r.relaySplit.readSeconds} s reading Postgres, ${r.relaySplit.publishSeconds} s publishing to Kafka ` +
-      `(batches of ${r.relaySplit.batchSize})`,
+      `(batches of ${r.relaySplit.batchSize})` +
+      (r.relaySplit.heldBackSeconds > 0.05 ? `; held back ${r.relaySplit.heldBackSeconds} s by another client's open transaction` : ''),
   );
   lines.push(`state hash (Postgres = Kafka = memory): ${r.stateHash}`);
   return `${lines.join('\n')}\n`;

@@ -12,6 +12,8 @@ export interface PostgresTarget {
   store: EventStore;
   settings: PostgresSettings;
   schema: string;
+  /** The oldest open transaction in the cluster, which holds the gap-free feed back. */
+  oldestTransaction(): Promise<string>;
   /** Closes the store and drops everything this run created. */
   drop(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export async function openPostgresTarget(url: string, runId: string): Promise<Po
       store,
       settings,
       schema,
+      oldestTransaction: () => oldestTransaction(admin),
       drop: async () => {
         try {
           await store.close();
@@ -57,6 +60,16 @@ export async function openPostgresTarget(url: string, runId: string): Promise<Po
 async function readSettings(client: pg.Client): Promise<PostgresSettings> {
   const show = async (name: string) => String((await client.query(`SHOW ${name}`)).rows[0]?.[name] ?? '?');
   return { version: await show('server_version'), fsync: await show('fsync'), synchronousCommit: await show('synchronous_commit') };
+}
+
+async function oldestTransaction(client: pg.Client): Promise<string> {
+  const { rows } = await client.query<{ pid: number; datname: string | null; state: string | null; since: string | null; query: string | null }>(
+    `SELECT pid, datname, state, xact_start::text AS since, left(query, 80) AS query FROM pg_stat_activity
+     WHERE backend_xid IS NOT NULL ORDER BY age(backend_xid) DESC LIMIT 1`,
+  );
+  const t = rows[0];
+  if (!t) return 'no open transaction holds an xid now';
+  return `oldest open transaction: pid ${t.pid} in database ${t.datname ?? '?'} (${t.state ?? '?'} since ${t.since ?? '?'}): ${t.query ?? ''}`;
 }
 
 /** The URL without its password, for messages. */

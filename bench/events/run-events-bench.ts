@@ -91,7 +91,9 @@ export async function runEventsBench(o: EventsBenchOptions, progress: (line: str
 
     const backlog = append.events + appendConcurrent.events + appendConcurrentSingle.events + appendBigBatch.events;
     progress(`relay: ${backlog} events Postgres -> Kafka`);
-    const { throughput: relayed, split } = await measureRelay(pgTarget.store, kafka.bus, `bench-${runId}`, backlog);
+    const { throughput: relayed, split } = await measureRelay(pgTarget.store, kafka.bus, `bench-${runId}`, backlog, {
+      explainStall: () => pgTarget.oldestTransaction(),
+    });
 
     progress('replay from Kafka');
     const fromKafka = await timedRebuild(() => rebuildFromBus(kafka.bus, bigStream), 3);

@@ -28,6 +28,8 @@ export function getCommand(): Command {
     .addOption(new Option('--connect-timeout <ms>', 'connect timeout to supernodes').hideHelp())
     .addOption(new Option('--wait-for-go', 'print "ready", then wait for a line on stdin (benchmarks)').hideHelp())
     .addOption(new Option('--linger-until-eof', 'keep serving until stdin closes (benchmarks)').hideHelp())
+    // Test only: the e2e tests need a peer *process* that serves corrupt bytes (test/e2e/swarm).
+    .addOption(new Option('--test-corrupt-uploads <all|pieces>', 'TEST ONLY: serve corrupt bytes for every piece or for these pieces').hideHelp())
     .exitOverride()
     .action(async (url: string, flags: Record<string, unknown>) => {
       const parsed = GetOptions.safeParse({ url, ...flags });
@@ -56,6 +58,7 @@ export function getCommand(): Command {
         noBackSource: !o.backSource,
         connectTimeoutMs: o.connectTimeout,
         parallelism: o.parallelism,
+        corruptUploads: corruptPredicate(o.testCorruptUploads),
         onProgress: bar
           ? (p) => {
               if (bar.getTotal() !== p.pieceCount) bar.start(p.pieceCount, p.stored);
@@ -75,4 +78,10 @@ export function getCommand(): Command {
       stdin?.close();
       await d.close();
     });
+}
+
+/** The uploader's lie for --test-corrupt-uploads: every piece, some pieces, or none (undefined). */
+function corruptPredicate(which: GetOptions['testCorruptUploads']): ((taskId: string, piece: number) => boolean) | undefined {
+  if (which === undefined) return undefined;
+  return which === 'all' ? () => true : (_taskId, piece) => which.has(piece);
 }

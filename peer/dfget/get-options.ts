@@ -29,6 +29,12 @@ export const GetOptions = z.object({
   lingerUntilEof: z.boolean().default(false),
   connectTimeout: z.coerce.number().int().positive().optional(),
   parallelism: z.coerce.number().int().min(1).max(64).optional(),
+  /** TEST ONLY (hidden): make this peer's uploader lie, for the e2e test of a corrupt source. */
+  testCorruptUploads: z
+    .string()
+    .regex(/^(all|\d+(,\d+)*)$/, "expected 'all' or a list of piece numbers such as 0,3,7")
+    .transform((s) => (s === 'all' ? 'all' as const : new Set(s.split(',').map(Number))))
+    .optional(),
 });
 export type GetOptions = z.infer<typeof GetOptions>;
 
