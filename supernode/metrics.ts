@@ -27,6 +27,18 @@ export function createMetrics() {
       buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [registry],
     }),
+    storeCommitAppends: new Histogram({
+      name: 'damselfly_store_commit_appends',
+      help: 'Appends (of any tasks) group-committed in one store transaction',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [registry],
+    }),
+    storeCommitSeconds: new Histogram({
+      name: 'damselfly_store_commit_seconds',
+      help: 'Duration of one group-commit transaction',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
     eventsAppended: new Counter({ name: 'damselfly_events_appended_total', help: 'Events committed', registers: [registry] }),
     relayPublished: new Counter({ name: 'damselfly_relay_published_total', help: 'Events published to the bus', registers: [registry] }),
     relayLag: new Gauge({ name: 'damselfly_relay_lag_events', help: 'Committed events not yet published to the bus', registers: [registry] }),

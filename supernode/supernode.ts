@@ -35,7 +35,7 @@ export interface RunningSupernode {
 export async function startSupernode(config: SupernodeConfig, logger: Logger): Promise<RunningSupernode> {
   mkdirSync(config.dataDir, { recursive: true });
   const metrics = createMetrics();
-  const store = await openEventStore(config, logger).catch((err: Error) => {
+  const store = await openEventStore(config, metrics).catch((err: Error) => {
     throw new DamselflyError('DF_ERR_UNAVAILABLE', `cannot open the event store: ${err.message}`);
   });
   const bus = await openEventBus(config, logger).catch(async (err: Error) => {
@@ -50,7 +50,6 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     metrics: {
       onPublished: (n) => metrics.relayPublished.inc(n),
       onLag: (lag) => metrics.relayLag.set(lag),
-      onError: (err) => logger.warn({ err: (err as Error).message }, 'relay cannot publish; retrying'),
     },
   });
   relay.start();

@@ -19,7 +19,7 @@ export function renderEventsTable(r: EventsBenchResult): string {
   const shown = rows.filter((row): row is [string, string, Throughput] => row[2] !== undefined);
   const width = Math.max(...shown.map(([label]) => label.length));
   const lines = [
-    `event persistence — ${r.machine.cpus} cores, Node ${r.machine.node}; PostgreSQL ${r.postgres.version} ` +
+    `event persistence — ${r.machine.cpus} cores (load ${r.machine.loadAverage1m} at start), Node ${r.machine.node}; PostgreSQL ${r.postgres.version} ` +
       `(fsync=${r.postgres.fsync}, synchronous_commit=${r.postgres.synchronousCommit}); Kafka acks=-1`,
     `task history: ${r.history.events} events, ${r.history.pieceCount} pieces, ${r.history.peers} peers, ${r.history.averageEventBytes} bytes/event (JSON)`,
     '',

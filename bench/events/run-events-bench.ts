@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { stateHash } from '../../core/task/index.ts';
 import { AppendWorkload } from './append-workload.ts';
 import { openKafkaTarget } from './kafka-target.ts';
@@ -48,7 +48,8 @@ export interface EventsBenchResult {
   kafka: { topicPartitions: number; acks: number };
   /** Where the relay's time went: reading the feed from Postgres vs publishing to Kafka. */
   relaySplit: RelaySplit;
-  machine: { cpus: number; cpuModel: string; node: string };
+  /** loadAverage1m: the 1-minute load at the start; above the core count, the figures are shared. */
+  machine: { cpus: number; cpuModel: string; node: string; loadAverage1m: number };
 }
 
 /**
@@ -58,6 +59,7 @@ export interface EventsBenchResult {
  */
 export async function runEventsBench(o: EventsBenchOptions, progress: (line: string) => void): Promise<EventsBenchResult> {
   const runId = randomUUID().replaceAll('-', '').slice(0, 12);
+  const loadAtStart = loadavg()[0]!;
   progress('checking PostgreSQL and Kafka (infra/dev/up.sh)');
   const services = await ensureLocalServices();
   progress(`building a task history of ${o.streamEvents} events with core decide()`);
@@ -145,7 +147,7 @@ export async function runEventsBench(o: EventsBenchOptions, progress: (line: str
       postgres: pgTarget.settings,
       kafka: { topicPartitions: kafka.partitions, acks: -1 },
       relaySplit: split,
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', node: process.version },
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', node: process.version, loadAverage1m: Math.round(loadAtStart * 100) / 100 },
     };
   } finally {
     progress('cleaning up (database, topic)');

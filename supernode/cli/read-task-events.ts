@@ -35,7 +35,7 @@ export async function readTaskEvents(taskId: string, from: 'postgres' | 'kafka',
       await bus.close();
     }
   }
-  const store = await openEventStore(config, logger);
+  const store = await openEventStore(config);
   try {
     const events: StoredEvent[] = [];
     for (;;) {

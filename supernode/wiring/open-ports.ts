@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { SupernodeConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import type { EventStore } from '../store/event-store.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import { openPgliteEventStore, openPostgresEventStore } from '../store/index.ts';
@@ -10,9 +11,19 @@ import { KafkaEventBus, MemoryEventBus } from '../bus/index.ts';
  * The store: PostgreSQL when a database URL is configured, else the embedded default — PGlite
  * (real Postgres SQL in-process) on disk under the data dir. Same migrations either way.
  */
-export async function openEventStore(config: Pick<SupernodeConfig, 'databaseUrl' | 'dataDir'>, _logger: Logger): Promise<EventStore> {
-  if (config.databaseUrl) return openPostgresEventStore(config.databaseUrl);
-  return openPgliteEventStore(join(config.dataDir, 'pglite'));
+export async function openEventStore(config: Pick<SupernodeConfig, 'databaseUrl' | 'dataDir'>, metrics?: Metrics): Promise<EventStore> {
+  const opts = metrics
+    ? {
+        metrics: {
+          onCommit: (c: { appends: number; seconds: number }) => {
+            metrics.storeCommitAppends.observe(c.appends);
+            metrics.storeCommitSeconds.observe(c.seconds);
+          },
+        },
+      }
+    : {};
+  if (config.databaseUrl) return openPostgresEventStore(config.databaseUrl, opts);
+  return openPgliteEventStore(join(config.dataDir, 'pglite'), opts);
 }
 
 /** The bus: Kafka when brokers are configured, else the in-process bus. */
