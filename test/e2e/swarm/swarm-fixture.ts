@@ -85,13 +85,17 @@ export function startPeer(o: { index: number; url: string; dir: string; node: st
   const failed = exited.then((code) => {
     throw new Error(`peer ${o.index} exited with ${code} (signal ${proc.signalCode}) without a result: ${stderr}`);
   });
-  failed.catch(() => undefined); // observed through ready/result below
+  const readyOrExit = Promise.race([ready, failed]);
+  const resultOrExit = Promise.race([result, failed]);
+  // A test that kills a peer never awaits its result: keep that rejection from being "unhandled"
+  // (awaiting these promises still throws).
+  for (const p of [failed, readyOrExit, resultOrExit]) p.catch(() => undefined);
   return {
     index: o.index,
     proc,
     output,
-    ready: Promise.race([ready, failed]),
-    result: Promise.race([result, failed]),
+    ready: readyOrExit,
+    result: resultOrExit,
     go: () => void proc.stdin!.write('go\n'),
     stderr: () => stderr,
     finish: async () => {
