@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // by test/shared/services-setup.ts), e2e (real processes on loopback; also needs the services).
 export default defineConfig({
   test: {
+    reporters: ['default', './test/shared/summary-reporter.ts'],
     projects: [
       {
         test: {
