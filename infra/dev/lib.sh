@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the infra/dev/*.sh scripts. Source it; do not run it.
 #
 # Conventions every script follows:
