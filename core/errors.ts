@@ -44,6 +44,11 @@ export const ErrorCodes = {
   DF_ERR_UNKNOWN_SOURCE: { status: 400, title: 'The reported source is not part of this task' },
   DF_ERR_PEER_EXISTS: { status: 409, title: 'A peer with this id already joined with another address' },
   DF_ERR_PEER_GONE: { status: 409, title: 'The peer has left or failed this task' },
+
+  // Peer side (dfget, the uploader, the daemon).
+  DF_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
+  DF_ERR_DIGEST_MISMATCH: { status: 502, title: 'The downloaded content does not match the expected digest' },
+  DF_ERR_SUPERNODE_UNREACHABLE: { status: 503, title: 'No supernode answered', retryable: true },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -14,6 +14,7 @@ export function createTokenBucket(o: { bytesPerSecond: number; burstBytes?: numb
   const rate = o.bytesPerSecond;
   if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`rate must be a positive number of bytes/s, got ${rate}`);
   const burst = o.burstBytes ?? Math.max(64 * 1024, rate / 4);
+  if (!(burst > 0) || !Number.isFinite(burst)) throw new RangeError(`burst must be a positive number of bytes, got ${burst}`);
   let tokens = burst;
   let last = o.nowMs;
   return {

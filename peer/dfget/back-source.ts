@@ -1,48 +1,60 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { request } from 'undici';
+import { Agent, interceptors, request } from 'undici';
+import { DamselflyError } from '../../core/errors.ts';
 import type { Throttle } from '../rate/throttle.ts';
 
-/**
- * Downloads straight from the origin (no supernode answered, and back-to-source is allowed):
- * streamed into a temp file, verified against --digest if given, renamed at the end.
- * The origin headers go to the origin only.
- */
-export async function downloadFromOrigin(o: {
+export interface OriginDownload {
   url: string;
   output: string;
+  /** Sent to the origin only; never logged, never part of an error message. */
   headers: Record<string, string>;
   digest?: string;
   throttle?: Throttle;
   signal?: AbortSignal;
-}): Promise<{ bytes: number }> {
-  const temp = `${o.output}.damselfly-origin.tmp`;
-  const res = await request(o.url, { headers: o.headers, signal: o.signal });
-  if (res.statusCode !== 200) {
-    await res.body.dump();
-    throw new Error(`the origin answered ${res.statusCode}`);
-  }
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      if (!o.throttle) return done(null, chunk);
-      o.throttle.take(chunk.length, o.signal).then(() => done(null, chunk), done);
-    },
-  });
+  timeoutMs?: number;
+  onBytes?: (total: number) => void;
+}
+
+/**
+ * Back-to-source: no supernode answered and the user allows it, so the file comes straight from
+ * the origin, streamed into a temp file beside the output, checked against --digest as it goes,
+ * renamed at the end (never a partial file under the output's name). Redirects are followed
+ * (object stores answer with them); undici drops Authorization on a cross-origin redirect.
+ */
+export async function downloadFromOrigin(o: OriginDownload): Promise<{ bytes: number }> {
+  const temp = `${o.output}.damselfly-${randomBytes(6).toString('hex')}.tmp`;
+  const timeout = o.timeoutMs ?? 30_000;
+  const dispatcher = new Agent({ headersTimeout: timeout, bodyTimeout: timeout }).compose(interceptors.redirect({ maxRedirections: 5 }));
   try {
-    await pipeline(res.body, meter, createWriteStream(temp));
+    const res = await request(o.url, { headers: o.headers, signal: o.signal, dispatcher });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new DamselflyError('DF_ERR_ORIGIN', `the origin answered ${res.statusCode}`);
+    }
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        o.onBytes?.(bytes);
+        if (!o.throttle) return done(null, chunk);
+        o.throttle.take(chunk.length, o.signal).then(() => done(null, chunk), done);
+      },
+    });
+    await pipeline(res.body, meter, createWriteStream(temp, { flags: 'wx' }));
     const actual = `sha256:${hash.digest('hex')}`;
-    if (o.digest && actual !== o.digest) throw new Error(`the downloaded file's digest ${actual} does not match ${o.digest}`);
+    if (o.digest && actual !== o.digest) throw new DamselflyError('DF_ERR_DIGEST_MISMATCH', `the origin's file is ${actual}, expected ${o.digest}`);
     await rename(temp, o.output);
     return { bytes };
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
+  } finally {
+    await dispatcher.close();
   }
 }

@@ -6,47 +6,61 @@ import type { Throttle } from '../rate/throttle.ts';
 
 export type PieceOutcome = { ok: true; bytes: Buffer; ms: number } | { ok: false; reason: FailureReason; detail: string };
 
+export interface FetchPieceOptions {
+  dispatcher: Dispatcher;
+  /** Max wait for the response headers, and between two body chunks. */
+  timeoutMs: number;
+  throttle?: Throttle;
+  signal?: AbortSignal;
+  now: () => number;
+}
+
 /**
- * Fetches one assigned piece from its source and verifies it against the digest the supernode
- * gave (computed by the CDN from the origin's bytes). A piece that fails verification is never
- * returned as ok: the caller reports it with reason 'digest' and the source is penalised.
+ * Fetches one assigned piece from its source (a peer's uploader or the CDN, same path) and
+ * verifies it against the digest the supernode gave, computed by the CDN from the origin's
+ * bytes. Bytes that fail verification are never returned: the caller reports reason 'digest'
+ * and the supernode penalises the source. Each failure maps to the reason the scheduler acts
+ * on: 'unreachable' (connect), 'timeout', 'refused' (503: the source is busy, not broken),
+ * 'http' (any other status).
  */
-export async function fetchPiece(
-  taskId: string,
-  a: Assignment,
-  o: { dispatcher: Dispatcher; timeoutMs: number; throttle?: Throttle; now: () => number },
-): Promise<PieceOutcome> {
+export async function fetchPiece(taskId: string, a: Assignment, o: FetchPieceOptions): Promise<PieceOutcome> {
   const started = o.now();
   try {
     const res = await request(`http://${a.address}${piecePath(taskId, a.piece)}`, {
       dispatcher: o.dispatcher,
       headersTimeout: o.timeoutMs,
       bodyTimeout: o.timeoutMs,
+      signal: o.signal,
     });
     if (res.statusCode !== 200) {
       await res.body.dump();
-      return { ok: false, reason: 'http', detail: `source answered ${res.statusCode}` };
+      return { ok: false, reason: res.statusCode === 503 ? 'refused' : 'http', detail: `${a.source} answered ${res.statusCode}` };
     }
+    const hash = createHash('sha256');
     const chunks: Buffer[] = [];
     let length = 0;
     for await (const chunk of res.body) {
       const buf = chunk as Buffer;
-      await o.throttle?.take(buf.length);
-      chunks.push(buf);
       length += buf.length;
       if (length > a.size) {
         res.body.destroy();
-        return { ok: false, reason: 'digest', detail: `source sent more than ${a.size} bytes` };
+        return { ok: false, reason: 'digest', detail: `${a.source} sent more than the ${a.size} bytes of piece ${a.piece}` };
       }
+      await o.throttle?.take(buf.length, o.signal);
+      hash.update(buf);
+      chunks.push(buf);
     }
-    const bytes = Buffer.concat(chunks, length);
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    if (bytes.length !== a.size || digest !== a.digest) return { ok: false, reason: 'digest', detail: `piece ${a.piece} from ${a.source} failed verification` };
-    return { ok: true, bytes, ms: Math.max(0, Math.round(o.now() - started)) };
+    if (length !== a.size || hash.digest('hex') !== a.digest) {
+      return { ok: false, reason: 'digest', detail: `piece ${a.piece} from ${a.source} failed verification` };
+    }
+    return { ok: true, bytes: Buffer.concat(chunks, length), ms: Math.max(0, Math.round(o.now() - started)) };
   } catch (err) {
-    if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError || err instanceof errors.ConnectTimeoutError) {
-      return { ok: false, reason: 'timeout', detail: (err as Error).message };
+    if (o.signal?.aborted) throw err;
+    const e = err as Error;
+    if (e instanceof errors.HeadersTimeoutError || e instanceof errors.BodyTimeoutError || e instanceof errors.ConnectTimeoutError) {
+      return { ok: false, reason: 'timeout', detail: e.message };
     }
-    return { ok: false, reason: 'unreachable', detail: (err as Error).message };
+    // Refused or reset connections, DNS failures, a source that died mid-body.
+    return { ok: false, reason: 'unreachable', detail: e.message };
   }
 }

@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { DamselflyError, ErrorCodes, type ErrorCode } from '../../core/errors.ts';
 import {
   RoundResponse,
   TaskView,
@@ -8,22 +9,45 @@ import {
   type RoundRequest,
 } from '../../core/wire/peer-api.ts';
 
-/** No supernode in the list answered (connection refused, timeouts, 5xx on every node). */
-export class SupernodesUnreachable extends Error {
-  readonly code = 'DF_ERR_SUPERNODE_UNREACHABLE';
-}
-
-/** A supernode answered with a 4xx problem: the request itself is wrong; another node won't help. */
-export class SupernodeRejected extends Error {
-  constructor(readonly status: number, readonly problemCode: string, detail: string) {
-    super(`supernode refused (${status} ${problemCode}): ${detail}`);
+/** No supernode in the list answered (connection errors, timeouts, 5xx/503 on every node). */
+export class SupernodesUnreachable extends DamselflyError {
+  constructor(detail: string, retryAfterMs?: number) {
+    super('DF_ERR_SUPERNODE_UNREACHABLE', detail, { retryAfterMs });
   }
 }
 
+/** A supernode answered with a 4xx problem: the request itself is refused; another node won't help. */
+export class SupernodeRejected extends Error {
+  constructor(
+    readonly status: number,
+    /** The problem's stable code (core/errors.ts), or 'unknown' for a body that is not one. */
+    readonly problemCode: string,
+    detail: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(`the supernode refused the request (${status} ${problemCode}): ${detail}`);
+  }
+
+  /** The same request may succeed later (the server lost a race or is not ready yet). */
+  get retryable(): boolean {
+    const spec = ErrorCodes[this.problemCode as ErrorCode] as { retryable?: boolean } | undefined;
+    return spec?.retryable === true;
+  }
+}
+
+interface ProblemBody {
+  code?: string;
+  detail?: string;
+  title?: string;
+  retryAfterMs?: number;
+}
+
 /**
- * The peer's side of core/wire/peer-api.ts, over several supernodes: calls go to the current
- * node and move on to the next when it cannot be reached or answers 5xx/503, so a peer only
- * needs the list of replicas. `onSwitch` lets the downloader re-join on the new node.
+ * The peer's side of core/wire/peer-api.ts over a list of supernode replicas. Registration
+ * tries every node in order (the first that answers wins); the other calls go to the current
+ * node only and, when it cannot be reached or answers 5xx, move `node` on to the next one and
+ * throw SupernodesUnreachable, so the caller registers and joins again there and reports what
+ * it holds before its next round. Every call carries the cluster token when one is configured.
  */
 export class SupernodeClient {
   private current = 0;
@@ -31,10 +55,11 @@ export class SupernodeClient {
 
   constructor(
     private readonly nodes: string[],
-    private readonly o: { token?: string; connectTimeoutMs?: number; requestTimeoutMs?: number; onSwitch?: (node: string) => void } = {},
+    private readonly o: { token?: string; connectTimeoutMs?: number; requestTimeoutMs?: number } = {},
   ) {
     if (nodes.length === 0) throw new Error('no supernode given');
-    this.agent = new Agent({ connect: { timeout: o.connectTimeoutMs ?? 3000 }, headersTimeout: o.requestTimeoutMs ?? 30_000, bodyTimeout: o.requestTimeoutMs ?? 30_000 });
+    const timeout = o.requestTimeoutMs ?? 30_000;
+    this.agent = new Agent({ connect: { timeout: o.connectTimeoutMs ?? 3000 }, headersTimeout: timeout, bodyTimeout: timeout });
   }
 
   get node(): string {
@@ -42,11 +67,11 @@ export class SupernodeClient {
   }
 
   async registerTask(req: RegisterTaskRequest): Promise<TaskView> {
-    return TaskView.parse(await this.call('POST', '/api/v1/tasks', req));
+    return TaskView.parse(await this.call('POST', '/api/v1/tasks', req, this.nodes.length));
   }
 
-  async join(taskId: string, req: JoinRequest): Promise<void> {
-    await this.call('POST', `/api/v1/tasks/${taskId}/peers`, req);
+  async join(taskId: string, req: JoinRequest): Promise<TaskView> {
+    return TaskView.parse(await this.call('POST', `/api/v1/tasks/${taskId}/peers`, req));
   }
 
   async round(taskId: string, peerId: string, req: RoundRequest): Promise<RoundResponse> {
@@ -61,40 +86,54 @@ export class SupernodeClient {
     return this.agent.close();
   }
 
-  /** One call, tried on each node at most once starting with the current one. */
-  private async call(method: 'POST' | 'DELETE' | 'GET', path: string, body: unknown): Promise<unknown> {
-    let lastError = '';
-    for (let tried = 0; tried < this.nodes.length; tried++) {
+  /** One call, tried on up to `attempts` nodes (each at most once), starting with the current one. */
+  private async call(method: 'POST' | 'DELETE', path: string, body: unknown, attempts = 1): Promise<unknown> {
+    const failures: string[] = [];
+    let retryAfterMs: number | undefined;
+    for (let tried = 0; tried < attempts; tried++) {
       const node = this.node;
+      let res;
       try {
-        const res = await request(`http://${node}${path}`, {
+        res = await request(`http://${node}${path}`, {
           method,
           dispatcher: this.agent,
           headers: { 'content-type': 'application/json', ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}) },
           body: JSON.stringify(body),
         });
-        const text = await res.body.text();
-        if (res.statusCode >= 200 && res.statusCode < 300) return text ? JSON.parse(text) : null;
-        const problem = safeJson(text) as { code?: string; detail?: string; title?: string } | undefined;
-        if (res.statusCode >= 400 && res.statusCode < 500) {
-          throw new SupernodeRejected(res.statusCode, problem?.code ?? 'unknown', problem?.detail ?? problem?.title ?? text.slice(0, 200));
-        }
-        lastError = `${node} answered ${res.statusCode} ${problem?.code ?? ''}`.trim();
       } catch (err) {
-        if (err instanceof SupernodeRejected) throw err;
-        lastError = `${node}: ${(err as Error).message}`;
+        failures.push(`${node}: ${(err as Error).message}`);
+        this.current = (this.current + 1) % this.nodes.length;
+        continue;
       }
+      const text = await res.body.text();
+      if (res.statusCode >= 200 && res.statusCode < 300) return text ? JSON.parse(text) : null;
+      const problem = parseProblem(text);
+      const hint = problem?.retryAfterMs ?? retryAfterHeader(res.headers['retry-after']);
+      if (res.statusCode < 500) {
+        throw new SupernodeRejected(res.statusCode, problem?.code ?? 'unknown', oneLine(problem?.detail ?? problem?.title ?? text), hint);
+      }
+      failures.push(`${node} answered ${res.statusCode}${problem?.code ? ` ${problem.code}` : ''}`);
+      retryAfterMs = Math.max(retryAfterMs ?? 0, hint ?? 0) || undefined;
       this.current = (this.current + 1) % this.nodes.length;
-      if (this.nodes.length > 1) this.o.onSwitch?.(this.node);
     }
-    throw new SupernodesUnreachable(`no supernode answered (${lastError})`);
+    throw new SupernodesUnreachable(`no supernode answered (${failures.join('; ')})`, retryAfterMs);
   }
 }
 
-function safeJson(text: string): unknown {
+function parseProblem(text: string): ProblemBody | undefined {
   try {
-    return JSON.parse(text);
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' ? (v as ProblemBody) : undefined;
   } catch {
-    return undefined; // not a problem+json body: the caller reports the raw text
+    return undefined; // not a problem+json body (a proxy's HTML page): the caller reports the raw text
   }
+}
+
+function retryAfterHeader(v: string | string[] | undefined): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s && /^\d+$/.test(s) ? Number(s) * 1000 : undefined;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').slice(0, 300);
 }

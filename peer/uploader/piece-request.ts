@@ -1,17 +1,43 @@
-/** A validated piece request: only these two numbers ever leave the URL. */
-export type PieceRequest =
-  | { taskId: string; piece: number; range?: { start: number; end?: number } }
-  | { error: string; status: number; code: string };
+import type { ErrorCode } from '../../core/errors.ts';
 
-const PATH = /^\/pieces\/([0-9a-f]{64})\/(\d{1,9})$/;
+/**
+ * What a piece request may say, parsed before anything is looked up: a 64-hex task id and a
+ * piece number, nothing else. Percent-escapes are not decoded, so "..%2f" is simply not a match.
+ */
+export type PiecePath = { taskId: string; piece: number } | { code: ErrorCode; detail: string };
 
-export function parsePieceRequest(url: string, rangeHeader: string | undefined): PieceRequest {
+const PIECE_PATH = /^\/pieces\/([0-9a-f]{64})\/(0|[1-9]\d{0,8})$/;
+
+export function parsePiecePath(url: string): PiecePath {
   const path = url.split('?')[0]!;
-  const m = PATH.exec(path);
-  if (!m) return { error: 'expected /pieces/<64-hex task id>/<piece number>', status: path.startsWith('/pieces/') ? 400 : 404, code: path.startsWith('/pieces/') ? 'DF_ERR_VALIDATION' : 'DF_ERR_NOT_FOUND' };
-  const piece = Number(m[2]);
-  if (rangeHeader === undefined) return { taskId: m[1]!, piece };
-  const r = /^bytes=(\d+)-(\d*)$/.exec(rangeHeader.trim());
-  if (!r) return { error: 'only a single bytes=start-end range is supported', status: 416, code: 'DF_ERR_RANGE_NOT_SATISFIABLE' };
-  return { taskId: m[1]!, piece, range: { start: Number(r[1]), ...(r[2] ? { end: Number(r[2]) } : {}) } };
+  const m = PIECE_PATH.exec(path);
+  if (m) return { taskId: m[1]!, piece: Number(m[2]) };
+  if (path.startsWith('/pieces/')) return { code: 'DF_ERR_VALIDATION', detail: 'expected /pieces/<64 hex digits>/<piece number>' };
+  return { code: 'DF_ERR_NOT_FOUND', detail: 'this server only serves /pieces/<taskId>/<piece>' };
+}
+
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * One `Range: bytes=…` (RFC 9110 §14) within a piece of `size` bytes: the inclusive range to
+ * send, 'unsatisfiable' (416), or undefined to send the whole piece (absent, malformed, another
+ * unit, several ranges: a server may ignore those, and peers never send them). The same rules
+ * as the CDN's piece route, so a downloader sees one behaviour from every source.
+ */
+export function parseByteRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
 }

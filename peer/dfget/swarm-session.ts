@@ -1,0 +1,210 @@
+import { CDN_SOURCE } from '../../core/events/index.ts';
+import { DamselflyError } from '../../core/errors.ts';
+import type { Assignment, JoinRequest, RegisterTaskRequest, RoundResponse, TaskView } from '../../core/wire/peer-api.ts';
+import { PieceFile, type PieceLayout } from '../storage/piece-file.ts';
+import type { TaskRegistry } from '../storage/task-registry.ts';
+import type { PeerLogger } from '../log/peer-logger.ts';
+import { SupernodeRejected, SupernodesUnreachable, type SupernodeClient } from './supernode-client.ts';
+import type { PieceOutcome } from './fetch-piece.ts';
+import { PieceReports } from './piece-reports.ts';
+import { SwarmCounters } from './swarm-counters.ts';
+
+export interface SwarmSessionOptions {
+  client: SupernodeClient;
+  taskId: string;
+  register: RegisterTaskRequest;
+  join: JoinRequest;
+  output: string;
+  registry: TaskRegistry;
+  parallelism: number;
+  fetch: (a: Assignment) => Promise<PieceOutcome>;
+  logger: PeerLogger;
+  /** How long the supernodes may stay unreachable in the middle of a download before giving up. */
+  giveUpAfterMs: number;
+  signal?: AbortSignal;
+  onProgress?: (c: SwarmCounters) => void;
+}
+
+/** How long an idle peer lets the supernode hold its round (long poll, RoundRequest.holdMs). */
+const HOLD_MS = 2000;
+/** With slots free but pieces in flight, ask again this often at most (a completion asks at once). */
+const POLL_MS = 250;
+/** A run of refusals that a re-join should have fixed (gone, unknown peer or task): give up after this many. */
+const MAX_REJOINS = 5;
+/** Refusals a re-register and re-join fix: the peer expired or left, or this replica does not know it. */
+const REJOIN_CODES = new Set(['DF_ERR_PEER_GONE', 'DF_ERR_UNKNOWN_PEER', 'DF_ERR_NOT_FOUND']);
+
+/**
+ * One peer's part in one task's swarm, from join to "done": round trips that each report every
+ * piece finished since the last one and take as many new assignments as there are free slots,
+ * with up to `parallelism` pieces in flight. Pieces are verified (fetch) before they are
+ * written, and added to the registry's file only once written, so the uploader never serves an
+ * unverified byte. Supernode trouble is survived: another replica takes over (the client moves
+ * along its node list), and the peer registers and joins again and reports all it holds.
+ */
+export class SwarmSession {
+  readonly counters = new SwarmCounters();
+  file: PieceFile | undefined;
+  private readonly reports = new PieceReports();
+  private readonly inflight = new Map<number, Promise<void>>();
+  private fatal: unknown;
+  private unreachableSince: number | undefined;
+  private rejoins = 0;
+
+  constructor(private readonly o: SwarmSessionOptions) {}
+
+  /** Runs until the supernode says done; returns the complete (not yet committed) file. */
+  async run(firstView: TaskView): Promise<PieceFile> {
+    await this.layoutFrom(firstView);
+    let attach: 'join' | 'register' | undefined = 'join';
+    for (;;) {
+      this.o.signal?.throwIfAborted();
+      if (this.fatal) throw this.fatal;
+      try {
+        if (attach) await this.attach(attach);
+        attach = undefined;
+        const resp = await this.round();
+        this.unreachableSince = undefined;
+        this.rejoins = 0;
+        if (resp.action === 'done') return await this.finish();
+        if (resp.action === 'failed') throw new DamselflyError('DF_ERR_TASK_FAILED', `the supernode failed the task: ${resp.reason}`);
+        if (resp.action === 'assign') await this.start(resp);
+        await this.pause(resp.action === 'wait' ? resp.retryAfterMs : POLL_MS);
+      } catch (err) {
+        attach = (await this.recover(err)) ?? attach;
+      }
+    }
+  }
+
+  /** Waits for the pieces in flight to settle (after a failure, before the file is removed). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.inflight.values());
+  }
+
+  private async attach(how: 'join' | 'register'): Promise<void> {
+    const { client, taskId } = this.o;
+    if (how === 'register') {
+      const view = await client.registerTask(this.o.register);
+      if (view.taskId !== taskId) throw new Error(`the supernode computed task ${view.taskId}, expected ${taskId}`);
+    }
+    await this.layoutFrom(await client.join(taskId, this.o.join));
+    this.reports.reReportAll();
+    this.o.logger.info({ taskId, node: client.node, how, held: this.file?.storedCount ?? 0 }, 'joined the swarm');
+  }
+
+  private async round(): Promise<RoundResponse> {
+    const report = this.reports.take();
+    const want = Math.max(0, this.o.parallelism - this.inflight.size);
+    try {
+      this.counters.rounds++;
+      return await this.o.client.round(this.o.taskId, this.o.join.peerId, { ...report, want, holdMs: this.inflight.size === 0 ? HOLD_MS : 0 });
+    } catch (err) {
+      // Nothing reported is lost: it goes out again with the next round (the supernode drops repeats).
+      this.reports.putBack(report);
+      throw err;
+    }
+  }
+
+  /** Decides whether a failed call is survivable; returns how to attach again, or rethrows. */
+  private async recover(err: unknown): Promise<'register' | undefined> {
+    const log = this.o.logger;
+    if (err instanceof SupernodesUnreachable) {
+      const now = performance.now();
+      this.unreachableSince ??= now;
+      if (now - this.unreachableSince > this.o.giveUpAfterMs) throw err;
+      log.warn({ err: err.detail, node: this.o.client.node }, 'supernodes unreachable; retrying');
+      await this.pause(Math.max(POLL_MS, err.retryAfterMs ?? 0), true);
+      return 'register';
+    }
+    if (err instanceof SupernodeRejected && REJOIN_CODES.has(err.problemCode) && ++this.rejoins <= MAX_REJOINS) {
+      log.warn({ code: err.problemCode, node: this.o.client.node }, 'the supernode does not know this peer; joining again');
+      return 'register';
+    }
+    if (err instanceof SupernodeRejected && err.retryable) {
+      await this.pause(Math.max(POLL_MS, err.retryAfterMs ?? 0), true);
+      return undefined;
+    }
+    throw err;
+  }
+
+  private async layoutFrom(view: TaskView): Promise<void> {
+    if (view.contentLength !== null && view.pieceSize !== null) await this.ensureFile({ contentLength: view.contentLength, pieceSize: view.pieceSize });
+  }
+
+  private async ensureFile(layout: PieceLayout): Promise<PieceFile> {
+    if (this.file) {
+      const l = this.file.layout;
+      if (l.contentLength !== layout.contentLength || l.pieceSize !== layout.pieceSize) {
+        throw new DamselflyError('DF_ERR_ORIGIN_CHANGED', `the task's layout changed from ${l.contentLength}/${l.pieceSize} to ${layout.contentLength}/${layout.pieceSize}`);
+      }
+      return this.file;
+    }
+    this.file = await PieceFile.create(this.o.output, layout);
+    this.o.registry.add(this.o.taskId, this.file);
+    this.counters.contentLength = layout.contentLength;
+    this.counters.pieceCount = this.file.pieceCount;
+    return this.file;
+  }
+
+  private async start(resp: Extract<RoundResponse, { action: 'assign' }>): Promise<void> {
+    const file = await this.ensureFile({ contentLength: resp.contentLength, pieceSize: resp.pieceSize });
+    for (const a of resp.assignments) {
+      if (this.reports.holds(a.piece)) this.reports.reReport(a.piece);
+      else if (!this.inflight.has(a.piece)) this.fetchInto(file, a);
+    }
+  }
+
+  private fetchInto(file: PieceFile, a: Assignment): void {
+    const job = (async () => {
+      const outcome = await this.o.fetch(a);
+      if (!outcome.ok) {
+        this.counters.failed(outcome.reason);
+        this.o.logger.warn({ piece: a.piece, source: a.source, reason: outcome.reason, detail: outcome.detail }, 'piece fetch failed');
+        this.reports.failedFetch({ piece: a.piece, source: a.source, reason: outcome.reason });
+        return;
+      }
+      try {
+        await file.writePiece(a.piece, outcome.bytes);
+      } catch (err) {
+        // Our own disk failed: not the source's fault ('io' blames nobody), and nothing to go on with.
+        this.reports.failedFetch({ piece: a.piece, source: a.source, reason: 'io' });
+        this.fatal ??= err;
+        return;
+      }
+      this.reports.stored({ piece: a.piece, source: a.source, ms: outcome.ms });
+      this.counters.stored(a.source === CDN_SOURCE, outcome.bytes.length);
+      this.o.onProgress?.(this.counters);
+    })()
+      .catch((err: unknown) => {
+        // fetchPiece throws only when the download is aborted: the loop sees the signal.
+        this.fatal ??= err;
+      })
+      .finally(() => this.inflight.delete(a.piece));
+    this.inflight.set(a.piece, job);
+  }
+
+  /**
+   * Until the next round is worth sending: at once if there is something to report; when every
+   * slot is busy, until a piece finishes; otherwise until a piece finishes or `ms` pass (the
+   * supernode's retry hint), so a finished piece is always reported at once and free slots are
+   * offered again soon. `idle` waits out `ms` even with nothing in flight (after an error).
+   */
+  private async pause(ms: number, idle = false): Promise<void> {
+    if (!idle && !this.reports.isEmpty) return;
+    const next = this.inflight.size > 0 ? Promise.race(this.inflight.values()) : undefined;
+    if (next && !idle && this.inflight.size >= this.o.parallelism) return void (await next);
+    let timer: NodeJS.Timeout | undefined;
+    const sleep = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    await Promise.race(next ? [sleep, next] : [sleep]);
+    clearTimeout(timer);
+  }
+
+  private async finish(): Promise<PieceFile> {
+    await this.settle();
+    const file = this.file ?? (await this.ensureFile({ contentLength: 0, pieceSize: 1 }));
+    if (!file.isComplete) {
+      throw new Error(`the supernode reports the download done, but only ${file.storedCount} of ${file.pieceCount} pieces are here`);
+    }
+    return file;
+  }
+}

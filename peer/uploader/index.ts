@@ -1,0 +1,1 @@
+export { startUploader, type Uploader, type UploaderOptions } from './uploader.ts';

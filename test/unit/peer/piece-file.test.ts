@@ -1,0 +1,71 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PieceFile } from '../../../peer/storage/piece-file.ts';
+
+const PIECE = 1000;
+const CONTENT = randomBytes(3 * PIECE + 123); // four pieces, the last one short
+const piece = (n: number) => CONTENT.subarray(n * PIECE, Math.min(CONTENT.length, (n + 1) * PIECE));
+const digest = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+let dir: string;
+let out: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'df-piece-file-'));
+  out = join(dir, 'file.bin');
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('PieceFile', () => {
+  it('writes pieces at their offsets in any order and commits the temp file to the output', async () => {
+    const f = await PieceFile.create(out, { contentLength: CONTENT.length, pieceSize: PIECE });
+    expect(f.tempPath).toMatch(/file\.bin\.damselfly-[0-9a-f]+\.tmp$/);
+    expect(f.pieceCount).toBe(4);
+    for (const n of [3, 1, 0, 2]) await f.writePiece(n, piece(n));
+    expect(f.storedPieces()).toEqual([0, 1, 2, 3]);
+    expect(await f.readPiece(3)).toEqual(piece(3));
+    expect(await f.readPiece(1, 10, 20)).toEqual(piece(1).subarray(10, 30));
+    await f.commit(digest(CONTENT));
+    expect(await readFile(out)).toEqual(CONTENT);
+    expect(await readdir(dir)).toEqual(['file.bin']);
+    // Still serving after the rename (the uploader keeps going while the peer lingers).
+    expect(await f.readPiece(0)).toEqual(piece(0));
+    await f.close();
+  });
+
+  it('tracks only fully written pieces and refuses reads of the others', async () => {
+    const f = await PieceFile.create(out, { contentLength: CONTENT.length, pieceSize: PIECE });
+    await f.writePiece(2, piece(2));
+    expect(f.has(2)).toBe(true);
+    expect(f.has(0)).toBe(false);
+    expect(f.isComplete).toBe(false);
+    await expect(f.readPiece(0)).rejects.toThrow(/not stored/);
+    await expect(f.readPiece(2, 900, 200)).rejects.toThrow(/outside piece/);
+    await expect(f.writePiece(1, piece(3))).rejects.toThrow(/has 1000 bytes/);
+    await expect(f.writePiece(4, Buffer.alloc(1))).rejects.toThrow(/out of range|piece 4/);
+    expect(f.has(1)).toBe(false);
+    await expect(f.commit()).rejects.toThrow(/1 of 4 pieces/);
+    await f.abort();
+  });
+
+  it('on a whole-file digest mismatch removes the temp file and leaves no output', async () => {
+    const f = await PieceFile.create(out, { contentLength: CONTENT.length, pieceSize: PIECE });
+    for (let n = 0; n < 4; n++) await f.writePiece(n, piece(n));
+    await expect(f.commit(digest(Buffer.from('something else')))).rejects.toMatchObject({ code: 'DF_ERR_DIGEST_MISMATCH' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('abort removes the temp file; an empty file commits at once', async () => {
+    const f = await PieceFile.create(out, { contentLength: CONTENT.length, pieceSize: PIECE });
+    await f.writePiece(0, piece(0));
+    await f.abort();
+    expect(await readdir(dir)).toEqual([]);
+    const empty = await PieceFile.create(out, { contentLength: 0, pieceSize: PIECE });
+    expect(empty.isComplete).toBe(true);
+    await empty.commit(digest(Buffer.alloc(0)));
+    expect((await readFile(out)).length).toBe(0);
+    await empty.close();
+  });
+});
