@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 export const DAMSELFLY_BIN = fileURLToPath(new URL('../bin/damselfly.mjs', import.meta.url));
 
 export function spawnDamselfly(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [DAMSELFLY_BIN, ...args], {
+  return spawn(process.execPath, [...(process.env.DAMSELFLY_CHILD_NODE_ARGS ?? "").split(" ").filter(Boolean), DAMSELFLY_BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
