@@ -1,7 +1,6 @@
 export * from './cdn.ts';
 export * from './cdn-store.ts';
 export * from './cdn-gc.ts';
-export * from './byte-range.ts';
 export * from './origin-client.ts';
 export * from './origin-guard.ts';
 export * from './origin-probe.ts';

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { problemOf, sendProblem } from '../http/problem.ts';
 import type { CdnStore } from './cdn-store.ts';
-import { parseByteRange } from './byte-range.ts';
+import { parseByteRange } from '../../core/http/byte-range.ts';
 import { unthrottled, type ByteThrottle } from './upload-throttle.ts';
 
 export interface PieceRouteOptions {

@@ -2,7 +2,8 @@
  * One `Range: bytes=…` of RFC 9110 §14 against a representation of `size` bytes. Returns the
  * inclusive range to send, 'unsatisfiable' (→ 416), or undefined when the header should be
  * ignored and the whole piece sent (absent, malformed, another unit, or several ranges: a
- * server may answer those with a 200, and peers never ask for them).
+ * server may answer those with a 200, and peers never ask for them). The CDN's piece route and
+ * every peer's uploader use it, so a downloader sees one behaviour from every source.
  */
 export interface ByteRange {
   start: number;
