@@ -73,7 +73,7 @@ export async function startDownload(o: DownloadOptions): Promise<Download> {
   } catch (err) {
     await client.close();
     if (err instanceof SupernodesUnreachable && !o.noBackSource) {
-      log.warn({ err: err.detail }, 'no supernode answered: downloading from the origin');
+      log.info({ err: err.detail }, 'no supernode answered: downloading from the origin');
       try {
         const { bytes } = await downloadFromOrigin({ url: o.url, output: o.output, headers, digest: o.digest, throttle: downloadThrottle, signal });
         return finished({ taskId: null, outputPath: o.output, bytes, seconds: seconds(), pieces: 0, fromPeers: 0, fromCdn: 0, peerBytes: 0, cdnBytes: 0, uploadedBytes: 0, failedPieces: 0, backSource: true, supernode: null }, uploader, closeUploader);

@@ -40,6 +40,10 @@ export function decideRound(cmd: Round, state: TaskState, policy: SchedulingPoli
     events.push(reported);
     after = applyTaskEvent(state, reported);
   }
+  for (const e of expireUnreachableSources(report.failed, after, cmd.at)) {
+    events.push(e);
+    after = applyTaskEvent(after, e);
+  }
   const want = Math.min(cmd.want, policy.maxAssignmentsPerRound);
   if (want > 0 && (state.status === 'seeding' || state.status === 'seeded')) {
     const choices = assign(after, cmd.peerId, want, policy, cmd.at);
@@ -52,6 +56,28 @@ export function decideRound(cmd: Round, state: TaskState, policy: SchedulingPoli
     events.push({ type: 'PiecesReported', data: { peerId: cmd.peerId, ok: [], failed: [], at: cmd.at } });
   }
   return events;
+}
+
+/**
+ * A source that a requester could not even connect to is most likely gone (killed, partitioned).
+ * Its own downloads are then dead too, but they would hold their pieces "in flight" — and the
+ * CDN sends no second copy of a piece while a first is on its way — until their deadlines
+ * (pieceTimeoutMs) pass, stalling every peer that waits for those pieces. So its in-flight
+ * assignments expire now. If it was only a glitch, the source's later report of those pieces is
+ * still accepted (an unassigned ok piece is taken as the truth about what it holds).
+ */
+function expireUnreachableSources(failed: Round['failed'], state: TaskState, at: number): EventOf<'AssignmentsExpired'>[] {
+  const out: EventOf<'AssignmentsExpired'>[] = [];
+  const done = new Set<string>();
+  for (const { source, reason } of failed) {
+    if (reason !== 'unreachable' || source === CDN_SOURCE || done.has(source)) continue;
+    done.add(source);
+    const peer = state.peers[source];
+    if (!peer || peer.status !== 'active') continue;
+    const pieces = Object.keys(peer.inflight).map(Number).sort((a, b) => a - b);
+    if (pieces.length > 0) out.push({ type: 'AssignmentsExpired', data: { peerId: source, pieces, at } });
+  }
+  return out;
 }
 
 function reconcileReport(cmd: Round, state: TaskState, peer: PeerState) {

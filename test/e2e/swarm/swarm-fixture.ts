@@ -100,7 +100,10 @@ export function startPeer(o: { index: number; url: string; dir: string; node: st
     stderr: () => stderr,
     finish: async () => {
       proc.stdin!.end();
-      return stopProcess(proc, 10_000);
+      // Closing stdin ends --linger-until-eof: the peer leaves the task and exits by itself.
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref());
+      const code = await Promise.race([exited, timeout]);
+      return code === 'timeout' ? stopProcess(proc, 5000) : code;
     },
   };
 }
@@ -122,5 +125,21 @@ export async function pollUntil<T>(what: string, check: () => Promise<T | undefi
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Every peer's result, or a clear failure after `timeoutMs`: a swarm that stops making progress
+ * (a peer stuck on a bad source forever) fails the test instead of hanging it.
+ */
+export async function resultsWithin(peers: readonly PeerProcess[], timeoutMs: number): Promise<PeerResult[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the peers did not all finish within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.all(peers.map((p) => p.result)), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -78,3 +78,32 @@ export function verifiedByPeer(pieces: readonly PieceTransfer[]): Map<string, Se
   }
   return out;
 }
+
+/** Failures recorded against `source` (after the supernode's reconciliation), in stream order. */
+export function failuresFrom(events: readonly StoredEvent[], source: string): { version: number; peerId: string; piece: number; reason: string }[] {
+  return events.flatMap((e) => (e.type === 'PiecesReported' ? e.data.failed.filter((f) => f.source === source).map((f) => ({ version: e.version, peerId: e.data.peerId, piece: f.piece, reason: f.reason })) : []));
+}
+
+/** Assignments from `source` not yet reported, expired or ended by the requester leaving, per the events. */
+export function inflightFrom(events: readonly StoredEvent[], source: string): number {
+  const open = new Map<string, string>();
+  for (const e of events) {
+    if (e.type === 'PiecesAssigned') for (const a of e.data.assignments) open.set(`${e.data.peerId}/${a.piece}`, a.source);
+    else if (e.type === 'PiecesReported') for (const r of [...e.data.ok, ...e.data.failed]) open.delete(`${e.data.peerId}/${r.piece}`);
+    else if (e.type === 'AssignmentsExpired') for (const piece of e.data.pieces) open.delete(`${e.data.peerId}/${piece}`);
+    else if (e.type === 'PeerLeft' || e.type === 'PeerSucceeded' || e.type === 'PeerFailed') for (const key of open.keys()) if (key.startsWith(`${e.data.peerId}/`)) open.delete(key);
+  }
+  return [...open.values()].filter((s) => s === source).length;
+}
+
+/**
+ * Waits until exactly one peer has joined the task and verified at least `pieces` pieces, and
+ * returns its id: the head start that makes it the only peer source of those pieces.
+ */
+export function soleHolder(base: string, taskId: string, pieces: number, timeoutMs = 60_000): Promise<string> {
+  return pollUntil(`one peer to hold ${pieces} pieces of ${taskId}`, async () => {
+    const history = await fetchHistory(base, taskId).catch(() => undefined); // 404 until the peer registers the task
+    const verified = [...verifiedByPeer(history?.pieces ?? [])];
+    return verified.length === 1 && verified[0]![1].size >= pieces ? verified[0]![0] : undefined;
+  }, timeoutMs, 100);
+}

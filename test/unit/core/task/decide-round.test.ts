@@ -45,6 +45,18 @@ describe('Round', () => {
     expect(decide(round('a', 300, 0, [{ piece: 0, source: 'cdn', ms: 1 }]), swarm(), OPTIONS)).toEqual([]);
   });
 
+  it('expires the in-flight downloads of a source reported unreachable, so its pieces are not stuck', () => {
+    let s = run([round('a', 250, 2)], swarm()).state; // a fetches pieces 2 and 3 from the CDN
+    s = run([round('b', 300, 1)], s).state; // b: piece 0 from a
+    expect(Object.keys(s.peers.a!.inflight)).toEqual(['2', '3']);
+    const events = decide(round('b', 400, 0, [], [{ piece: 0, source: 'a', reason: 'unreachable' }]), s, OPTIONS);
+    expect(types(events)).toEqual(['PiecesReported', 'AssignmentsExpired']);
+    expect(events[1]!.data).toEqual({ peerId: 'a', pieces: [2, 3], at: 400 });
+    // A digest failure says the source is alive: its own downloads go on.
+    const digest = decide(round('b', 400, 0, [], [{ piece: 0, source: 'a', reason: 'digest' }]), s, OPTIONS);
+    expect(types(digest)).toEqual(['PiecesReported']);
+  });
+
   it('counts a failure only against the assignment it names', () => {
     const s = run([round('b', 300, 1)], swarm()).state; // b: piece 0 from a
     const failed = decide(round('b', 400, 0, [], [{ piece: 0, source: 'cdn', reason: 'digest' }, { piece: 3, source: 'a', reason: 'digest' }, { piece: 0, source: 'a', reason: 'digest' }]), s, OPTIONS);
