@@ -47,7 +47,7 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   private inline: Promise<void> = Promise.resolve();
   private stopping = false;
-  /** Number of the last pass (readAll → publish → saveCursor) started. */
+  /** Number of the last pass (read, publish and save batches until caught up) started. */
   private pass = 0;
   private flushWaiters: FlushWaiter[] = [];
   private backlog = 0;
@@ -142,23 +142,61 @@ export class OutboxRelay {
     while (!(await this.step()).caughtUp);
   }
 
-  /** One pass: read a batch after the cursor, publish it, then advance the durable cursor. */
+  /**
+   * One pass: publish batch after batch until a read comes back short (caught up). Pipelined:
+   * while batch n is on its way to the bus, batch n+1 is read and the cursor after batch n-1 is
+   * saved, so reading (query, JSON, zod), publishing and saving overlap instead of waiting for
+   * each other. The order rules stay: publishes are issued one at a time in feed order (so each
+   * task's events stay in version order), and a cursor is saved only after the bus acknowledged
+   * everything before it, saves in order. On a failure the read-ahead is dropped and the next
+   * pass starts again from the last saved cursor (at-least-once: the batches in flight may be
+   * published twice, never skipped).
+   */
   private async step(): Promise<{ caughtUp: boolean; pass: number }> {
     const pass = ++this.pass;
     this.timer.clearPendingWake();
     const hintedBefore = this.hinted;
     this.cursor ??= await this.o.store.loadCursor(this.o.name);
-    const { events, cursor } = await this.o.store.readAll(this.cursor, this.o.batchSize);
-    if (events.length > 0) await this.publish(events);
-    if (cursor.txId !== this.cursor.txId || cursor.position !== this.cursor.position) {
-      await this.o.store.saveCursor(this.o.name, cursor);
-      this.cursor = cursor;
+    let saving: Promise<void> = Promise.resolve();
+    let next = this.readAhead(this.cursor);
+    let caughtUp = false;
+    let more = true;
+    try {
+      while (more) {
+        const { events, cursor } = await next;
+        caughtUp = events.length < this.o.batchSize;
+        // stop() waits for the pass in progress: a long backlog must not keep it waiting, so a
+        // stopping loop ends the pass after this batch (an inline flush has no loop to stop).
+        more = !caughtUp && !(this.stopping && this.loop !== undefined);
+        if (more) next = this.readAhead(cursor);
+        if (events.length > 0) await this.publish(events);
+        await saving; // the previous save, in order, before this one starts
+        saving = this.advance(cursor);
+      }
+      await saving;
+    } catch (err) {
+      // A save still in flight must not reject unobserved; the error that ends the pass is `err`.
+      saving.catch(() => undefined);
+      throw err;
     }
-    const caughtUp = events.length < this.o.batchSize;
     // Caught up: only appends hinted during this pass can still be waiting.
     if (caughtUp) this.backlog = Math.min(this.backlog, this.hinted - hintedBefore);
     this.o.metrics.onLag?.(this.backlog);
     return { caughtUp, pass };
+  }
+
+  /** The next read, started now; marked handled so that a read dropped after a failure does not reject unobserved. */
+  private readAhead(cursor: GlobalCursor): Promise<{ events: StoredEvent[]; cursor: GlobalCursor }> {
+    const read = this.o.store.readAll(cursor, this.o.batchSize);
+    read.catch(() => undefined);
+    return read;
+  }
+
+  /** Saves `cursor` (everything before it is acknowledged) and makes it the relay's restart point. */
+  private async advance(cursor: GlobalCursor): Promise<void> {
+    if (cursor.txId === this.cursor?.txId && cursor.position === this.cursor.position) return;
+    await this.o.store.saveCursor(this.o.name, cursor);
+    this.cursor = cursor;
   }
 
   private async publish(events: StoredEvent[]): Promise<void> {

@@ -1,11 +1,13 @@
 import type { NewEvent, StoredEvent } from '../../core/events/index.ts';
+import { appendGroup } from './append-group.ts';
+import { appendOne } from './append-one.ts';
 import { checkNewEvents } from './check-new-events.ts';
-import { DuplicateEvent, StaleEpoch, VersionConflict } from './errors.ts';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './event-row.ts';
 import type { AppendOptions, AppendResult, EventStore, GlobalCursor, StreamSnapshot } from './event-store.ts';
 import { START_CURSOR } from './event-store.ts';
 import { GroupCommit } from './group-commit.ts';
-import { sqlState, type SqlClient, type SqlQueryable } from './sql-client.ts';
+import type { PendingAppend } from './pending-append.ts';
+import type { SqlClient } from './sql-client.ts';
 import type { StoreMetrics } from './store-metrics.ts';
 
 export interface SqlEventStoreOptions {
@@ -16,10 +18,12 @@ export interface SqlEventStoreOptions {
 
 /**
  * The event store on SQL: one implementation for PostgreSQL and PGlite (through SqlClient).
- * Schema: migrations/0001_event_store.sql. Appends go through group commit.
+ * Schema: migrations/0001_event_store.sql. Appends go through group commit: concurrent appends
+ * share one transaction and one statement (append-group.ts); after an SQL error (duplicate event
+ * id) the group is re-run one append per savepoint (append-one.ts).
  */
 export class SqlEventStore implements EventStore {
-  private readonly commits: GroupCommit;
+  private readonly commits: GroupCommit<PendingAppend, AppendResult>;
   private closed = false;
 
   constructor(
@@ -29,78 +33,25 @@ export class SqlEventStore implements EventStore {
     this.commits = new GroupCommit(client, {
       maxBatch: opts.maxBatch ?? 64,
       metrics: opts.metrics,
-      // Raised by appendIn after a guarded statement matched nothing: nothing written, no SQL error.
-      leavesTxIntact: (err) => err instanceof VersionConflict || err instanceof StaleEpoch,
+      key: (a) => a.streamId,
+      events: (a) => a.events.length,
+      runBatch: (q, appends) => appendGroup(q, appends),
+      runOne: (tx, a) => appendOne(tx, a, client.engine),
     });
   }
 
   async append(streamId: string, expectedVersion: number, events: NewEvent[], opts: AppendOptions): Promise<AppendResult> {
     if (this.closed) throw new Error('event store is closed');
-    checkNewEvents(streamId, expectedVersion, events, opts.epoch);
+    const checked = checkNewEvents(streamId, expectedVersion, events, opts.epoch);
     const started = performance.now();
     let ok = false;
     try {
-      const result = await this.commits.run(events.length, (tx) => this.appendIn(tx, streamId, expectedVersion, events, opts.epoch));
+      const result = await this.commits.run({ streamId, expected: expectedVersion, epoch: opts.epoch, events: checked, json: JSON.stringify(checked) });
       ok = true;
       return result;
     } finally {
       this.opts.metrics?.onAppend?.({ events: events.length, seconds: (performance.now() - started) / 1000, ok });
     }
-  }
-
-  /**
-   * One append inside the group's transaction. The head row in `streams` is the guard: for a new
-   * stream an INSERT that does nothing if the row exists, else an UPDATE whose WHERE checks the
-   * version and epoch. Under READ COMMITTED a concurrent writer's UPDATE waits on the row lock
-   * and then re-checks the WHERE against the committed row, so of two writers with the same
-   * expected version exactly one matches. The events are inserted by the same statement, only
-   * if the guard returned a row (one multi-row INSERT from a JSON array, one round trip).
-   */
-  private async appendIn(tx: SqlQueryable, streamId: string, expected: number, events: NewEvent[], epoch: number): Promise<AppendResult> {
-    if (events.length === 0) {
-      await this.rejectUnlessAt(tx, streamId, expected, epoch);
-      return { version: expected, events: [] };
-    }
-    const next = expected + events.length;
-    const guard = expected === 0
-      ? 'INSERT INTO streams (stream_id, version, epoch) VALUES ($1, $3, $4) ON CONFLICT (stream_id) DO NOTHING RETURNING version'
-      : 'UPDATE streams SET version = $3, epoch = $4 WHERE stream_id = $1 AND version = $2 AND epoch <= $4 RETURNING version';
-    const body = JSON.stringify(events.map(({ eventId, type, schemaVersion, data }) => ({ eventId, type, schemaVersion, data })));
-    let rows: EventRow[];
-    try {
-      rows = await tx.query<EventRow>(
-        `WITH guard AS (${guard}),
-         ins AS (
-           INSERT INTO events (stream_id, version, event_id, type, schema_version, data, epoch)
-           SELECT $1, $2 + e.ord, (e.v->>'eventId')::uuid, e.v->>'type', (e.v->>'schemaVersion')::int, e.v->'data', $4
-           FROM guard, jsonb_array_elements($5::jsonb) WITH ORDINALITY AS e(v, ord)
-           RETURNING *)
-         SELECT ${EVENT_COLUMNS} FROM ins ORDER BY version`,
-        [streamId, expected, next, epoch, body],
-        expected === 0 ? 'damselfly_append_new' : 'damselfly_append',
-      );
-    } catch (err) {
-      // The transaction is aborted now (up to the savepoint): no query may run to find the id,
-      // the server's message names it ("Key (event_id)=(...) already exists").
-      if (sqlState(err) === '23505' && /event_id/.test(errorText(err))) {
-        throw new DuplicateEvent(/\(event_id\)=\(([^)]+)\)/.exec(errorText(err))?.[1] ?? 'unknown');
-      }
-      throw err;
-    }
-    if (rows.length === 0) {
-      await this.rejectUnlessAt(tx, streamId, expected, epoch);
-      throw new Error(`append to ${streamId} inserted nothing although the stream is at ${expected}`); // the guard and the check disagree: a bug
-    }
-    return { version: next, events: rows.map((r) => toStoredEvent(r, this.client.engine)) };
-  }
-
-  /** Throws StaleEpoch or VersionConflict if the stream's head does not admit this writer. */
-  private async rejectUnlessAt(q: SqlQueryable, streamId: string, expected: number, epoch: number): Promise<void> {
-    const [head] = await q.query<{ version: number; epoch: string | number }>('SELECT version, epoch FROM streams WHERE stream_id = $1', [streamId], 'damselfly_head');
-    const current = head ? Number(head.epoch) : 0;
-    if (current > epoch) throw new StaleEpoch(streamId, epoch, current);
-    const actual = head?.version ?? 0;
-    if (actual !== expected) throw new VersionConflict(streamId, expected, actual);
   }
 
   async readStream(streamId: string, opts: { fromVersion?: number; limit?: number } = {}): Promise<StoredEvent[]> {
@@ -174,9 +125,4 @@ export class SqlEventStore implements EventStore {
     await this.commits.idle();
     await this.client.close();
   }
-}
-
-function errorText(err: unknown): string {
-  const e = err as { message?: string; detail?: string; constraint?: string };
-  return `${e.message ?? ''} ${e.detail ?? ''} ${e.constraint ?? ''}`;
 }

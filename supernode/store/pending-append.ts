@@ -1,0 +1,12 @@
+import type { NewEvent } from '../../core/events/index.ts';
+
+/** One validated append waiting in the group commit queue. */
+export interface PendingAppend {
+  streamId: string;
+  expected: number;
+  epoch: number;
+  /** The events as checkNewEvents returned them (what is stored). */
+  events: NewEvent[];
+  /** `events` as a JSON array, serialised once in the caller's turn. */
+  json: string;
+}
