@@ -184,15 +184,16 @@ export class SwarmSession {
   }
 
   /**
-   * Until the next round is worth sending: at once if there is something to report; when every
-   * slot is busy, until a piece finishes; otherwise until a piece finishes or `ms` pass (the
-   * supernode's retry hint), so a finished piece is always reported at once and free slots are
-   * offered again soon. `idle` waits out `ms` even with nothing in flight (after an error).
+   * Until the next round is worth sending: at once if there is something to report; while
+   * pieces are in flight, until one finishes (it is reported at once, and free slots ride along
+   * with that report — polling in between only cost the supernode CPU: measured on 20 peers);
+   * with nothing in flight, after `ms` (the supernode already held the round as a long poll).
+   * `idle` waits out `ms` even with pieces in flight (after an error).
    */
   private async pause(ms: number, idle = false): Promise<void> {
     if (!idle && !this.reports.isEmpty) return;
     const next = this.inflight.size > 0 ? Promise.race(this.inflight.values()) : undefined;
-    if (next && !idle && this.inflight.size >= this.o.parallelism) return void (await next);
+    if (next && !idle) return void (await next);
     let timer: NodeJS.Timeout | undefined;
     const sleep = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
     await Promise.race(next ? [sleep, next] : [sleep]);
