@@ -56,6 +56,14 @@ export class SourcePool {
   private cdnMine: number;
   private readonly cdnSlots: number;
   private readonly cdnShare: number;
+  /**
+   * Once every piece is seeded and held by some serving peer, the CDN has no first copies left
+   * to send, so its uplink would idle while busy peers queue requesters up: from then on it also
+   * serves pieces whose holders are all busy. That is what lets the swarm use the server's
+   * capacity to the end (the bound counts u_origin the whole time), and it costs no origin bytes:
+   * the CDN already holds the file.
+   */
+  private readonly cdnHelpsBusyHolders: boolean;
 
   constructor(
     private readonly state: TaskState,
@@ -88,6 +96,7 @@ export class SourcePool {
     // peer off from pieces nobody else holds, so it is dropped only after repeated failures.
     const cdnFailures = requester.failedSources[CDN_SOURCE] ?? 0;
     this.cdnSlots = cdnFailures < policy.quarantineAfterFailures ? policy.cdnUploadSlots : 0;
+    this.cdnHelpsBusyHolders = everyPieceInTheSwarm(state);
   }
 
   /** True when no source has a free slot left: nothing more can be assigned in this call. */
@@ -120,9 +129,10 @@ export class SourcePool {
    * The source for `piece` (its slot taken), or null if the piece should wait. The least loaded
    * eligible holder with a free slot, whose fair share this requester has not used up, wins;
    * ties are broken by a hash of (source, piece, requester) so concurrent requesters spread. The CDN is the fallback, and a strict one: only when no
-   * eligible holder exists and no copy is already on its way into the swarm. A piece whose
-   * holders are merely busy (or already serving this requester its share) waits for a free slot
-   * (soon) rather than cost the CDN a second copy.
+   * eligible holder exists and no copy is already on its way into the swarm. While the seed is
+   * still spreading, a piece whose holders are merely busy (or already serving this requester
+   * its share) waits for a free slot (soon) rather than take the CDN away from first copies;
+   * afterwards the CDN helps (cdnHelpsBusyHolders).
    */
   take(piece: number, pieceHash: number): string | null {
     let best: Source | undefined;
@@ -151,7 +161,7 @@ export class SourcePool {
       if (!this.usable(best)) this.freePeers--;
       return best.id;
     }
-    if (busyHolder) return null;
+    if (busyHolder && !this.cdnHelpsBusyHolders) return null;
     const firstCopyOnItsWay = (this.state.availability[piece] ?? 0) === 0 && (this.state.inflightCount[piece] ?? 0) > 0;
     if (firstCopyOnItsWay || !this.state.pieces[piece] || !this.cdnUsable()) return null;
     this.cdnLoad++;
@@ -160,3 +170,8 @@ export class SourcePool {
   }
 }
 
+function everyPieceInTheSwarm(state: TaskState): boolean {
+  if (state.pieceCount === null || state.seededCount < state.pieceCount) return false;
+  for (let p = 0; p < state.pieceCount; p++) if ((state.availability[p] ?? 0) === 0) return false;
+  return true;
+}

@@ -50,6 +50,19 @@ describe('assignPieces', () => {
     ]);
   });
 
+  it('lets the CDN relieve busy holders once every piece is seeded and in the swarm', () => {
+    const state = buildState({
+      pieceCount: 1,
+      peers: [
+        { id: 'busy', have: [0] },
+        { id: 'f1', inflight: { 0: 'busy' } },
+        { id: 'f2', inflight: { 0: 'busy' } },
+        { id: 'r' },
+      ],
+    });
+    expect(assignPieces(state, 'r', 1, { ...POLICY, cdnUploadSlots: 8 }, NOW)).toEqual([{ piece: 0, source: CDN_SOURCE, deadline: NOW + POLICY.pieceTimeoutMs }]);
+  });
+
   it('never offers a quarantined, expired, failed or departed peer; a finished one still serves', () => {
     const base = { have: [0] };
     const state = buildState({
@@ -78,9 +91,9 @@ describe('assignPieces', () => {
         { id: 'r' },
       ],
     });
-    const choices = assignPieces(state, 'r', 8, { ...POLICY, peerUploadSlots: 4 }, NOW);
-    // a has one free slot, b four of which r's share (2 active peers) is two: three in all, none
-    // from the CDN since every piece is held.
+    const choices = assignPieces(state, 'r', 8, { ...POLICY, peerUploadSlots: 4, cdnUploadSlots: 0 }, NOW);
+    // a has one free slot, b four of which r's share (2 active peers) is two: three in all (the
+    // CDN, which would relieve busy holders here, has no slots in this policy).
     expect(choices).toHaveLength(3);
     expect(choices.filter((c) => c.source === 'a')).toHaveLength(1);
     expect(choices.filter((c) => c.source === 'b')).toHaveLength(2);
@@ -90,8 +103,8 @@ describe('assignPieces', () => {
   it('gives one requester no more than its fair share of a source while many peers are active', () => {
     const others = range(7).map((i) => ({ id: `w${i}` }));
     const state = buildState({ pieceCount: 8, peers: [{ id: 'seed', status: 'succeeded', have: range(8) }, ...others, { id: 'r' }] });
-    const policy = { ...POLICY, peerUploadSlots: 4, cdnUploadSlots: 4 };
-    // 8 active peers share the seed's 4 slots: one each. Every piece is held, so no CDN either.
+    const policy = { ...POLICY, peerUploadSlots: 4, cdnUploadSlots: 0 };
+    // 8 active peers share the seed's 4 slots: one each (the CDN has no slots in this policy).
     expect(assignPieces(state, 'r', 8, policy, NOW).map((c) => c.source)).toEqual(['seed']);
     const alone = buildState({ pieceCount: 8, peers: [{ id: 'seed', status: 'succeeded', have: range(8) }, { id: 'r' }] });
     expect(assignPieces(alone, 'r', 8, policy, NOW)).toHaveLength(4);
