@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_POLICY } from '../core/scheduling/policy.ts';
 import { parseSize } from '../core/units/parse-size.ts';
+import { parseDuration } from '../core/units/parse-duration.ts';
 
 /**
  * Supernode configuration: parsed once at start-up from flags and environment into typed,
@@ -22,6 +23,10 @@ export const SupernodeConfigSchema = z.object({
   /** Cap on the CDN's upload to peers, bytes/s (the benchmark's --origin-upload). */
   cdnUploadRate: z.number().int().positive().optional(),
   allowPrivateOrigins: z.boolean().default(false),
+  /** CDN disk quota, bytes: beyond it the least recently used tasks are collected. */
+  cdnMaxBytes: z.number().int().positive().optional(),
+  /** CDN tasks unused this long are collected, ms. */
+  cdnMaxAgeMs: z.number().int().positive().optional(),
   snapshotEvery: z.number().int().positive().default(200),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   policy: z
@@ -49,6 +54,8 @@ export interface SupernodeFlags {
   kafkaTopic?: string;
   dataDir?: string;
   cdnUploadRate?: string;
+  cdnMaxBytes?: string;
+  cdnMaxAge?: string;
   allowPrivateOrigins?: boolean;
   snapshotEvery?: string;
   logLevel?: string;
@@ -67,6 +74,8 @@ export function parseSupernodeConfig(flags: SupernodeFlags, env: NodeJS.ProcessE
     dataDir: flags.dataDir,
     token: env.DAMSELFLY_TOKEN || undefined,
     cdnUploadRate: flags.cdnUploadRate ? parseSize(flags.cdnUploadRate) : undefined,
+    cdnMaxBytes: flags.cdnMaxBytes ? parseSize(flags.cdnMaxBytes) : undefined,
+    cdnMaxAgeMs: flags.cdnMaxAge ? parseDuration(flags.cdnMaxAge) : undefined,
     allowPrivateOrigins: flags.allowPrivateOrigins,
     snapshotEvery: flags.snapshotEvery === undefined ? undefined : Number(flags.snapshotEvery),
     logLevel: flags.logLevel ?? env.DAMSELFLY_LOG_LEVEL,

@@ -18,6 +18,7 @@ import { openEventStore, openEventBus } from './wiring/open-ports.ts';
 import { OutboxRelay } from './relay/outbox-relay.ts';
 import { Cdn } from './cdn/index.ts';
 import { startTimers } from './runtime/timers.ts';
+import { startCdnRetention } from './swarm/cdn-retention.ts';
 
 export interface RunningSupernode {
   address: string;
@@ -80,7 +81,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   });
 
   const cdn = new Cdn({
-    dataDir: join(config.dataDir, 'cdn'),
+    dataDir: config.dataDir,
     logger: logger.child({ component: 'cdn' }),
     uploadRate: config.cdnUploadRate,
     uploadSlots: config.policy.cdnUploadSlots * 2,
@@ -110,6 +111,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   address = config.advertise ?? `${config.host}:${port}`;
   const replicaId = config.replicaId ?? `sn-${config.host}-${port}`;
   const timers = startTimers({ runtime, policy: config.policy, clock, metrics, logger });
+  const retention = startCdnRetention({ cdn, runtime, seeding, maxAgeMs: config.cdnMaxAgeMs, maxBytes: config.cdnMaxBytes, clock, logger });
   logger.info({ address, replicaId, store: config.databaseUrl ? 'postgres' : 'pglite', bus: config.kafkaBrokers.length ? 'kafka' : 'memory' }, 'supernode started');
 
   return {
@@ -119,6 +121,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     async stop() {
       draining = true;
       timers.stop();
+      retention.stop();
       seeding?.stopAll();
       signals.wakeAll();
       await runtime.drain();

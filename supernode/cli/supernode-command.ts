@@ -16,6 +16,8 @@ export function supernodeCommand(): Command {
     .option('--kafka-topic <name>', 'topic the events are published to')
     .option('--data-dir <dir>', 'data directory (embedded store, CDN pieces)', '.damselfly/supernode')
     .option('--cdn-upload-rate <rate>', 'cap on the CDN\'s upload to peers, e.g. 20MiB (bytes/s)')
+    .option('--cdn-max-bytes <size>', 'CDN disk quota, e.g. 50GiB (least recently used tasks go first)')
+    .option('--cdn-max-age <duration>', 'collect CDN tasks unused this long, e.g. 24h')
     .option('--allow-private-origins', 'allow origins on link-local/metadata addresses')
     .option('--snapshot-every <n>', 'store a task snapshot every n events')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
