@@ -1,11 +1,13 @@
 // Lint config: the recommended TypeScript rules, plus the one architectural rule we can check
 // mechanically: core/ stays pure (no Node I/O modules), so replay can never do I/O.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'coverage/**'] },
   js.configs.recommended,
+  { languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,
   {
     rules: {

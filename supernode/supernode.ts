@@ -58,7 +58,6 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   const clock = () => Date.now();
   const credentials = new OriginCredentials();
   const signals = new TaskSignals();
-  let seeding: Seeding | undefined;
   const runtime = new TaskRuntime({
     store,
     policy: config.policy,
@@ -74,7 +73,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       relay.wake(events.length);
       signals.notify(taskId, stateOf(snapshot).version);
       for (const e of events) {
-        if (e.type === 'TaskCreated') seeding?.ensure(taskId, 'created');
+        if (e.type === 'TaskCreated') seeding.ensure(taskId, 'created');
         if (e.type === 'PiecesAssigned') for (const a of e.data.assignments) metrics.piecesAssigned.inc({ source: a.source === 'cdn' ? 'cdn' : 'peer' });
       }
     },
@@ -88,7 +87,8 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     allowPrivateOrigins: config.allowPrivateOrigins,
     onOriginBytes: (n) => metrics.cdnOriginBytes.inc(n),
   });
-  seeding = new Seeding({ runtime, cdn, credentials, clock, logger: logger.child({ component: 'seeding' }) });
+  // Declared after the runtime that its callbacks reach: they run only once commands flow.
+  const seeding = new Seeding({ runtime, cdn, credentials, clock, logger: logger.child({ component: 'seeding' }) });
 
   let draining = false;
   const app = await createApp({ logger, metrics, token: config.token, unavailable: () => (draining ? 'the supernode is shutting down' : undefined) });
@@ -101,7 +101,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     cdnAddress: () => address,
     clock,
     signals,
-    onTaskTouched: (taskId, status) => seeding?.ensure(taskId, status),
+    onTaskTouched: (taskId, status) => seeding.ensure(taskId, status),
   });
   registerTaskRoutes(app, swarm);
   registerHistoryRoutes(app, store);
@@ -122,7 +122,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       draining = true;
       timers.stop();
       retention.stop();
-      seeding?.stopAll();
+      seeding.stopAll();
       signals.wakeAll();
       await runtime.drain();
       await relay.flush().catch((err: Error) => logger.warn({ err: err.message }, 'relay flush failed; the next start publishes the rest'));

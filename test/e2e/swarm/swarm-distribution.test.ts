@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { CDN_SOURCE } from '../../../core/events/index.ts';
-import { resultsWithin, startPeer, startSupernodeProcess, startUniqueOrigin, sha256Of, tempDir, type PeerProcess, type SupernodeProcess, type TestOrigin } from './swarm-fixture.ts';
+import { TOKEN, resultsWithin, startPeer, startSupernodeProcess, startUniqueOrigin, sha256Of, tempDir, type PeerProcess, type SupernodeProcess, type TestOrigin } from './swarm-fixture.ts';
+import { spawnSync } from 'node:child_process';
 import { fetchHistory, joinedPeers, streamsOnceRelayed, verifiedByPeer } from './task-record.ts';
+import { DAMSELFLY_BIN } from '../../../bench/processes.ts';
+import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
 
 const PEERS = 5;
 const SIZE = 6 * 1024 * 1024 + 4321; // 25 pieces of 256 KiB, the last one short
@@ -24,6 +27,7 @@ describe('a swarm of dfget processes', () => {
   let origin: TestOrigin;
   let supernode: SupernodeProcess;
   const peers: PeerProcess[] = [];
+  let finishedTask = '';
 
   beforeAll(async () => {
     origin = await startUniqueOrigin(SIZE);
@@ -46,6 +50,7 @@ describe('a swarm of dfget processes', () => {
     for (const p of peers) expect(sha256Of(p.output), `peer ${p.index}'s copy`).toBe(origin.sha256);
     expect(origin.bytesServed()).toBeLessThanOrEqual(1.01 * SIZE);
     const taskId = results[0]!.taskId!;
+    finishedTask = taskId;
     expect(results.every((r) => r.taskId === taskId && r.backSource === false)).toBe(true);
     const fromPeers = results.reduce((n, r) => n + r.fromPeers!, 0);
     const fromCdn = results.reduce((n, r) => n + r.fromCdn!, 0);
@@ -72,5 +77,33 @@ describe('a swarm of dfget processes', () => {
     expect(new Set(joinedPeers(postgres))).toEqual(new Set(verified.keys()));
     expect(postgres.filter((e) => e.type === 'PeerSucceeded')).toHaveLength(PEERS);
     expect(postgres.filter((e) => e.type === 'PeerLeft' && e.data.reason === 'left')).toHaveLength(PEERS);
+  });
+
+  it('replays to the live state hash from Postgres and from Kafka with the CLI, and prints the history', async () => {
+    expect(finishedTask).not.toBe('');
+    const res = await fetch(`${supernode.base}/api/v1/tasks/${finishedTask}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const live = (await res.json()) as { stateHash: string };
+    const { postgres } = await streamsOnceRelayed(topic, finishedTask);
+    const cli = (args: string[]) => {
+      const r = spawnSync(process.execPath, [DAMSELFLY_BIN, ...args, '--task', finishedTask, '--json'], {
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: { ...process.env, DAMSELFLY_DATABASE_URL: databaseUrl(), DAMSELFLY_KAFKA_BROKERS: kafkaBrokers().join(',') },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    for (const from of ['postgres', 'kafka']) {
+      const replayed = cli(['replay', '--from', from, '--kafka-topic', topic]);
+      expect(replayed).toMatchObject({ taskId: finishedTask, events: postgres.length, stateHash: live.stateHash });
+    }
+    // --until cuts the history: the state before the first peer joined is a different one.
+    const joinedAt = postgres.find((e) => e.type === 'PeerJoined')!.data.at;
+    const early = cli(['replay', '--until', new Date(joinedAt - 1).toISOString()]);
+    expect(early.events).toBe(postgres.findIndex((e) => e.type === 'PeerJoined'));
+    expect(early.stateHash).not.toBe(live.stateHash);
+    const history = cli(['history']) as { events: unknown[]; pieces: { verified: boolean }[] };
+    expect(history.events).toHaveLength(postgres.length);
+    expect(history.pieces.filter((p) => p.verified).length).toBeGreaterThan(0);
   });
 });
