@@ -3,7 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import { stateHash } from '../../core/task/index.ts';
 import { AppendWorkload } from './append-workload.ts';
 import { openKafkaTarget } from './kafka-target.ts';
-import { ensureLocalServices } from './local-services.ts';
+import { ensureLocalServices } from '../local-services.ts';
 import { measurePglite, type PgliteFigures } from './pglite-figures.ts';
 import { openPostgresTarget, type PostgresSettings } from './postgres-target.ts';
 import { measureRelay, type RelaySplit } from './relay-figure.ts';

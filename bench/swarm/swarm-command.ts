@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { parseSize } from '../../core/units/parse-size.ts';
 import { runSwarm, type SwarmResult } from './swarm-run.ts';
-import { ensureServices } from '../services.ts';
+import { ensureLocalServices } from '../local-services.ts';
 
 const Flags = z.object({
   peers: z.coerce.number().int().min(1).max(200),
@@ -33,8 +33,14 @@ export function swarmCommand(): Command {
       const parsed = Flags.safeParse(raw);
       if (!parsed.success) throw Object.assign(new Error(`bench swarm: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`), { exitCode: 2 });
       const f = parsed.data;
-      const services = f.postgresKafka ? await ensureServices() : undefined;
-      const common = { peers: f.peers, fileBytes: f.size, peerUpload: f.peerUpload, originUpload: f.originUpload, ...services };
+      const services = f.postgresKafka ? await ensureLocalServices() : undefined;
+      const common = {
+        peers: f.peers,
+        fileBytes: f.size,
+        peerUpload: f.peerUpload,
+        originUpload: f.originUpload,
+        ...(services ? { databaseUrl: services.databaseUrl, kafkaBrokers: services.kafkaBrokers.join(',') } : {}),
+      };
       const p2p = await runSwarm({ ...common, mode: 'p2p' });
       const baseline = f.baseline ? await runSwarm({ ...common, mode: 'origin' }) : undefined;
       const result = summary(p2p, baseline, f.postgresKafka ? 'postgres+kafka' : 'embedded', f);

@@ -6,7 +6,7 @@ export interface ServiceSettings {
   kafkaBrokers: string[];
 }
 
-const UP_SCRIPT = fileURLToPath(new URL('../../infra/dev/up.sh', import.meta.url));
+const UP_SCRIPT = fileURLToPath(new URL('../infra/dev/up.sh', import.meta.url));
 
 /**
  * The PostgreSQL and Kafka the benchmark measures, found exactly as the tests find them: run
