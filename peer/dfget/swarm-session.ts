@@ -184,16 +184,20 @@ export class SwarmSession {
   }
 
   /**
-   * Until the next round is worth sending: at once if there is something to report; while
-   * pieces are in flight, until one finishes (it is reported at once, and free slots ride along
-   * with that report — polling in between only cost the supernode CPU: measured on 20 peers);
-   * with nothing in flight, after `ms` (the supernode already held the round as a long poll).
+   * Until the next round is worth sending: at once if there is something to report; with at
+   * least half the slots busy, until a piece finishes (it is reported at once, and free slots
+   * ride along with that report — polling then only costs the supernode CPU); otherwise until a
+   * piece finishes or `ms` pass (with nothing in flight the supernode already held the round).
    * `idle` waits out `ms` even with pieces in flight (after an error).
    */
   private async pause(ms: number, idle = false): Promise<void> {
     if (!idle && !this.reports.isEmpty) return;
     const next = this.inflight.size > 0 ? Promise.race(this.inflight.values()) : undefined;
-    if (next && !idle) return void (await next);
+    // A peer with at least half its slots busy waits for a completion; one that has fallen
+    // behind keeps asking (every `ms`), or the free upload slots in the swarm all go to the
+    // peers that report most often — those with the most pieces in flight (measured: one of 20
+    // peers stuck at a fifth of the median's pieces).
+    if (next && !idle && this.inflight.size * 2 >= this.o.parallelism) return void (await next);
     let timer: NodeJS.Timeout | undefined;
     const sleep = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
     await Promise.race(next ? [sleep, next] : [sleep]);
