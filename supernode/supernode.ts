@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { join } from 'node:path';
 import { DamselflyError } from '../core/errors.ts';
 import type { SupernodeConfig } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -136,4 +135,3 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   };
 }
 
-export const embeddedStoreDir = (dataDir: string) => join(dataDir, 'pglite');

@@ -13,8 +13,4 @@ export class OriginCredentials {
   headersFor(taskId: string): Record<string, string> {
     return this.byTask.get(taskId) ?? {};
   }
-
-  forget(taskId: string): void {
-    this.byTask.delete(taskId);
-  }
 }

@@ -41,8 +41,4 @@ export class TaskSignals {
     for (const set of this.waiters.values()) for (const wake of set) wake();
     this.waiters.clear();
   }
-
-  forget(taskId: string): void {
-    this.versions.delete(taskId);
-  }
 }
