@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../../supernode/store/migrator.ts';
+import { readdir } from 'node:fs/promises';
+import { MIGRATIONS_DIR, migrate } from '../../../supernode/store/migrator.ts';
 import { openPostgresEventStore } from '../../../supernode/store/open-event-store.ts';
 import { PgSqlClient } from '../../../supernode/store/pg-sql-client.ts';
 import { SqlEventStore } from '../../../supernode/store/sql-event-store.ts';
@@ -85,9 +86,10 @@ describe('PostgreSQL event store', () => {
     const clients = Array.from({ length: 4 }, () => new PgSqlClient(databaseUrl(), { schema: shared }));
     try {
       const applied = await Promise.all(clients.map((c) => migrate(c, { schema: shared })));
-      expect(applied.flat()).toEqual(['0001_event_store.sql']);
+      const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
+      expect(applied.flat().sort()).toEqual(files);
       const rows = await clients[0]!.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
-      expect(rows[0]!.n).toBe(1);
+      expect(rows[0]!.n).toBe(files.length);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }

@@ -1,0 +1,2 @@
+export * from './shard-of.ts';
+export * from './desired-shards.ts';
