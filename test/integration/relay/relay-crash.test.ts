@@ -1,33 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../../core/events/index.ts';
 import { KafkaEventBus } from '../../../supernode/bus/kafka-event-bus.ts';
 import { OutboxRelay } from '../../../supernode/relay/outbox-relay.ts';
 import type { EventStore } from '../../../supernode/store/event-store.ts';
-import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
 import { waitFor } from '../../shared/event-bus-conformance.ts';
-import { freshDatabase } from './fresh-database.ts';
-import { openStore } from './open-store.ts';
 import { readTopic } from './read-topic.ts';
+import { kafkaBrokers } from '../../shared/env.ts';
+import { useRelayEnvironment } from './relay-environment.ts';
 import { appendConcurrently, checkTopic } from './relay-fixtures.ts';
 
 const STREAMS = 20;
 const PER_STREAM = 100;
 
 describe('OutboxRelay crash (real Postgres + Kafka)', () => {
-  const topic = `damselfly.test.relay-crash.${randomUUID()}`;
-  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  const env = useRelayEnvironment('relay-crash');
+  const topic = env.topic;
   let store: EventStore;
   let bus: KafkaEventBus;
-  beforeAll(async () => {
-    db = await freshDatabase(databaseUrl(), 'relay_crash');
-    store = await openStore(db.url);
-    bus = await KafkaEventBus.open({ brokers: kafkaBrokers(), topic });
-  });
-  afterAll(async () => {
-    await bus?.close();
-    await store?.close();
-    await db?.drop();
+  beforeAll(() => {
+    ({ store, bus } = env);
   });
 
   it('restarts from the durable cursor: every event published, in per-task order, duplicates only exact re-publishes', async () => {

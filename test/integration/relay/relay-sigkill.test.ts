@@ -1,34 +1,27 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { KafkaEventBus } from '../../../supernode/bus/kafka-event-bus.ts';
 import { OutboxRelay } from '../../../supernode/relay/outbox-relay.ts';
 import type { EventStore } from '../../../supernode/store/event-store.ts';
-import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
 import { waitFor } from '../../shared/event-bus-conformance.ts';
-import { freshDatabase } from './fresh-database.ts';
-import { openStore } from './open-store.ts';
 import { readTopic } from './read-topic.ts';
+import { kafkaBrokers } from '../../shared/env.ts';
+import { useRelayEnvironment, type RelayEnvironment } from './relay-environment.ts';
 import { appendConcurrently, checkTopic } from './relay-fixtures.ts';
 
 const child = fileURLToPath(new URL('./relay-process.ts', import.meta.url));
 
 /** The relay process is SIGKILLed mid-stream (no flush, no cleanup); a new one resumes. */
 describe('OutboxRelay killed with SIGKILL (real Postgres + Kafka)', () => {
-  const topic = `damselfly.test.relay-kill.${randomUUID()}`;
-  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  const env = useRelayEnvironment('relay-kill');
+  const topic = env.topic;
   let store: EventStore;
   let bus: KafkaEventBus;
-  beforeAll(async () => {
-    db = await freshDatabase(databaseUrl(), 'relay_kill');
-    store = await openStore(db.url);
-    bus = await KafkaEventBus.open({ brokers: kafkaBrokers(), topic });
-  });
-  afterAll(async () => {
-    await bus?.close();
-    await store?.close();
-    await db?.drop();
+  let db: RelayEnvironment['db'];
+  beforeAll(() => {
+    ({ store, bus, db } = env);
   });
 
   it('loses nothing and keeps per-task order when the relay process is killed mid-stream', async () => {

@@ -1,28 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { KafkaEventBus } from '../../../supernode/bus/kafka-event-bus.ts';
 import { OutboxRelay } from '../../../supernode/relay/outbox-relay.ts';
 import type { EventStore } from '../../../supernode/store/event-store.ts';
-import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
-import { freshDatabase } from './fresh-database.ts';
-import { openStore } from './open-store.ts';
+import { useRelayEnvironment } from './relay-environment.ts';
 import { appendConcurrently } from './relay-fixtures.ts';
 
 /** Measures (prints, does not assert speed): Postgres → Kafka relay rate and Kafka replay rate. */
 describe('relay and replay throughput (printed)', () => {
-  const topic = `damselfly.test.relay-rate.${randomUUID()}`;
-  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  const env = useRelayEnvironment('relay-rate');
   let store: EventStore;
   let bus: KafkaEventBus;
-  beforeAll(async () => {
-    db = await freshDatabase(databaseUrl(), 'relay_rate');
-    store = await openStore(db.url);
-    bus = await KafkaEventBus.open({ brokers: kafkaBrokers(), topic });
-  });
-  afterAll(async () => {
-    await bus?.close();
-    await store?.close();
-    await db?.drop();
+  beforeAll(() => {
+    ({ store, bus } = env);
   });
 
   it('relays 20,000 events and replays streams from Kafka', async () => {
