@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { CdnStore } from './cdn-store.ts';
@@ -63,6 +64,25 @@ export class Cdn {
       },
       req,
     );
+  }
+
+  /**
+   * sha256 (hex) of the whole file as the CDN holds it: its pieces in order. Used to check a
+   * task's expected digest (`--digest`) once the seed is complete, so that a wrong digest fails
+   * the task for every peer instead of each peer finding out after downloading everything.
+   */
+  async fileDigest(taskId: string, pieceCount: number): Promise<string> {
+    const hash = createHash('sha256');
+    for (let piece = 0; piece < pieceCount; piece++) {
+      const opened = await this.store.openPiece(taskId, piece);
+      if (!opened) throw new Error(`piece ${piece} of task ${taskId} is missing from the CDN`);
+      try {
+        hash.update(await opened.fh.readFile());
+      } finally {
+        await opened.fh.close();
+      }
+    }
+    return hash.digest('hex');
   }
 
   gc(o: { maxAgeMs?: number; maxBytes?: number; now: number; inUse: (taskId: string) => boolean }): Promise<GcResult> {

@@ -21,6 +21,7 @@ export interface CdnPort {
     onPiece: (piece: number, size: number, digest: string) => void;
     signal: AbortSignal;
   }): Promise<unknown>;
+  fileDigest(taskId: string, pieceCount: number): Promise<string>;
 }
 
 /**
@@ -80,6 +81,10 @@ export class Seeding {
         signal: abort.signal,
       });
       await Promise.all(recorded);
+      if (state.digest) {
+        const actual = `sha256:${await cdn.fileDigest(taskId, state.pieceCount!)}`;
+        if (actual !== state.digest) throw new Error(`the origin's content (${actual}) does not match the expected digest ${state.digest}`);
+      }
       await runtime.execute(taskId, { type: 'CompleteSeed', at: clock() });
     } catch (err) {
       if (abort.signal.aborted) return;

@@ -128,4 +128,21 @@ describe('supernode API on Postgres + Kafka', () => {
     const history = await call('GET', `/api/v1/tasks/${taskId}/history`);
     expect(history.body.pieces.filter((p: { verified: boolean }) => p.verified)).toHaveLength(pieceCount);
   });
+
+  it('checks an expected digest against the whole seeded file: a wrong one fails the task, the right one seeds it', async () => {
+    const waitForStatus = async (taskId: string) => {
+      for (let i = 0; i < 200; i++) {
+        const view = await call('GET', `/api/v1/tasks/${taskId}`);
+        if (view.body.status === 'seeded' || view.body.status === 'failed') return view.body;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`task ${taskId} neither seeded nor failed`);
+    };
+    const wrong = await call('POST', '/api/v1/tasks', { url: origin.url, digest: `sha256:${'0'.repeat(64)}` });
+    const failed = await waitForStatus(wrong.body.taskId);
+    expect(failed.status).toBe('failed');
+    expect(failed.failure).toMatch(/digest/);
+    const right = await call('POST', '/api/v1/tasks', { url: origin.url, digest: `sha256:${origin.sha256}` });
+    expect((await waitForStatus(right.body.taskId)).status).toBe('seeded');
+  });
 });
