@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { computeTaskId } from '../../../core/ids/index.ts';
 import { DEFAULT_POLICY } from '../../../core/scheduling/policy.ts';
-import { resultsWithin, startPeer, startSupernodeProcess, startUniqueOrigin, sha256Of, tempDir, type PeerProcess, type SupernodeProcess, type TestOrigin } from './swarm-fixture.ts';
+import { resultsWithin, startPeer, sha256Of, useSwarm } from './swarm-fixture.ts';
 import { assignments, failuresFrom, fetchHistory, postgresEvents, soleHolder, verifiedByPeer } from './task-record.ts';
 
 const HONEST = 4;
@@ -22,43 +21,29 @@ const FINISH_WITHIN_MS = 120_000;
  * everyone once it caused quarantineAfterFailures failures.
  */
 describe('a peer that serves corrupt pieces', () => {
-  const work = tempDir('df-e2e-liar-');
-  const topic = `e2e-swarm-liar-${randomUUID()}`;
-  let origin: TestOrigin;
-  let supernode: SupernodeProcess;
-  const peers: PeerProcess[] = [];
+  const swarm = useSwarm('liar', { size: SIZE, cdnUploadRate: CDN_RATE });
+  const { work, peers } = swarm;
 
-  beforeAll(async () => {
-    origin = await startUniqueOrigin(SIZE);
-    supernode = await startSupernodeProcess({ dir: work.dir, topic, cdnUploadRate: CDN_RATE });
-  });
-
-  afterAll(async () => {
-    await Promise.all(peers.map((p) => p.finish()));
-    await supernode?.stop();
-    await origin?.close();
-    work.remove();
-  });
 
   it('is caught by the digest, its pieces come from elsewhere, and it stops being a source', async () => {
-    const node = supernode.address;
-    const liar = startPeer({ index: 0, url: origin.url, dir: work.dir, node, uploadLimit: PEER_UPLOAD, extra: ['--test-corrupt-uploads', 'all'] });
+    const node = swarm.supernode.address;
+    const liar = startPeer({ index: 0, url: swarm.origin.url, dir: work.dir, node, uploadLimit: PEER_UPLOAD, extra: ['--test-corrupt-uploads', 'all'] });
     peers.push(liar);
-    for (let i = 1; i <= HONEST; i++) peers.push(startPeer({ index: i, url: origin.url, dir: work.dir, node, uploadLimit: PEER_UPLOAD }));
+    for (let i = 1; i <= HONEST; i++) peers.push(startPeer({ index: i, url: swarm.origin.url, dir: work.dir, node, uploadLimit: PEER_UPLOAD }));
     await Promise.all(peers.map((p) => p.ready));
 
-    const taskId = computeTaskId({ url: origin.url });
+    const taskId = computeTaskId({ url: swarm.origin.url });
     liar.go();
-    const liarId = await soleHolder(supernode.base, taskId, HEAD_START);
+    const liarId = await soleHolder(swarm.supernode.base, taskId, HEAD_START);
     for (const p of peers.slice(1)) p.go();
     const results = await resultsWithin(peers, FINISH_WITHIN_MS);
 
     // Everyone, the liar included (it downloads honestly), ends with the origin's bytes.
-    for (const p of peers) expect(sha256Of(p.output), `peer ${p.index}'s copy`).toBe(origin.sha256);
+    for (const p of peers) expect(sha256Of(p.output), `peer ${p.index}'s copy`).toBe(swarm.origin.sha256);
     expect(results.every((r) => r.taskId === taskId)).toBe(true);
-    expect(origin.bytesServed()).toBeLessThanOrEqual(1.01 * SIZE);
+    expect(swarm.origin.bytesServed()).toBeLessThanOrEqual(1.01 * SIZE);
 
-    const history = await fetchHistory(supernode.base, taskId);
+    const history = await fetchHistory(swarm.supernode.base, taskId);
     const pieceCount = SIZE / (256 * 1024);
     const verified = verifiedByPeer(history.pieces);
     expect(verified.size).toBe(HONEST + 1);

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { CDN_SOURCE } from '../../../core/events/index.ts';
-import { TOKEN, resultsWithin, startPeer, startSupernodeProcess, startUniqueOrigin, sha256Of, tempDir, type PeerProcess, type SupernodeProcess, type TestOrigin } from './swarm-fixture.ts';
+import { TOKEN, resultsWithin, startPeer, sha256Of, useSwarm } from './swarm-fixture.ts';
 import { spawnSync } from 'node:child_process';
 import { fetchHistory, joinedPeers, streamsOnceRelayed, verifiedByPeer } from './task-record.ts';
 import { DAMSELFLY_BIN } from '../../../bench/processes.ts';
@@ -22,33 +21,19 @@ const FINISH_WITHIN_MS = 120_000;
  * exactly the stream Postgres holds.
  */
 describe('a swarm of dfget processes', () => {
-  const work = tempDir('df-e2e-swarm-');
-  const topic = `e2e-swarm-distribution-${randomUUID()}`;
-  let origin: TestOrigin;
-  let supernode: SupernodeProcess;
-  const peers: PeerProcess[] = [];
+  const swarm = useSwarm('swarm', { size: SIZE, cdnUploadRate: CDN_RATE });
+  const { work, topic, peers } = swarm;
   let finishedTask = '';
 
-  beforeAll(async () => {
-    origin = await startUniqueOrigin(SIZE);
-    supernode = await startSupernodeProcess({ dir: work.dir, topic, cdnUploadRate: CDN_RATE });
-  });
-
-  afterAll(async () => {
-    await Promise.all(peers.map((p) => p.finish()));
-    await supernode?.stop();
-    await origin?.close();
-    work.remove();
-  });
 
   it('delivers identical copies, the origin sends the file once, and every piece is on record', async () => {
-    for (let i = 0; i < PEERS; i++) peers.push(startPeer({ index: i, url: origin.url, dir: work.dir, node: supernode.address, uploadLimit: PEER_UPLOAD }));
+    for (let i = 0; i < PEERS; i++) peers.push(startPeer({ index: i, url: swarm.origin.url, dir: work.dir, node: swarm.supernode.address, uploadLimit: PEER_UPLOAD }));
     await Promise.all(peers.map((p) => p.ready));
     for (const p of peers) p.go();
     const results = await resultsWithin(peers, FINISH_WITHIN_MS);
 
-    for (const p of peers) expect(sha256Of(p.output), `peer ${p.index}'s copy`).toBe(origin.sha256);
-    expect(origin.bytesServed()).toBeLessThanOrEqual(1.01 * SIZE);
+    for (const p of peers) expect(sha256Of(p.output), `peer ${p.index}'s copy`).toBe(swarm.origin.sha256);
+    expect(swarm.origin.bytesServed()).toBeLessThanOrEqual(1.01 * SIZE);
     const taskId = results[0]!.taskId!;
     finishedTask = taskId;
     expect(results.every((r) => r.taskId === taskId && r.backSource === false)).toBe(true);
@@ -59,7 +44,7 @@ describe('a swarm of dfget processes', () => {
     // Every peer leaves (its PeerLeft is the last event) before the streams are compared.
     expect(await Promise.all(peers.map((p) => p.finish()))).toEqual(peers.map(() => 0));
 
-    const history = await fetchHistory(supernode.base, taskId);
+    const history = await fetchHistory(swarm.supernode.base, taskId);
     const pieceCount = Math.ceil(SIZE / (256 * 1024));
     const verified = verifiedByPeer(history.pieces);
     expect(verified.size).toBe(PEERS);
@@ -81,7 +66,7 @@ describe('a swarm of dfget processes', () => {
 
   it('replays to the live state hash from Postgres and from Kafka with the CLI, and prints the history', async () => {
     expect(finishedTask).not.toBe('');
-    const res = await fetch(`${supernode.base}/api/v1/tasks/${finishedTask}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await fetch(`${swarm.supernode.base}/api/v1/tasks/${finishedTask}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const live = (await res.json()) as { stateHash: string };
     const { postgres } = await streamsOnceRelayed(topic, finishedTask);
     const cli = (args: string[]) => {

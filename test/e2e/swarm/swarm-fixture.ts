@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -142,4 +143,33 @@ export async function resultsWithin(peers: readonly PeerProcess[], timeoutMs: nu
   } finally {
     clearTimeout(timer);
   }
+}
+
+export interface Swarm {
+  work: { dir: string; remove(): void };
+  topic: string;
+  origin: TestOrigin;
+  supernode: SupernodeProcess;
+  /** Peers the test started: each is finished (stdin closed, process stopped) after the file. */
+  peers: PeerProcess[];
+}
+
+/**
+ * A test file's swarm world, set up before its tests and torn down after them: a work
+ * directory, an origin at a unique URL, and a supernode process on PostgreSQL + Kafka with a
+ * topic of its own. Call at describe level; read `origin` and `supernode` inside tests.
+ */
+export function useSwarm(name: string, o: { size: number; cdnUploadRate: string }): Swarm {
+  const swarm = { work: tempDir(`df-e2e-${name}-`), topic: `e2e-swarm-${name}-${randomUUID()}`, peers: [] as PeerProcess[] } as Swarm;
+  beforeAll(async () => {
+    swarm.origin = await startUniqueOrigin(o.size);
+    swarm.supernode = await startSupernodeProcess({ dir: swarm.work.dir, topic: swarm.topic, cdnUploadRate: o.cdnUploadRate });
+  });
+  afterAll(async () => {
+    await Promise.all(swarm.peers.map((p) => p.finish()));
+    await swarm.supernode?.stop();
+    await swarm.origin?.close();
+    swarm.work.remove();
+  });
+  return swarm;
 }
