@@ -1,30 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqlLeaseStore } from '../../../supernode/cluster/sql-lease-store.ts';
 import { migrate } from '../../../supernode/store/migrator.ts';
 import { SqlEventStore } from '../../../supernode/store/sql-event-store.ts';
 import { PgSqlClient } from '../../../supernode/store/pg-sql-client.ts';
 import { databaseUrl } from '../../shared/env.ts';
+import { useFreshSchemas } from '../../shared/fresh-schemas.ts';
 import { newEvents, stream } from '../../shared/event-store-conformance.ts';
 import { describeLeaseStoreConformance } from '../../shared/lease-store-conformance.ts';
 
 // Every test file gets schemas of its own in the shared database, dropped at the end.
-const schemas: string[] = [];
-function freshSchema(): string {
-  const schema = `cluster_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  schemas.push(schema);
-  return schema;
-}
-afterAll(async () => {
-  const admin = new pg.Client({ connectionString: databaseUrl() });
-  await admin.connect();
-  try {
-    for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  } finally {
-    await admin.end();
-  }
-});
+const freshSchema = useFreshSchemas('cluster_test');
 
 /** Three "replicas", each with a pool of its own: the racing tests run on real concurrent sessions. */
 async function openReplicas(schema: string, count = 3): Promise<{ clients: PgSqlClient[]; stores: SqlLeaseStore[] }> {

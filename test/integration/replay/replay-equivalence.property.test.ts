@@ -1,7 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { openPostgresEventStore } from '../../../supernode/store/index.ts';
 import { KafkaEventBus } from '../../../supernode/bus/index.ts';
 import { OutboxRelay } from '../../../supernode/relay/index.ts';
@@ -9,6 +7,7 @@ import { TaskRuntime } from '../../../supernode/runtime/task-runtime.ts';
 import { DamselflyError } from '../../../core/errors.ts';
 import { replay, stateHash, stateOf } from '../../../core/task/index.ts';
 import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
+import { useFreshSchemas } from '../../shared/fresh-schemas.ts';
 import { POLICY, TASK_ID, createCommand } from '../../unit/core/task/fixtures.ts';
 import { commandFor, scenarioArb } from '../../unit/core/task/histories.ts';
 
@@ -18,20 +17,12 @@ import { commandFor, scenarioArb } from '../../unit/core/task/histories.ts';
  * hash replayed from Postgres and the hash replayed from Kafka.
  */
 describe('live = replay from Postgres = replay from Kafka (property)', () => {
-  const schemas: string[] = [];
-
-  afterAll(async () => {
-    const client = new pg.Client({ connectionString: databaseUrl() });
-    await client.connect();
-    for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-    await client.end();
-  });
+  const freshSchema = useFreshSchemas('prop');
 
   it('holds for random histories', async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (scenario) => {
-        const schema = `prop_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-        schemas.push(schema);
+        const schema = freshSchema();
         const topic = `prop-${schema}`;
         const store = await openPostgresEventStore(databaseUrl(), { schema });
         const bus = await KafkaEventBus.open({ brokers: kafkaBrokers(), topic, partitions: 2 });

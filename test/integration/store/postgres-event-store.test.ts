@@ -7,24 +7,11 @@ import { openPostgresEventStore } from '../../../supernode/store/open-event-stor
 import { PgSqlClient } from '../../../supernode/store/pg-sql-client.ts';
 import { SqlEventStore } from '../../../supernode/store/sql-event-store.ts';
 import { databaseUrl } from '../../shared/env.ts';
+import { useFreshSchemas } from '../../shared/fresh-schemas.ts';
 import { describeEventStoreConformance, describeSqlEventStoreSpecifics, drain, feedEnd, newEvents, stream } from '../../shared/event-store-conformance.ts';
 
 // Every test file gets schemas of its own in the shared database, dropped at the end.
-const schemas: string[] = [];
-function freshSchema(): string {
-  const schema = `store_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  schemas.push(schema);
-  return schema;
-}
-afterAll(async () => {
-  const admin = new pg.Client({ connectionString: databaseUrl() });
-  await admin.connect();
-  try {
-    for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  } finally {
-    await admin.end();
-  }
-});
+const freshSchema = useFreshSchemas('store_test');
 
 describeEventStoreConformance('postgres', () => openPostgresEventStore(databaseUrl(), { schema: freshSchema() }));
 
