@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { supernodeCommand } from '../supernode/cli/supernode-command.ts';
 import { replayCommand } from '../supernode/cli/replay-command.ts';
 import { historyCommand } from '../supernode/cli/history-command.ts';
+import { clusterCommand } from '../supernode/cli/cluster-command.ts';
 import { getCommand } from '../peer/dfget/get-command.ts';
 import { demoCommand } from '../bench/demo-command.ts';
 import { benchCommand } from '../bench/bench-command.ts';
@@ -20,6 +21,7 @@ export function program(): Command {
     .addCommand(getCommand())
     .addCommand(replayCommand())
     .addCommand(historyCommand())
+    .addCommand(clusterCommand())
     .addCommand(demoCommand())
     .addCommand(benchCommand());
 }

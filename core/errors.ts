@@ -30,6 +30,9 @@ export const ErrorCodes = {
   DF_ERR_ORIGIN_CHANGED: { status: 502, title: 'The origin content changed while it was being fetched' },
   DF_ERR_RANGE_NOT_SATISFIABLE: { status: 416, title: 'The requested range is not satisfiable' },
   DF_ERR_UNAVAILABLE: { status: 503, title: 'The service is temporarily unavailable', retryable: true },
+  // A replica that does not (or no longer) hold the task's shard and cannot forward to its owner
+  // right now (no owner yet during a takeover, or the owner is unreachable): ask again shortly.
+  DF_ERR_NOT_OWNER: { status: 503, title: 'No replica owns this task right now', retryable: true },
 
   // Task domain errors (core/task/decide).
   DF_ERR_TASK_EXISTS: { status: 409, title: 'The task already exists' },

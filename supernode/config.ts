@@ -28,6 +28,10 @@ export const SupernodeConfigSchema = z.object({
   /** CDN tasks unused this long are collected, ms. */
   cdnMaxAgeMs: z.number().int().positive().optional(),
   snapshotEvery: z.number().int().positive().default(200),
+  /** Virtual shards (core/cluster/shard-of.ts): fixed for a cluster's data, the same on every replica. */
+  shards: z.number().int().min(1).max(4096).default(64),
+  /** Shard lease TTL, ms; renewed every third of it (docs/operations.md, "Running a cluster"). */
+  leaseTtlMs: z.number().int().min(300).max(600_000).default(2000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   policy: z
     .object({
@@ -58,6 +62,8 @@ export interface SupernodeFlags {
   cdnMaxAge?: string;
   allowPrivateOrigins?: boolean;
   snapshotEvery?: string;
+  shards?: string;
+  leaseTtl?: string;
   logLevel?: string;
 }
 
@@ -78,6 +84,8 @@ export function parseSupernodeConfig(flags: SupernodeFlags, env: NodeJS.ProcessE
     cdnMaxAgeMs: flags.cdnMaxAge ? parseDuration(flags.cdnMaxAge) : undefined,
     allowPrivateOrigins: flags.allowPrivateOrigins,
     snapshotEvery: flags.snapshotEvery === undefined ? undefined : Number(flags.snapshotEvery),
+    shards: flags.shards === undefined ? undefined : Number(flags.shards),
+    leaseTtlMs: flags.leaseTtl ? parseDuration(flags.leaseTtl) : undefined,
     logLevel: flags.logLevel ?? env.DAMSELFLY_LOG_LEVEL,
   };
   const parsed = SupernodeConfigSchema.safeParse(raw);

@@ -13,7 +13,10 @@ import { Seeding } from './swarm/seeding.ts';
 import { SwarmService } from './swarm/swarm-service.ts';
 import { TaskSignals } from './swarm/task-signals.ts';
 import { stateOf } from '../core/task/index.ts';
-import { openEventStore, openEventBus } from './wiring/open-ports.ts';
+import { openEventStore, openEventBus, openLeaseStore } from './wiring/open-ports.ts';
+import { ownerRouting, ShardOwnership, WarmCopies } from './cluster/index.ts';
+import { registerClusterRoutes } from './http/routes/cluster-routes.ts';
+import { randomUUID } from 'node:crypto';
 import { OutboxRelay } from './relay/outbox-relay.ts';
 import { Cdn } from './cdn/index.ts';
 import { startTimers } from './runtime/timers.ts';
@@ -49,18 +52,59 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     logger: logger.child({ component: 'relay' }),
     metrics: {
       onPublished: (n) => metrics.relayPublished.inc(n),
-      onLag: (lag) => metrics.relayLag.set(lag),
+      onLag: (lag) => {
+        relayLag = lag;
+        metrics.relayLag.set(lag);
+      },
     },
   });
   relay.start();
+  let relayLag = 0;
 
   const clock = () => Date.now();
+  // The address and replica id are final once listening (the port may be 0 = any free port).
+  let address = '';
+  // A stable default id (from host:port) lets a restarted replica find its own leases again.
+  const replicaId = config.replicaId ?? (config.port ? `sn-${config.host}-${config.port}` : `sn-${config.host}-${randomUUID().slice(0, 8)}`);
+  const leases = openLeaseStore(store);
+  const warm = new WarmCopies();
+  const ownership = new ShardOwnership({
+    leases,
+    replicaId,
+    address: () => address,
+    shardCount: config.shards,
+    leaseTtlMs: config.leaseTtlMs,
+    tickMs: Math.round(config.leaseTtlMs / 4),
+    logger: logger.child({ component: 'cluster' }),
+    onAcquired: (shard) => takeOver(shard),
+    onLost: (shard) => {
+      runtime.evictShard((id) => ownership.shardOf(id), shard);
+      seeding.stopWhere((id) => ownership.shardOf(id) === shard);
+    },
+  });
+  /**
+   * A shard granted to this replica: forget any live state of its tasks (reloaded from warm
+   * copy + store tail on first use), then touch every running task of the shard at once, so
+   * that the new term starts (OwnershipAcquired), assignments the old owner gave out that
+   * have passed their deadline are re-issued, and an unfinished seed resumes here.
+   */
+  function takeOver(shard: number): void {
+    runtime.evictShard((id) => ownership.shardOf(id), shard);
+    for (const taskId of warm.runningTasks((id) => ownership.shardOf(id) === shard)) {
+      runtime
+        .execute(taskId, { type: 'ExpireAssignments', at: clock() })
+        .then((outcome) => seeding.ensure(taskId, stateOf(outcome.snapshot).status))
+        .catch((err: Error) => logger.warn({ taskId, err: err.message }, 'could not resume a task taken over'));
+    }
+  }
   const credentials = new OriginCredentials();
   const signals = new TaskSignals();
   const runtime = new TaskRuntime({
     store,
     policy: config.policy,
-    epochFor: () => 0,
+    ownership,
+    warmStart: (taskId) => warm.get(taskId),
+    cdnPiecesFor: (taskId, state) => cdn.heldPieces(taskId, state),
     snapshotEvery: config.snapshotEvery,
     onBatch: (events, commands, seconds) => {
       metrics.appendSeconds.observe(seconds);
@@ -90,9 +134,9 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   const seeding = new Seeding({ runtime, cdn, credentials, clock, logger: logger.child({ component: 'seeding' }) });
 
   let draining = false;
-  const app = await createApp({ logger, metrics, token: config.token, unavailable: () => (draining ? 'the supernode is shutting down' : undefined) });
-  // The advertised address is known only once listening (the port may be 0 = any free port).
-  let address = '';
+  let starting = true;
+  const unavailable = () => (draining ? 'the supernode is shutting down' : starting ? 'the supernode is starting' : undefined);
+  const app = await createApp({ logger, metrics, token: config.token, unavailable });
   const swarm = new SwarmService({
     runtime,
     credentials,
@@ -102,13 +146,25 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     signals,
     onTaskTouched: (taskId, status) => seeding.ensure(taskId, status),
   });
-  registerTaskRoutes(app, swarm);
+  const routing = ownerRouting({ ownership, selfAddress: () => address });
+  registerTaskRoutes(app, swarm, routing);
   registerHistoryRoutes(app, store);
+  registerClusterRoutes(app, { leases, ownership, leaseTtlMs: config.leaseTtlMs, relayLag: () => relayLag, warmCopies: () => warm.size });
   cdn.registerRoutes(app as unknown as FastifyInstance);
   await app.listen({ port: config.port, host: config.host });
   const port = (app.server.address() as { port: number }).port;
   address = config.advertise ?? `${config.host}:${port}`;
-  const replicaId = config.replicaId ?? `sn-${config.host}-${port}`;
+  // Warm copies: every event of the cluster, from the start of the topic, in a consumer group
+  // of this process's own (each replica must see every partition). Joining a Kafka group takes
+  // seconds: not awaited, the store is the truth meanwhile.
+  const stopWarm = bus
+    .subscribe(`damselfly-warm-${replicaId}-${randomUUID().slice(0, 8)}`, async (events) => warm.apply(events))
+    .catch((err: Error) => {
+      logger.warn({ err: err.message }, 'warm copies unavailable; takeovers read the store only');
+      return async () => undefined;
+    });
+  await ownership.start();
+  starting = false;
   const timers = startTimers({ runtime, policy: config.policy, clock, metrics, logger });
   const retention = startCdnRetention({ cdn, runtime, seeding, maxAgeMs: config.cdnMaxAgeMs, maxBytes: config.cdnMaxBytes, clock, logger });
   logger.info({ address, replicaId, store: config.databaseUrl ? 'postgres' : 'pglite', bus: config.kafkaBrokers.length ? 'kafka' : 'memory' }, 'supernode started');
@@ -124,6 +180,10 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       seeding.stopAll();
       signals.wakeAll();
       await runtime.drain();
+      // Give the shards back at once, so the other replicas take over without waiting a TTL.
+      await ownership.stop();
+      await (await stopWarm)();
+      await routing.close();
       await relay.flush().catch((err: Error) => logger.warn({ err: err.message }, 'relay flush failed; the next start publishes the rest'));
       await relay.stop();
       await app.close();

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 /**
- * The events of a download task, version 1. They are the source of truth: the task's state is
+ * The events of a download task, schema version 2 (2 added `OwnershipAcquired.cdnPieces`;
+ * version 1 events read unchanged). They are the source of truth: the task's state is
  * nothing but the fold of these over `initialTaskState()`. Add a field → bump `schemaVersion`
  * and keep the reader tolerant; never change the meaning of an existing field.
  *
@@ -46,7 +47,11 @@ export const SourceProbed = z.object({
   }),
 });
 
-/** The CDN stored these pieces on disk with these digests; peers may fetch them from now on. */
+/**
+ * The CDN stored these pieces on disk with these digests; peers may fetch them from the CDN from
+ * now on. The first time it fixes a piece's digest; later (a refill after a takeover) it only
+ * says the CDN holds that piece again, always with the same digest.
+ */
 export const PiecesSeeded = z.object({
   type: z.literal('PiecesSeeded'),
   data: z.object({
@@ -102,7 +107,7 @@ export const PeerFailed = z.object({
   data: z.object({ peerId: id, reason: z.string().max(500), at }),
 });
 
-/** The CDN holds every piece: the whole file is in the swarm. */
+/** Every piece has been seeded (its digest is known): the origin was read through once. */
 export const TaskSucceeded = z.object({ type: z.literal('TaskSucceeded'), data: z.object({ at }) });
 
 export const TaskFailed = z.object({
@@ -112,10 +117,15 @@ export const TaskFailed = z.object({
 
 export const TaskEvicted = z.object({ type: z.literal('TaskEvicted'), data: z.object({ at }) });
 
-/** A replica took over writing this task's stream with this fencing epoch. */
+/**
+ * A replica took over writing this task's stream with this fencing epoch. `cdnPieces`: the
+ * pieces (of known digest) that the new owner's CDN holds on its own disk; from here on the CDN
+ * is a source for exactly those, until it seeds more. Left out (events of schema 1, or an owner
+ * that did not look) it changes nothing about what the CDN holds.
+ */
 export const OwnershipAcquired = z.object({
   type: z.literal('OwnershipAcquired'),
-  data: z.object({ replicaId: id, epoch: z.number().int().nonnegative(), at }),
+  data: z.object({ replicaId: id, epoch: z.number().int().nonnegative(), cdnPieces: z.array(piece).optional(), at }),
 });
 
 export const TaskEvent = z.discriminatedUnion('type', [

@@ -42,13 +42,14 @@ function summarise(e: StoredEvent): string {
     case 'PeerFailed':
       return `peer ${e.data.peerId} failed: ${e.data.reason}`;
     case 'TaskSucceeded':
-      return 'CDN holds every piece';
+      return 'seed complete: every piece seeded';
     case 'TaskFailed':
       return `task failed: ${e.data.reason}`;
     case 'TaskEvicted':
       return 'task evicted';
     case 'OwnershipAcquired':
-      return `replica ${e.data.replicaId} owns the task (epoch ${e.data.epoch})`;
+      return `replica ${e.data.replicaId} owns the task (epoch ${e.data.epoch})` +
+        (e.data.cdnPieces ? `; its CDN holds ${ranges(e.data.cdnPieces) || 'no pieces'}` : '');
     default: {
       const never: never = e;
       return String((never as { type: string }).type);

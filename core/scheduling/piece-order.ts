@@ -10,8 +10,8 @@ const EFF_SHIFT = 2 ** 39;
 
 /**
  * The pieces `requester` could be given, rarest first, as a lazy queue. A candidate is neither
- * held nor in flight for the requester, and exists somewhere: at a serving peer or seeded at
- * the CDN. Rarity is the effective availability, holders plus copies in flight, so that while
+ * held nor in flight for the requester, and exists somewhere: at a serving peer or on the
+ * CDN's disk (cdnHeld; a piece whose digest is known but that nobody holds waits for the refill). Rarity is the effective availability, holders plus copies in flight, so that while
  * fresh pieces remain, a piece already on its way into the swarm is not pulled a second time.
  * Equal rarity is ordered by mix32(seed ^ piece): each requester has its own order, so
  * concurrent requesters spread.
@@ -25,13 +25,13 @@ export class RarestFirst {
 
   constructor(state: TaskState, requester: PeerState, seed: number) {
     const n = Math.min(state.pieceCount ?? 0, HASH_SHIFT);
-    const { availability, inflightCount, pieces } = state;
+    const { availability, inflightCount, cdnHeld } = state;
     const { have, inflight } = requester;
     this.heap = new Float64Array(n);
     for (let p = 0; p < n; p++) {
       if (have[p] || inflight[p] !== undefined) continue;
       const held = availability[p] ?? 0;
-      if (held === 0 && !pieces[p]) continue;
+      if (held === 0 && !cdnHeld[p]) continue;
       const eff = Math.min(held + (inflightCount[p] ?? 0), EFF_MAX);
       this.heap[this.size++] = eff * EFF_SHIFT + (mix32(seed ^ p) >>> 16) * HASH_SHIFT + p;
     }

@@ -61,7 +61,7 @@ export class SourcePool {
    * to send, so its uplink would idle while busy peers queue requesters up: from then on it also
    * serves pieces whose holders are all busy. That is what lets the swarm use the server's
    * capacity to the end (the bound counts u_origin the whole time), and it costs no origin bytes:
-   * the CDN already holds the file.
+   * it serves only pieces it holds (cdnHeld), which after a takeover may be fewer than all.
    */
   private readonly cdnHelpsBusyHolders: boolean;
 
@@ -128,11 +128,13 @@ export class SourcePool {
   /**
    * The source for `piece` (its slot taken), or null if the piece should wait. The least loaded
    * eligible holder with a free slot, whose fair share this requester has not used up, wins;
-   * ties are broken by a hash of (source, piece, requester) so concurrent requesters spread. The CDN is the fallback, and a strict one: only when no
-   * eligible holder exists and no copy is already on its way into the swarm. While the seed is
-   * still spreading, a piece whose holders are merely busy (or already serving this requester
-   * its share) waits for a free slot (soon) rather than take the CDN away from first copies;
-   * afterwards the CDN helps (cdnHelpsBusyHolders).
+   * ties are broken by a hash of (source, piece, requester) so concurrent requesters spread.
+   * The CDN is the fallback, and a strict one: only for a piece it holds on its disk now
+   * (cdnHeld, not merely one whose digest is known), only when no eligible holder exists and no
+   * copy is already on its way into the swarm. While the seed is still spreading, a piece whose
+   * holders are merely busy (or already serving this requester its share) waits for a free slot
+   * (soon) rather than take the CDN away from first copies; afterwards the CDN helps
+   * (cdnHelpsBusyHolders).
    */
   take(piece: number, pieceHash: number): string | null {
     let best: Source | undefined;
@@ -163,13 +165,14 @@ export class SourcePool {
     }
     if (busyHolder && !this.cdnHelpsBusyHolders) return null;
     const firstCopyOnItsWay = (this.state.availability[piece] ?? 0) === 0 && (this.state.inflightCount[piece] ?? 0) > 0;
-    if (firstCopyOnItsWay || !this.state.pieces[piece] || !this.cdnUsable()) return null;
+    if (firstCopyOnItsWay || !this.state.cdnHeld[piece] || !this.cdnUsable()) return null;
     this.cdnLoad++;
     this.cdnMine++;
     return CDN_SOURCE;
   }
 }
 
+/** Digest known for every piece and a serving holder for each: no first copy is missing anywhere. */
 function everyPieceInTheSwarm(state: TaskState): boolean {
   if (state.pieceCount === null || state.seededCount < state.pieceCount) return false;
   for (let p = 0; p < state.pieceCount; p++) if ((state.availability[p] ?? 0) === 0) return false;

@@ -31,7 +31,7 @@ export function taskInvariantViolations(state: TaskState): string[] {
     if (state.availability[p] !== availability[p]) errors.push(`availability[${p}] ${state.availability[p]} != ${availability[p]}`);
     if (state.inflightCount[p] !== inflightCount[p]) errors.push(`inflightCount[${p}] ${state.inflightCount[p]} != ${inflightCount[p]}`);
   }
-  for (const [name, arr] of [['availability', state.availability], ['inflightCount', state.inflightCount], ['pieces', state.pieces]] as const) {
+  for (const [name, arr] of [['availability', state.availability], ['inflightCount', state.inflightCount], ['pieces', state.pieces], ['cdnHeld', state.cdnHeld]] as const) {
     if (arr.length !== n) errors.push(`${name} has ${arr.length} entries, not ${n}`);
   }
   for (const peer of Object.values(state.peers)) {
@@ -42,6 +42,9 @@ export function taskInvariantViolations(state: TaskState): string[] {
   if (state.cdnUploading !== cdn) errors.push(`cdnUploading ${state.cdnUploading} != ${cdn}`);
   const seeded = state.pieces.filter((p) => p !== null).length;
   if (state.seededCount !== seeded) errors.push(`seededCount ${state.seededCount} != ${seeded}`);
+  const held = state.cdnHeld.filter(Boolean).length;
+  if (state.cdnHeldCount !== held) errors.push(`cdnHeldCount ${state.cdnHeldCount} != ${held}`);
+  state.cdnHeld.forEach((h, p) => h && !state.pieces[p] && errors.push(`cdnHeld[${p}] but its digest is not known`));
   if (state.cdnServed < 0) errors.push(`cdnServed ${state.cdnServed} < 0`);
   return errors;
 }

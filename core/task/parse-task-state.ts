@@ -39,6 +39,10 @@ export const TaskStateSchema = z.object({
   lastModified: nullableString,
   pieces: z.array(z.object({ size: count, digest: z.string() }).nullable()),
   seededCount: count,
+  // Absent from snapshots stored before the CDN's holdings were told apart from the known
+  // digests; then the CDN held exactly the seeded pieces, which is what a replay gives too.
+  cdnHeld: z.array(z.boolean()).optional(),
+  cdnHeldCount: count.optional(),
   availability: z.array(count),
   inflightCount: z.array(count),
   cdnUploading: count,
@@ -68,5 +72,7 @@ export function parseTaskState(raw: unknown): TaskState {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new DamselflyError('DF_ERR_MALFORMED_SNAPSHOT', `task snapshot: ${issues.join('; ')}`);
   }
-  return parsed.data as TaskState;
+  const cdnHeld = parsed.data.cdnHeld ?? parsed.data.pieces.map((p) => p !== null);
+  const cdnHeldCount = parsed.data.cdnHeldCount ?? cdnHeld.filter(Boolean).length;
+  return { ...parsed.data, cdnHeld, cdnHeldCount } as TaskState;
 }

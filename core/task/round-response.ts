@@ -14,9 +14,10 @@ export interface RoundResponseOptions {
  * The answer to a peer's round, from the state after the round's events were committed and
  * the assignments they made. Each assignment carries what the peer needs to fetch and verify
  * the piece without another request: the source's address, the byte range and the digest.
+ * The digest is the one fixed when the piece was first seeded (state.pieces), whoever serves it.
  * An assignment of a piece whose digest is not known yet (only possible if the scheduler picks
- * a piece the CDN has not seeded) is left out: the peer could not verify it, and the
- * assignment expires on its own.
+ * a piece nobody has seeded) is left out: the peer could not verify it, and the assignment
+ * expires on its own.
  */
 export function roundResponse(
   state: TaskState,

@@ -20,13 +20,14 @@ export class StateDraft {
   private availabilityCopied: boolean;
   private inflightCountCopied: boolean;
   private piecesCopied: boolean;
+  private cdnHeldCopied: boolean;
 
   constructor(
     base: TaskState,
     private readonly owned = false,
   ) {
     this.state = owned ? base : { ...base };
-    this.peersCopied = this.availabilityCopied = this.inflightCountCopied = this.piecesCopied = owned;
+    this.peersCopied = this.availabilityCopied = this.inflightCountCopied = this.piecesCopied = this.cdnHeldCopied = owned;
   }
 
   /** The peer, copied for writing (undefined if it never joined). */
@@ -98,6 +99,14 @@ export class StateDraft {
       this.state.pieces = this.state.pieces.slice();
     }
     return this.state.pieces;
+  }
+
+  cdnHeld(): boolean[] {
+    if (!this.cdnHeldCopied) {
+      this.cdnHeldCopied = true;
+      this.state.cdnHeld = this.state.cdnHeld.slice();
+    }
+    return this.state.cdnHeld;
   }
 
   private copyPeers(): void {

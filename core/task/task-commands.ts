@@ -43,6 +43,7 @@ export interface RecordProbe {
   pieceSize?: number;
 }
 
+/** Pieces the CDN stored on disk: first seeded, or seeded again (refilled) with the digest already known. */
 export interface RecordSeededPieces {
   type: 'RecordSeededPieces';
   at: number;
@@ -102,4 +103,9 @@ export interface AcquireOwnership {
   at: number;
   replicaId: string;
   epoch: number;
+  /**
+   * The pieces this replica's CDN holds on its disk (supernode/cdn `Cdn.heldPieces`). Left out,
+   * what the state says the CDN holds is kept as it is.
+   */
+  cdnPieces?: number[];
 }

@@ -57,9 +57,19 @@ export interface TaskState {
   acceptRanges: boolean;
   etag: string | null;
   lastModified: string | null;
-  /** pieces[p] is set once the CDN has stored piece p (its size and sha256). */
+  /**
+   * pieces[p] is set once the CDN has first stored piece p: its size and sha256 are known from
+   * then on, for good. Whether the CDN can serve it *now* is cdnHeld[p].
+   */
   pieces: (PieceInfo | null)[];
   seededCount: number;
+  /**
+   * cdnHeld[p]: the owner's CDN holds piece p on its disk, so it is a source for it. Set by
+   * PiecesSeeded; replaced by OwnershipAcquired.cdnPieces, since the CDN's pieces live on the
+   * owner's local disk and a new owner usually lacks the old one's. Implies pieces[p] !== null.
+   */
+  cdnHeld: boolean[];
+  cdnHeldCount: number;
   /**
    * availability[p]: how many serving peers (status active or succeeded) hold piece p; a peer
    * that left or failed cannot serve, so its pieces stop counting (rarest-first reads this).
@@ -98,6 +108,8 @@ export function initialTaskState(taskId: string): TaskState {
     lastModified: null,
     pieces: [],
     seededCount: 0,
+    cdnHeld: [],
+    cdnHeldCount: 0,
     availability: [],
     inflightCount: [],
     cdnUploading: 0,

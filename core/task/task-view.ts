@@ -18,6 +18,7 @@ export function taskView(state: TaskState): TaskView {
     pieceSize: state.pieceSize,
     pieceCount: state.pieceCount,
     seededCount: state.seededCount,
+    cdnHeldCount: state.cdnHeldCount,
     peers,
     version: state.version,
     failure: state.failure,

@@ -29,7 +29,10 @@ export const TaskView = z.object({
   contentLength: z.number().nullable(),
   pieceSize: z.number().nullable(),
   pieceCount: z.number().nullable(),
+  /** Pieces seeded at least once (digest known). */
   seededCount: z.number(),
+  /** Of those, the pieces the owner's CDN holds now (fewer than seededCount after a takeover). */
+  cdnHeldCount: z.number().optional(),
   peers: z.number(),
   version: z.number(),
   failure: z.string().nullable(),

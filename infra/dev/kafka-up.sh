@@ -9,7 +9,10 @@
 #
 # Knobs: DAMSELFLY_DEV_DIR (cache root), DAMSELFLY_KAFKA_PORT (59092),
 # DAMSELFLY_KAFKA_CONTROLLER_PORT (59093), DAMSELFLY_KAFKA_VERSION (space-separated
-# versions to try, default "3.9.1 3.9.0 4.1.0"), DAMSELFLY_KAFKA_START_TIMEOUT (120 s).
+# versions to try, default "3.9.1 3.9.0 4.1.0"), DAMSELFLY_KAFKA_START_TIMEOUT (120 s),
+# DAMSELFLY_KAFKA_LIBS_DIR (jar cache, default $DEV_DIR/kafka-libs: a second broker
+# with a DEV_DIR of its own points this at the first one's cache instead of
+# resolving the jars again).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -39,7 +42,7 @@ take_lock kafka
 
 KAFKA_DIR="$DEV_DIR/kafka"          # config, logs, pid, data of the dev broker
 DATA_DIR="$KAFKA_DIR/data"          # log.dirs (topic data + KRaft metadata)
-LIBS_DIR="$DEV_DIR/kafka-libs"      # flat jar cache, kept by kafka-down.sh
+LIBS_DIR="${DAMSELFLY_KAFKA_LIBS_DIR:-$DEV_DIR/kafka-libs}"  # flat jar cache, kept by kafka-down.sh
 LIBS_MARKER="$LIBS_DIR/.complete"
 PID_FILE="$KAFKA_DIR/kafka.pid"
 PROPS="$KAFKA_DIR/server.properties"
@@ -57,6 +60,12 @@ command -v mvn >/dev/null || need+=(maven)
 # --- Jars: resolve once, cache in $LIBS_DIR. -----------------------------------
 # The marker records which pom and version list produced the cache, so editing
 # the pom (or DAMSELFLY_KAFKA_VERSION) triggers a fresh resolve.
+# The cache may be shared by brokers with different DEV_DIRs (hence different
+# service locks), so resolving it takes a lock of its own, on fd 7, released
+# once the jars are in place (before the JVM starts).
+mkdir -p "$(dirname "$LIBS_DIR")"
+exec 7>"$LIBS_DIR.lock"
+flock -w 900 7 || die "timed out waiting for lock $LIBS_DIR.lock"
 libs_key="pom=$(sha256sum "$POM" | cut -c1-16) candidates=$KAFKA_VERSIONS"
 if [ -f "$LIBS_MARKER" ] && grep -qxF "$libs_key" "$LIBS_MARKER"; then
   KAFKA_VERSION="$(sed -n 's/^version=//p' "$LIBS_MARKER")"
@@ -89,6 +98,7 @@ else
   fi
 fi
 [ -n "$KAFKA_VERSION" ] || die "corrupt marker $LIBS_MARKER; delete $LIBS_DIR and retry"
+exec 7>&-
 CP="$LIBS_DIR/*"
 libs_changed="${libs_changed:-0}"
 

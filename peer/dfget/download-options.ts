@@ -43,6 +43,16 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** FOR TESTS ONLY: the uploader this download starts serves corrupt bytes for these pieces. */
   corruptUploads?: (taskId: string, piece: number) => boolean;
+  /** FOR TESTS ONLY: called with every non-empty report, once a supernode answered its round 2xx. */
+  onRoundAcknowledged?: (ack: AcknowledgedRound) => void;
+}
+
+/** A report the supernode acknowledged: the pieces verified and the fetches that failed. */
+export interface AcknowledgedRound {
+  taskId: string;
+  peerId: string;
+  ok: { piece: number; source: string }[];
+  failed: { piece: number; source: string; reason: string }[];
 }
 
 export interface DownloadResult {

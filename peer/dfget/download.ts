@@ -97,6 +97,7 @@ export async function startDownload(o: DownloadOptions): Promise<Download> {
     giveUpAfterMs: o.giveUpAfterMs ?? 60_000,
     fetch: (a) => fetchPiece(taskId, a, { dispatcher, timeoutMs: o.pieceTimeoutMs ?? 30_000, throttle: downloadThrottle, signal, now: () => performance.now() }),
     onProgress: o.onProgress,
+    onAcknowledged: o.onRoundAcknowledged,
   });
   let file;
   try {

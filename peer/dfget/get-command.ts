@@ -1,10 +1,12 @@
 import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
+import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import pino from 'pino';
 import { GetOptions, headerRecord } from './get-options.ts';
 import { startDownload } from './download.ts';
 import type { SwarmCounters } from './swarm-counters.ts';
+import type { AcknowledgedRound } from './download-options.ts';
 
 /**
  * `damselfly get URL -o FILE` (also `dfget`): download through the swarm. Exit codes: 0 done,
@@ -34,6 +36,8 @@ export function getCommand(): Command {
     .addOption(new Option('--linger-until-eof', 'keep serving until stdin closes (benchmarks)').hideHelp())
     // Test only: the e2e tests need a peer *process* that serves corrupt bytes.
     .addOption(new Option('--test-corrupt-uploads <all|pieces>', 'TEST ONLY: serve corrupt bytes for every piece or for these pieces').hideHelp())
+    // Test only: the chaos suite checks that every report a supernode acknowledged survives failover.
+    .addOption(new Option('--ack-log <file>', 'TEST ONLY: append one JSON line per report a supernode acknowledged (2xx)').hideHelp())
     .exitOverride()
     .action(async (url: string, flags: Record<string, unknown>) => {
       const parsed = GetOptions.safeParse({ url, ...flags });
@@ -84,6 +88,7 @@ async function getAndServe(o: GetOptions, signal: AbortSignal, interrupted: Prom
       totalLimit: o.totalLimit, uploadLimit: o.uploadLimit,
       noBackSource: !o.backSource, connectTimeoutMs: o.connectTimeout, parallelism: o.parallelism,
       corruptUploads: corruptPredicate(o.testCorruptUploads),
+      onRoundAcknowledged: o.ackLog ? ackLogWriter(o.ackLog) : undefined,
       logger: pino({ name: 'dfget', level: o.logLevel }, pino.destination(2)),
       onProgress: bar ? progress : undefined,
       signal,
@@ -111,4 +116,13 @@ async function getAndServe(o: GetOptions, signal: AbortSignal, interrupted: Prom
 function corruptPredicate(which: GetOptions['testCorruptUploads']): ((taskId: string, piece: number) => boolean) | undefined {
   if (which === undefined) return undefined;
   return which === 'all' ? () => true : (_taskId, piece) => which.has(piece);
+}
+
+/**
+ * --ack-log: one JSON line per acknowledged report. Written synchronously, so the line is on
+ * disk before the session goes on; the chaos checker (test/shared/invariants) then requires
+ * every verified piece listed here to be in the task's events.
+ */
+function ackLogWriter(path: string): (ack: AcknowledgedRound) => void {
+  return (ack) => appendFileSync(path, `${JSON.stringify(ack)}\n`);
 }

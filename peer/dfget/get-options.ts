@@ -48,6 +48,8 @@ export const GetOptions = z.object({
     .regex(/^(all|\d+(,\d+)*)$/, "expected 'all' or a list of piece numbers such as 0,3,7")
     .transform((s) => (s === 'all' ? ('all' as const) : new Set(s.split(',').map(Number))))
     .optional(),
+  /** TEST ONLY (hidden): append every report the supernode acknowledged to this file, for the chaos suite's checker. */
+  ackLog: z.string().min(1).optional(),
 });
 export type GetOptions = z.infer<typeof GetOptions>;
 

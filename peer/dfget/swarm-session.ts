@@ -8,6 +8,7 @@ import { SupernodeRejected, SupernodesUnreachable, type SupernodeClient } from '
 import type { PieceOutcome } from './fetch-piece.ts';
 import { PieceReports } from './piece-reports.ts';
 import { SwarmCounters } from './swarm-counters.ts';
+import type { AcknowledgedRound } from './download-options.ts';
 
 export interface SwarmSessionOptions {
   client: SupernodeClient;
@@ -23,6 +24,8 @@ export interface SwarmSessionOptions {
   giveUpAfterMs: number;
   signal?: AbortSignal;
   onProgress?: (c: SwarmCounters) => void;
+  /** Told of every non-empty report after the supernode answered its round 2xx (tests: --ack-log). */
+  onAcknowledged?: (ack: AcknowledgedRound) => void;
 }
 
 /** How long an idle peer lets the supernode hold its round (long poll, RoundRequest.holdMs). */
@@ -95,14 +98,24 @@ export class SwarmSession {
   private async round(): Promise<RoundResponse> {
     const report = this.reports.take();
     const want = Math.max(0, this.o.parallelism - this.inflight.size);
+    let resp: RoundResponse;
     try {
       this.counters.rounds++;
-      return await this.o.client.round(this.o.taskId, this.o.join.peerId, { ...report, want, holdMs: this.inflight.size === 0 ? HOLD_MS : 0 });
+      resp = await this.o.client.round(this.o.taskId, this.o.join.peerId, { ...report, want, holdMs: this.inflight.size === 0 ? HOLD_MS : 0 });
     } catch (err) {
       // Nothing reported is lost: it goes out again with the next round (the supernode drops repeats).
       this.reports.putBack(report);
       throw err;
     }
+    if (this.o.onAcknowledged && (report.ok.length > 0 || report.failed.length > 0)) {
+      const { taskId, join } = this.o;
+      this.o.onAcknowledged({
+        taskId, peerId: join.peerId,
+        ok: report.ok.map(({ piece, source }) => ({ piece, source })),
+        failed: report.failed.map(({ piece, source, reason }) => ({ piece, source, reason })),
+      });
+    }
+    return resp;
   }
 
   /** Decides whether a failed call is survivable; returns how to attach again, or rethrows. */

@@ -1,5 +1,6 @@
 import { logLevel, type logCreator } from 'kafkajs';
 import type { LogSink } from './log-sink.ts';
+import { RepeatLimiter } from './repeat-limiter.ts';
 
 /**
  * Routes kafkajs' own logging into our logger instead of the console. kafkajs is chatty at
@@ -8,11 +9,23 @@ import type { LogSink } from './log-sink.ts';
  */
 export const KAFKA_LOG_LEVEL = logLevel.WARN;
 
-export function kafkaLogCreator(log: LogSink): logCreator {
+/** While a broker is away, the same kafkajs complaint is logged at most this often. */
+export const KAFKA_LOG_REPEAT_MS = 10_000;
+
+export function kafkaLogCreator(log: LogSink, repeatMs = KAFKA_LOG_REPEAT_MS): logCreator {
+  // During a broker outage kafkajs logs an ERROR for every retry of every request (connection
+  // refused, "Failed to send messages", metadata refreshes): the same few lines many times a
+  // second. Each distinct line passes once, then once per `repeatMs` with the count held back.
+  const repeats = new RepeatLimiter(repeatMs);
   return () =>
     ({ namespace, level, log: entry }) => {
       const { message, timestamp: _timestamp, ...extra } = entry;
-      const obj = { component: 'kafkajs', namespace, ...extra };
+      const obj: Record<string, unknown> = { component: 'kafkajs', namespace, ...extra };
+      if (level === logLevel.ERROR || level === logLevel.WARN) {
+        const held = repeats.pass(`${level}|${namespace}|${message}`);
+        if (held === undefined) return;
+        if (held > 0) obj.repeated = held;
+      }
       if (level === logLevel.ERROR) log.error(obj, message);
       else if (level === logLevel.WARN) log.warn(obj, message);
       else if (level === logLevel.INFO) log.info(obj, message);

@@ -95,6 +95,11 @@ export class CdnStore {
     await rename(tmp, path);
   }
 
+  /** Deletes a stored piece file, if there is one (its bytes no longer match what the task knows). */
+  async removePiece(taskId: string, piece: number): Promise<void> {
+    await rm(this.piecePath(taskId, piece), { force: true });
+  }
+
   /** Size of the stored piece file, or undefined if it is not there. */
   async storedSize(taskId: string, piece: number): Promise<number | undefined> {
     const s = await stat(this.piecePath(taskId, piece)).catch((err: NodeJS.ErrnoException) => {

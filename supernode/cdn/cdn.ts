@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { CdnStore } from './cdn-store.ts';
 import { gcCdn, type GcResult } from './cdn-gc.ts';
+import { heldPieces, type HeldPiecesQuery } from './held-pieces.ts';
 import { OriginClient } from './origin-client.ts';
 import { OriginGuard, type OriginPolicy } from './origin-guard.ts';
 import { probeOrigin, type OriginProbe } from './origin-probe.ts';
@@ -83,6 +84,15 @@ export class Cdn {
       }
     }
     return hash.digest('hex');
+  }
+
+  /**
+   * The pieces of the task this CDN holds on its disk with the digests the task knows (see
+   * held-pieces.ts), ascending: what AcquireOwnership.cdnPieces should say when this replica
+   * takes the task over. Pass the task's state.
+   */
+  heldPieces(taskId: string, task: HeldPiecesQuery): Promise<number[]> {
+    return heldPieces(this.store, taskId, task);
   }
 
   gc(o: { maxAgeMs?: number; maxBytes?: number; now: number; inUse: (taskId: string) => boolean }): Promise<GcResult> {

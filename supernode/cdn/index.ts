@@ -1,6 +1,7 @@
 export * from './cdn.ts';
 export * from './cdn-store.ts';
 export * from './cdn-gc.ts';
+export * from './held-pieces.ts';
 export * from './origin-client.ts';
 export * from './origin-guard.ts';
 export * from './origin-probe.ts';

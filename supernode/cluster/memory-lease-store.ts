@@ -52,6 +52,11 @@ export class MemoryLeaseStore implements LeaseStore {
     return { epoch };
   }
 
+  /** The epoch the shard's lease was last granted with (what MemoryEventStore fences appends by). */
+  epochOf(shard: number): number | undefined {
+    return this.rows.get(shard)?.epoch;
+  }
+
   async renew(shard: number, replicaId: string, epoch: number, ttlMs: number): Promise<boolean> {
     checkShard(shard);
     checkEpoch(epoch);

@@ -45,7 +45,11 @@ export async function createApp(opts: AppOptions) {
     if (down) return sendProblem(reply, problemOf('DF_ERR_UNAVAILABLE', down, { retryAfterMs: 1000 }));
   });
 
-  app.get('/healthy', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // Unhealthy while starting (no shard held yet) or draining: a load balancer sends nothing here then.
+  app.get('/healthy', { schema: { hide: true } }, async (_req, reply) => {
+    const down = opts.unavailable?.();
+    return down ? sendProblem(reply, problemOf('DF_ERR_UNAVAILABLE', down, { retryAfterMs: 1000 })) : { status: 'ok' };
+  });
   app.get('/_ping', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send('pong'));
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
     reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()),

@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../../core/events/index.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import { silentLog, type LogSink } from '../bus/log-sink.ts';
+import { RepeatLimiter } from '../bus/repeat-limiter.ts';
 import type { EventStore, GlobalCursor } from '../store/event-store.ts';
 import { WakeableSleep } from './wakeable-sleep.ts';
 
@@ -21,6 +22,8 @@ export interface OutboxRelayOptions {
   /** Idle poll period; `wake()` cuts it short. */
   pollMs?: number;
   maxBackoffMs?: number;
+  /** While passes keep failing, a warning at most this often (the first failure always logs). */
+  failureLogEveryMs?: number;
   logger?: LogSink;
   metrics?: RelayMetrics;
 }
@@ -38,12 +41,19 @@ interface FlushWaiter {
  * At-least-once: the cursor is saved after the bus acknowledged the batch, so a crash between
  * the two re-publishes that batch on restart; consumers dedupe (read-model/deduplicator.ts).
  * Appends never wait for the relay: when the bus is down they keep committing, the relay
- * retries with capped backoff and catches up, in order, when the bus returns.
+ * retries with capped backoff and catches up, in order, when the bus returns. A database
+ * outage is the same to it (reads and saves fail with DF_ERR_UNAVAILABLE): it keeps running,
+ * backs off, and resumes from the last batch the bus acknowledged once both are back. One
+ * warning per outage, then one every `failureLogEveryMs`, and one line when it recovers.
  */
 export class OutboxRelay {
   private readonly o: Required<Omit<OutboxRelayOptions, 'metrics'>> & { metrics: RelayMetrics };
   private readonly timer = new WakeableSleep();
+  /** Where reading resumes: after the last batch the bus acknowledged (saved or not yet). */
   private cursor: GlobalCursor | undefined;
+  /** The durable cursor as last saved (or loaded). */
+  private saved: GlobalCursor | undefined;
+  private readonly failureLog: RepeatLimiter;
   private loop: Promise<void> | undefined;
   private inline: Promise<void> = Promise.resolve();
   private stopping = false;
@@ -55,7 +65,8 @@ export class OutboxRelay {
   readonly stats = { published: 0, batches: 0, failures: 0 };
 
   constructor(opts: OutboxRelayOptions) {
-    this.o = { name: 'kafka-relay', batchSize: 1000, pollMs: 250, maxBackoffMs: 5_000, logger: silentLog, metrics: {}, ...opts };
+    this.o = { name: 'kafka-relay', batchSize: 1000, pollMs: 250, maxBackoffMs: 5_000, failureLogEveryMs: 10_000, logger: silentLog, metrics: {}, ...opts };
+    this.failureLog = new RepeatLimiter(this.o.failureLogEveryMs);
   }
 
   start(): this {
@@ -116,10 +127,14 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let failingSince = 0;
     while (!this.stopping) {
       try {
         const { caughtUp, pass } = await this.step();
-        if (failures > 0) this.o.logger.info({ relay: this.o.name, failures }, 'relay publishing again');
+        if (failures > 0) {
+          this.failureLog.reset('pass failed');
+          this.o.logger.info({ relay: this.o.name, failures, outageMs: Date.now() - failingSince }, 'relay publishing again');
+        }
         failures = 0;
         if (caughtUp) {
           for (const w of this.flushWaiters.filter((w) => w.afterPass < pass)) w.resolve();
@@ -128,10 +143,14 @@ export class OutboxRelay {
         }
       } catch (err) {
         failures += 1;
+        if (failures === 1) failingSince = Date.now();
         this.stats.failures += 1;
         this.o.metrics.onError?.(err);
         const waitMs = Math.min(this.o.maxBackoffMs, 100 * 2 ** Math.min(failures - 1, 16)) * (0.8 + 0.4 * Math.random());
-        this.o.logger.warn({ err, relay: this.o.name, failures, lag: this.backlog, waitMs: Math.round(waitMs) }, 'relay pass failed; backing off');
+        const held = this.failureLog.pass('pass failed');
+        if (held !== undefined) {
+          this.o.logger.warn({ err, relay: this.o.name, failures, lag: this.backlog, waitMs: Math.round(waitMs), ...(held > 0 ? { repeated: held } : {}) }, 'relay pass failed; backing off');
+        }
         if (!this.stopping) await this.timer.backoff(waitMs);
       }
     }
@@ -149,14 +168,19 @@ export class OutboxRelay {
    * each other. The order rules stay: publishes are issued one at a time in feed order (so each
    * task's events stay in version order), and a cursor is saved only after the bus acknowledged
    * everything before it, saves in order. On a failure the read-ahead is dropped and the next
-   * pass starts again from the last saved cursor (at-least-once: the batches in flight may be
-   * published twice, never skipped).
+   * pass starts again after the last batch the bus acknowledged, saved or not (a save that
+   * failed, the database being down, is retried by the next pass instead of re-publishing the
+   * batch). At-least-once still: a publish that failed may have reached the bus, and a restart
+   * begins at the saved cursor; never skipped.
    */
   private async step(): Promise<{ caughtUp: boolean; pass: number }> {
     const pass = ++this.pass;
     this.timer.clearPendingWake();
     const hintedBefore = this.hinted;
-    this.cursor ??= await this.o.store.loadCursor(this.o.name);
+    if (!this.cursor) {
+      this.saved = await this.o.store.loadCursor(this.o.name);
+      this.cursor = this.saved;
+    }
     let saving: Promise<void> = Promise.resolve();
     let next = this.readAhead(this.cursor);
     let caughtUp = false;
@@ -170,6 +194,7 @@ export class OutboxRelay {
         more = !caughtUp && !(this.stopping && this.loop !== undefined);
         if (more) next = this.readAhead(cursor);
         if (events.length > 0) await this.publish(events);
+        this.cursor = cursor;
         await saving; // the previous save, in order, before this one starts
         saving = this.advance(cursor);
       }
@@ -192,11 +217,11 @@ export class OutboxRelay {
     return read;
   }
 
-  /** Saves `cursor` (everything before it is acknowledged) and makes it the relay's restart point. */
+  /** Saves `cursor` (everything before it is acknowledged) as the restart point of the next process. */
   private async advance(cursor: GlobalCursor): Promise<void> {
-    if (cursor.txId === this.cursor?.txId && cursor.position === this.cursor.position) return;
+    if (cursor.txId === this.saved?.txId && cursor.position === this.saved.position) return;
     await this.o.store.saveCursor(this.o.name, cursor);
-    this.cursor = cursor;
+    this.saved = cursor;
   }
 
   private async publish(events: StoredEvent[]): Promise<void> {

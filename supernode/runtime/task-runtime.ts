@@ -11,14 +11,29 @@ import {
   type TaskSnapshot,
 } from '../../core/task/index.ts';
 import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
+import { DamselflyError, isDamselflyError } from '../../core/errors.ts';
+import type { TaskState } from '../../core/task/index.ts';
 import type { EventStore } from '../store/event-store.ts';
+import type { OwnershipClaim } from '../cluster/shard-ownership.ts';
 import type { CommandOutcome, PendingCommand, TaskActor } from './task-actor.ts';
 
 export interface TaskRuntimeOptions {
   store: EventStore;
   policy: SchedulingPolicy;
-  /** The fencing epoch this replica writes a task with (issue 4 makes it per shard lease). */
-  epochFor: (taskId: string) => number;
+  /**
+   * Which tasks this replica may write, and with which fencing epoch (the shard leases,
+   * supernode/cluster/shard-ownership.ts). Without it the runtime is the only writer, with
+   * epoch 0 (unit tests, tools).
+   */
+  ownership?: {
+    claim(taskId: string): OwnershipClaim | undefined;
+    /** An append met a later epoch: the shard is someone else's now. */
+    lost(shard: number): void;
+  };
+  /** A recent state of the task to catch up from instead of the stored snapshot (warm copies from Kafka). */
+  warmStart?: (taskId: string) => { snapshot: TaskSnapshot; version: number } | undefined;
+  /** The pieces this replica's CDN holds on disk for a task it takes over (recorded in OwnershipAcquired). */
+  cdnPiecesFor?: (taskId: string, state: TaskState) => Promise<number[] | undefined>;
   /** Store a snapshot every this many events. */
   snapshotEvery: number;
   /**
@@ -30,6 +45,14 @@ export interface TaskRuntimeOptions {
   newEventId?: () => string;
   /** How many times a batch is re-decided after a version conflict before giving up. */
   maxConflictRetries?: number;
+}
+
+type Claim = { epoch: number; shard?: number; replicaId: string };
+/** Without ownership (unit tests, tools): the only writer, epoch 0, no shard fence. */
+const SOLE_WRITER: Claim = { epoch: 0, replicaId: 'sole' };
+
+function notOwner(taskId: string): DamselflyError {
+  return new DamselflyError('DF_ERR_NOT_OWNER', `this replica does not own task ${taskId} now`, { retryAfterMs: 200 });
 }
 
 /**
@@ -107,9 +130,11 @@ export class TaskRuntime {
 
   /** Snapshot + tail: the stored snapshot (if any), then every event after it. */
   private async rehydrate(taskId: string): Promise<TaskActor> {
+    const warm = this.opts.warmStart?.(taskId);
     const stored = await this.opts.store.loadSnapshot(taskId);
     let snapshot = stored ? snapshotFromState(parseTaskState(stored.state)) : initialTaskSnapshot(taskId);
     let version = stored?.version ?? 0;
+    if (warm && warm.version > version) ({ snapshot, version } = warm);
     for (;;) {
       const tail = await this.opts.store.readStream(taskId, { fromVersion: version, limit: 5000 });
       for (const e of tail) snapshot = evolve(snapshot, e);
@@ -150,9 +175,24 @@ export class TaskRuntime {
     const started = performance.now();
     const maxRetries = this.opts.maxConflictRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
+      const claim = this.opts.ownership ? this.opts.ownership.claim(actor.taskId) : SOLE_WRITER;
+      if (!claim) {
+        this.actors.delete(actor.taskId);
+        for (const p of batch) p.reject(notOwner(actor.taskId));
+        return;
+      }
       let snapshot = actor.snapshot;
       const accepted: { pending: PendingCommand; events: NewEvent[]; after: TaskSnapshot }[] = [];
       const all: NewEvent[] = [];
+      // A new term starts with OwnershipAcquired, before any other event of this replica: it
+      // raises the stream's epoch, and tells every reader (replay, audit) who wrote from here on.
+      const takeover = await this.takeoverEvents(actor.taskId, stateOf(snapshot), claim);
+      if (takeover instanceof Error) {
+        for (const p of batch) p.reject(takeover);
+        return;
+      }
+      for (const e of takeover) snapshot = evolve(snapshot, e);
+      all.push(...takeover);
       for (const pending of batch) {
         try {
           const events = decide(pending.command, stateOf(snapshot), { policy: this.opts.policy }).map((e: TaskEvent) => this.envelope(e));
@@ -168,10 +208,10 @@ export class TaskRuntime {
         return;
       }
       try {
-        const result = await this.opts.store.append(actor.taskId, actor.version, all, { epoch: this.opts.epochFor(actor.taskId) });
+        const result = await this.opts.store.append(actor.taskId, actor.version, all, { epoch: claim.epoch, ...(claim.shard === undefined ? {} : { shard: claim.shard }) });
         actor.snapshot = snapshot;
         actor.version = result.version;
-        let i = 0;
+        let i = takeover.length;
         for (const a of accepted) {
           const committed = result.events.slice(i, i + a.events.length);
           i += a.events.length;
@@ -193,10 +233,38 @@ export class TaskRuntime {
           continue;
         }
         if (!retryable) this.actors.delete(actor.taskId);
+        if (isDamselflyError(err, 'DF_ERR_STALE_EPOCH') && claim.shard !== undefined) {
+          // Fenced: another replica holds the shard with a later epoch. Step down; the peer
+          // asks again and reaches the new owner.
+          this.opts.ownership?.lost(claim.shard);
+          for (const a of accepted) a.pending.reject(notOwner(actor.taskId));
+          return;
+        }
         for (const a of accepted) a.pending.reject(err);
         return;
       }
     }
+  }
+
+  /** [OwnershipAcquired] when the task's last owner term is not this claim's, [] when it is; an Error if fenced. */
+  private async takeoverEvents(taskId: string, state: TaskState, claim: Claim): Promise<NewEvent[] | Error> {
+    if (claim.shard === undefined) return [];
+    if (state.owner?.epoch === claim.epoch && state.owner.replicaId === claim.replicaId) return [];
+    const cdnPieces = state.pieceCount ? await this.opts.cdnPiecesFor?.(taskId, state) : undefined;
+    const command = { type: 'AcquireOwnership', at: Date.now(), replicaId: claim.replicaId, epoch: claim.epoch, ...(cdnPieces ? { cdnPieces } : {}) } as TaskCommand;
+    try {
+      return decide(command, state, { policy: this.opts.policy }).map((e: TaskEvent) => this.envelope(e));
+    } catch (err) {
+      if (!isDamselflyError(err, 'DF_ERR_STALE_EPOCH')) return err as Error;
+      this.actors.delete(taskId);
+      this.opts.ownership?.lost(claim.shard);
+      return notOwner(taskId);
+    }
+  }
+
+  /** Forgets the live state of every task of a shard (taken over: reload; lost: stop serving). */
+  evictShard(shardOf: (taskId: string) => number, shard: number): void {
+    for (const id of this.actors.keys()) if (shardOf(id) === shard) this.actors.delete(id);
   }
 
   private maybeSnapshot(actor: TaskActor): void {

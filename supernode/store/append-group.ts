@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../../core/events/index.ts';
-import { checkHead } from './append-one.ts';
+import { checkHead, type StreamHead } from './append-one.ts';
 import type { AppendResult } from './event-store.ts';
 import type { Outcome } from './group-commit.ts';
 import type { PendingAppend } from './pending-append.ts';
@@ -17,12 +17,16 @@ import type { SqlQueryable } from './sql-client.ts';
  */
 const GROUP_APPEND = `
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(n int, stream_id text, expected int, epoch bigint, events jsonb)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(n int, stream_id text, expected int, epoch bigint, shard int, events jsonb)
+),
+-- Appends whose shard lease has been granted to a later epoch: a former owner's, refused.
+fenced AS (
+  SELECT i.n FROM input i JOIN shard_leases l ON l.shard = i.shard WHERE l.epoch > i.epoch
 ),
 created AS (
   INSERT INTO streams (stream_id, version, epoch)
   SELECT stream_id, jsonb_array_length(events), epoch FROM input
-  WHERE expected = 0 AND jsonb_array_length(events) > 0
+  WHERE expected = 0 AND jsonb_array_length(events) > 0 AND n NOT IN (SELECT n FROM fenced)
   ON CONFLICT (stream_id) DO NOTHING
   RETURNING stream_id
 ),
@@ -30,7 +34,7 @@ advanced AS (
   UPDATE streams s SET version = i.expected + jsonb_array_length(i.events), epoch = i.epoch
   FROM input i
   WHERE s.stream_id = i.stream_id AND i.expected > 0 AND jsonb_array_length(i.events) > 0
-    AND s.version = i.expected AND s.epoch <= i.epoch
+    AND s.version = i.expected AND s.epoch <= i.epoch AND i.n NOT IN (SELECT n FROM fenced)
   RETURNING s.stream_id
 ),
 passed AS (SELECT stream_id FROM created UNION ALL SELECT stream_id FROM advanced),
@@ -50,9 +54,11 @@ SELECT ARRAY(SELECT stream_id FROM passed) AS passed,
  * snapshot, so it sees what a concurrent writer committed while the guard waited for its lock
  * (the version and epoch the conflict errors report; both only grow, so they still explain it).
  */
-const HEADS = 'SELECT stream_id, version, epoch FROM streams WHERE stream_id IN (SELECT jsonb_array_elements_text($1::jsonb))';
+const HEADS = `
+SELECT i.stream_id, s.version, s.epoch, (SELECT l.epoch FROM shard_leases l WHERE l.shard = i.shard) AS lease_epoch
+FROM jsonb_to_recordset($1::jsonb) AS i(stream_id text, shard int) LEFT JOIN streams s ON s.stream_id = i.stream_id`;
 
-type Head = { stream_id: string; version: number; epoch: string | number };
+type Head = StreamHead & { stream_id: string };
 
 /**
  * Runs the group as one statement outside any transaction block, so it is its own transaction
@@ -60,9 +66,10 @@ type Head = { stream_id: string; version: number; epoch: string | number };
  * in order; failures (VersionConflict, StaleEpoch) wrote nothing. Throws only if the statement
  * failed, i.e. committed nothing (a duplicate event id aborts it): the caller then falls back to
  * one append at a time (appendOne). Nothing after the statement may throw: it has committed.
+ * A lost connection is the exception: DF_ERR_UNAVAILABLE, and whether it committed is unknown.
  */
 export async function appendGroup(q: SqlQueryable, appends: PendingAppend[]): Promise<Outcome<AppendResult>[]> {
-  const input = `[${appends.map((a, n) => `{"n":${n},"stream_id":${JSON.stringify(a.streamId)},"expected":${a.expected},"epoch":${a.epoch},"events":${a.json}}`).join(',')}]`;
+  const input = `[${appends.map((a, n) => `{"n":${n},"stream_id":${JSON.stringify(a.streamId)},"expected":${a.expected},"epoch":${a.epoch},"shard":${a.shard},"events":${a.json}}`).join(',')}]`;
   const [row] = await q.query<{ passed: string[]; positions: (string | number)[]; recorded_ms: string | number }>(GROUP_APPEND, [input], 'damselfly_append_group');
   const passed = new Set(row!.passed);
   const positions = row!.positions.map(Number);
@@ -71,7 +78,7 @@ export async function appendGroup(q: SqlQueryable, appends: PendingAppend[]): Pr
   // Cannot happen (the statement inserts every event of each passed append), but if it did the
   // positions could not be matched to events: report it rather than hand out wrong ones.
   const miscount = positions.length === expectedCount ? undefined : new Error(`group append committed ${positions.length} events, expected ${expectedCount}`);
-  const rejected = appends.filter((a) => !passed.has(a.streamId)).map((a) => a.streamId);
+  const rejected = appends.filter((a) => !passed.has(a.streamId)).map((a) => ({ stream_id: a.streamId, shard: a.shard }));
   const heads = new Map<string, Head>();
   let headsError: unknown;
   if (rejected.length > 0) {

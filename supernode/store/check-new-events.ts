@@ -11,11 +11,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * Returns the events as validated (unknown keys dropped, as a read would drop them): storing
  * exactly these is what lets the SQL store answer an append without reading its rows back.
  */
-export function checkNewEvents(streamId: string, expectedVersion: number, events: readonly NewEvent[], epoch: number): NewEvent[] {
+export function checkNewEvents(streamId: string, expectedVersion: number, events: readonly NewEvent[], epoch: number, shard?: number): NewEvent[] {
   const bad = (detail: string) => new DamselflyError('DF_ERR_VALIDATION', `append to ${streamId}: ${detail}`);
   if (!streamId) throw bad('empty stream id');
   if (!Number.isInteger(expectedVersion) || expectedVersion < 0) throw bad(`expected version ${expectedVersion}`);
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw bad(`epoch ${epoch}`);
+  if (shard !== undefined && (!Number.isInteger(shard) || shard < 0 || shard > 2_147_483_647)) throw bad(`shard ${shard}`);
   const ids = new Set<string>();
   const checked: NewEvent[] = [];
   for (const e of events) {

@@ -8,9 +8,14 @@ import type { NewEvent, StoredEvent } from '../../core/events/index.ts';
  * - `append` is atomic: all events or none. `expectedVersion` is the stream's current version
  *   (0 for a new stream); anything else fails with VersionConflict (retryable: reload, re-decide).
  * - `epoch` is the writer's fencing token; an append with an epoch lower than the highest epoch
- *   that has written the stream fails with StaleEpoch (not retryable: the writer lost ownership).
+ *   that has written the stream, or (with `shard`) than the shard lease's epoch, fails with
+ *   StaleEpoch (not retryable: the writer lost ownership).
  * - `readAll` is gap-free: it never returns an event while an earlier-positioned one may still
  *   commit, so a subscriber that advances its cursor never skips a committed event.
+ * - Any call fails with DF_ERR_UNAVAILABLE (retryable, with retryAfterMs) while the database is
+ *   unreachable or restarting, and works again, on the same store, once it is back. For
+ *   `append` that error means "outcome unknown": the append may have committed (its reply was
+ *   lost), so a writer retrying it must expect VersionConflict and reload.
  */
 export interface EventStore {
   append(streamId: string, expectedVersion: number, events: NewEvent[], opts: AppendOptions): Promise<AppendResult>;
@@ -30,6 +35,13 @@ export interface EventStore {
 
 export interface AppendOptions {
   epoch: number;
+  /**
+   * The task's virtual shard (core/cluster/shard-of.ts). When given, the append also fails with
+   * StaleEpoch if the shard's lease has since been granted with a higher epoch, checked in the
+   * append's own statement: a former owner that has not noticed its lease was taken over (paused,
+   * partitioned) cannot write even a stream the new owner has not touched yet.
+   */
+  shard?: number;
 }
 
 export interface AppendResult {

@@ -1,5 +1,6 @@
 import type { SqlClient, SqlQueryable } from './sql-client.ts';
 import type { StoreMetrics } from './store-metrics.ts';
+import { isStoreUnavailable } from './store-unavailable.ts';
 
 /** What one job of a batch came to: its value, or the error it fails with alone. */
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
@@ -16,7 +17,8 @@ export interface GroupCommitOptions<J, R> {
    * statement, which is its own transaction: no BEGIN and COMMIT round trips). Returns an
    * outcome per job; a failure it returns must have written nothing (version conflict, stale
    * epoch). It may throw only if it committed nothing (an SQL error such as a duplicate event
-   * id aborted the statement): the batch is then run again job by job.
+   * id aborted the statement): the batch is then run again job by job. The exception is a lost
+   * connection (DF_ERR_UNAVAILABLE, outcome unknown), which fails the whole batch as it is.
    */
   runBatch: (client: SqlQueryable, jobs: J[]) => Promise<Outcome<R>[]>;
   /** One job alone (the fallback), inside a savepoint of its own when the batch has several. */
@@ -111,9 +113,13 @@ export class GroupCommit<J, R> {
     try {
       try {
         outcomes = await this.opts.runBatch(this.client, jobs);
-      } catch {
-        // Nothing of the batch was committed (runBatch's contract); which job's fault it was
-        // is what the re-run finds out, each job then failing with its own error.
+      } catch (err) {
+        // Lost connection: the statement may have committed (its reply is what was lost), so
+        // re-running the jobs could answer a committed append with a VersionConflict, and the
+        // database is likely still away anyway. Every job fails with it, outcome unknown.
+        if (isStoreUnavailable(err)) throw err;
+        // Otherwise nothing of the batch was committed (runBatch's contract); which job's
+        // fault it was is what the re-run finds out, each job then failing with its own error.
         fallback = true;
         // A lone job needs no savepoint: its error is its transaction's.
         outcomes = jobs.length === 1
@@ -121,8 +127,10 @@ export class GroupCommit<J, R> {
           : await this.client.transaction((tx) => this.runEach(tx, jobs));
       }
     } catch (error) {
-      // The transaction itself failed (the connection, the COMMIT, a lone job's error):
-      // nothing of it is committed, so every job in it fails with that error.
+      // The transaction itself failed (the connection, the COMMIT, a lone job's error): every
+      // job in it fails with that error. Nothing of it is committed, unless the error is
+      // DF_ERR_UNAVAILABLE, whose outcome is unknown; a job that did commit then meets a
+      // VersionConflict when its writer retries (the stream has moved), never a second commit.
       outcomes = batch.map(() => ({ ok: false, error }));
     }
     batch.forEach((q, i) => {

@@ -8,3 +8,4 @@ export { migrate, MigrationChecksumMismatch, MIGRATIONS_DIR, type MigrateOptions
 export type { SqlClient, SqlQueryable } from './sql-client.ts';
 export { PgSqlClient, type PgClientOptions } from './pg-sql-client.ts';
 export { PgliteSqlClient } from './pglite-sql-client.ts';
+export { asStoreError, isConnectionLoss, isStoreUnavailable, STORE_RETRY_AFTER_MS } from './store-unavailable.ts';

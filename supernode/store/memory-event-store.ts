@@ -23,12 +23,19 @@ export class MemoryEventStore implements EventStore {
   private readonly cursors = new Map<string, GlobalCursor>();
   private lastTx = 0n;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /**
+   * `leaseEpochOf` plays the shard_leases table of the SQL stores (AppendOptions.shard): the
+   * epoch the shard's lease was last granted with, e.g. MemoryLeaseStore.epochOf.
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly leaseEpochOf: (shard: number) => number | undefined = () => undefined,
+  ) {}
 
   async append(streamId: string, expectedVersion: number, events: NewEvent[], opts: AppendOptions): Promise<AppendResult> {
-    checkNewEvents(streamId, expectedVersion, events, opts.epoch);
+    checkNewEvents(streamId, expectedVersion, events, opts.epoch, opts.shard);
     const stream = this.streams.get(streamId);
-    const current = stream?.epoch ?? 0;
+    const current = Math.max(stream?.epoch ?? 0, opts.shard === undefined ? 0 : (this.leaseEpochOf(opts.shard) ?? 0));
     if (current > opts.epoch) throw new StaleEpoch(streamId, opts.epoch, current);
     const actual = stream?.events.length ?? 0;
     if (actual !== expectedVersion) throw new VersionConflict(streamId, expectedVersion, actual);

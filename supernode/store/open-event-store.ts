@@ -3,6 +3,7 @@ import { PgSqlClient, type PgClientOptions } from './pg-sql-client.ts';
 import { PgliteSqlClient } from './pglite-sql-client.ts';
 import type { SqlClient } from './sql-client.ts';
 import { SqlEventStore, type SqlEventStoreOptions } from './sql-event-store.ts';
+import { isStoreUnavailable } from './store-unavailable.ts';
 
 export interface OpenStoreOptions extends SqlEventStoreOptions {
   /** Where the migrations are (default: the project's migrations/). */
@@ -27,7 +28,9 @@ async function openOn(client: SqlClient, opts: OpenStoreOptions, schema: string 
     await migrate(client, { dir: opts.migrationsDir, schema });
   } catch (err) {
     await client.close();
-    throw err;
+    // At start-up the reader is an operator, not a peer: the driver's own error names the
+    // address that could not be reached, which DF_ERR_UNAVAILABLE's detail leaves out.
+    throw isStoreUnavailable(err) && err.cause !== undefined ? err.cause : err;
   }
   return new SqlEventStore(client, opts);
 }

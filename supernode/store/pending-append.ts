@@ -5,6 +5,8 @@ export interface PendingAppend {
   streamId: string;
   expected: number;
   epoch: number;
+  /** The shard whose lease fences this append (AppendOptions.shard), null for none. */
+  shard: number | null;
   /** The events as checkNewEvents returned them (what is stored). */
   events: NewEvent[];
   /** `events` as a JSON array, serialised once in the caller's turn. */

@@ -27,7 +27,8 @@ export class SqlEventStore implements EventStore {
   private closed = false;
 
   constructor(
-    private readonly client: SqlClient,
+    /** Shared with what lives in the same database (the cluster's SqlLeaseStore). */
+    readonly client: SqlClient,
     private readonly opts: SqlEventStoreOptions = {},
   ) {
     this.commits = new GroupCommit(client, {
@@ -42,11 +43,11 @@ export class SqlEventStore implements EventStore {
 
   async append(streamId: string, expectedVersion: number, events: NewEvent[], opts: AppendOptions): Promise<AppendResult> {
     if (this.closed) throw new Error('event store is closed');
-    const checked = checkNewEvents(streamId, expectedVersion, events, opts.epoch);
+    const checked = checkNewEvents(streamId, expectedVersion, events, opts.epoch, opts.shard);
     const started = performance.now();
     let ok = false;
     try {
-      const result = await this.commits.run({ streamId, expected: expectedVersion, epoch: opts.epoch, events: checked, json: JSON.stringify(checked) });
+      const result = await this.commits.run({ streamId, expected: expectedVersion, epoch: opts.epoch, shard: opts.shard ?? null, events: checked, json: JSON.stringify(checked) });
       ok = true;
       return result;
     } finally {

@@ -1,5 +1,7 @@
 import type { Logger } from '../logger.ts';
-import { stateOf } from '../../core/task/index.ts';
+import { isDamselflyError } from '../../core/errors.ts';
+import { piecesFromOrigin } from '../../core/scheduling/pieces-from-origin.ts';
+import { stateOf, type TaskState } from '../../core/task/index.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
 import type { OriginCredentials } from './origin-credentials.ts';
 
@@ -18,77 +20,98 @@ export interface CdnPort {
     contentLength: number;
     pieceSize: number;
     validators: { etag: string | null; lastModified: string | null };
+    /** The pieces to store (ascending); the rest are neither fetched nor announced. */
+    pieces?: readonly number[];
+    /** The digest the task knows for each piece (null: not seeded yet); stored pieces must match. */
+    digests?: readonly (string | null)[];
     onPiece: (piece: number, size: number, digest: string) => void;
     signal: AbortSignal;
   }): Promise<unknown>;
   fileDigest(taskId: string, pieceCount: number): Promise<string>;
 }
 
+/** The part of the task runtime the seeding uses: a task's state, and commands. */
+export type SeedingRuntime = Pick<TaskRuntime, 'snapshot' | 'execute'>;
+
+export interface SeedingOptions {
+  runtime: SeedingRuntime;
+  cdn: CdnPort;
+  credentials: OriginCredentials;
+  clock: () => number;
+  logger: Logger;
+  /** After a refill of a seeded task fails (origin down, credentials not known here yet), wait this long before the next try. */
+  refillRetryMs?: number;
+}
+
 /**
- * The side effect of a live task: fetch it from the origin once through the CDN and record the
- * probe, every stored piece and the end of the seed as commands of the task. Started when a
- * TaskCreated commits, and again for a task found still seeding with nobody seeding it here
- * (after a restart or a takeover); the CDN's on-disk cache makes the restart cheap.
+ * The side effect of a live task: have the CDN fetch from the origin what the swarm needs, and
+ * record the probe, every stored piece and the end of the seed as commands of the task.
+ *
+ * What is fetched is core's piecesFromOrigin(): on the task's first owner, the whole file once;
+ * after a takeover, only the pieces no surviving process holds, by Range (the new owner's CDN
+ * lacks the old one's disk, and the swarm serves the rest). `ensure` is called on every peer
+ * touch and after TaskCreated commits, so a piece that loses its last holder later is refetched
+ * then. It is cheap when nothing is needed (an in-memory snapshot and an O(1) check), and one
+ * task never has two fetches at once.
  */
 export class Seeding {
   private readonly running = new Map<string, AbortController>();
+  /** Seeded tasks whose last refill failed, and when to try again. */
+  private readonly retryAt = new Map<string, number>();
 
-  constructor(
-    private readonly o: { runtime: TaskRuntime; cdn: CdnPort; credentials: OriginCredentials; clock: () => number; logger: Logger },
-  ) {}
+  constructor(private readonly o: SeedingOptions) {}
 
   isRunning(taskId: string): boolean {
     return this.running.has(taskId);
   }
 
-  /** Starts seeding unless it already runs here or the task does not need it. */
+  /** Starts the seed, or a refill, unless one already runs here or the task does not need it. */
   ensure(taskId: string, status: string): void {
-    if ((status === 'created' || status === 'seeding') && !this.running.has(taskId)) void this.run(taskId);
+    if (status !== 'created' && status !== 'seeding' && status !== 'seeded') return;
+    if (this.running.has(taskId) || (this.retryAt.get(taskId) ?? -Infinity) > this.o.clock()) return;
+    void this.run(taskId, status === 'seeded');
   }
 
   stopAll(): void {
     for (const c of this.running.values()) c.abort();
   }
 
-  private async run(taskId: string): Promise<void> {
+  /** Stops the seeds of the tasks `matches` selects (a shard this replica no longer owns). */
+  stopWhere(matches: (taskId: string) => boolean): void {
+    for (const [taskId, c] of this.running) {
+      if (matches(taskId)) c.abort();
+    }
+    for (const taskId of this.retryAt.keys()) if (matches(taskId)) this.retryAt.delete(taskId);
+  }
+
+  /** `refill`: the task was seeded when touched, so only a changed origin may fail it. */
+  private async run(taskId: string, refill: boolean): Promise<void> {
     const abort = new AbortController();
     this.running.set(taskId, abort);
     const { runtime, cdn, clock } = this.o;
-    const headers = this.o.credentials.headersFor(taskId);
     try {
       let state = stateOf(await runtime.snapshot(taskId));
+      refill ||= state.status === 'seeded';
+      const headers = this.o.credentials.headersFor(taskId);
       if (state.status === 'created') {
         const probe = await cdn.probe(state.url, headers, abort.signal);
         state = stateOf((await runtime.execute(taskId, { type: 'RecordProbe', at: clock(), ...probe })).snapshot);
       }
-      // Pieces are recorded without waiting for each commit, so that pieces landing while an
-      // append is in flight go into the next append together (the actor batches its mailbox).
-      const recorded: Promise<unknown>[] = [];
-      await cdn.seed({
-        taskId,
-        url: state.url,
-        headers,
-        contentLength: state.contentLength!,
-        pieceSize: state.pieceSize!,
-        validators: { etag: state.etag, lastModified: state.lastModified },
-        onPiece: (piece, size, digest) => {
-          const done = runtime.execute(taskId, { type: 'RecordSeededPieces', at: clock(), pieces: [{ piece, size, digest }] });
-          done.catch(() => {
-            // Surfaced by Promise.all below, or moot if the seed itself failed first.
-          });
-          recorded.push(done);
-        },
-        signal: abort.signal,
-      });
-      await Promise.all(recorded);
-      if (state.digest) {
-        const actual = `sha256:${await cdn.fileDigest(taskId, state.pieceCount!)}`;
-        if (actual !== state.digest) throw new Error(`the origin's content (${actual}) does not match the expected digest ${state.digest}`);
-      }
-      await runtime.execute(taskId, { type: 'CompleteSeed', at: clock() });
+      const wanted = piecesFromOrigin(state);
+      if (wanted.length > 0) state = await this.fetch(taskId, state, wanted, headers, abort.signal);
+      if (state.status === 'seeding') await this.complete(taskId, state);
+      this.retryAt.delete(taskId);
     } catch (err) {
       if (abort.signal.aborted) return;
       const reason = err instanceof Error ? err.message : String(err);
+      // A seeded task is complete in the swarm's eyes: a refill that could not reach the origin
+      // (or this replica's store) is tried again later. Only proof that the origin changed fails
+      // it, since the missing pieces can then never be had in the version the peers hold.
+      if (refill && !isDamselflyError(err, 'DF_ERR_ORIGIN_CHANGED') && !isDamselflyError(err, 'DF_ERR_DIGEST_CONFLICT')) {
+        this.retryAt.set(taskId, clock() + (this.o.refillRetryMs ?? 5_000));
+        this.o.logger.warn({ taskId, reason }, 'refilling the CDN failed; will retry');
+        return;
+      }
       this.o.logger.warn({ taskId, reason }, 'seeding failed');
       await runtime.execute(taskId, { type: 'FailTask', at: clock(), reason: reason.slice(0, 500) }).catch((e) => {
         this.o.logger.error({ taskId, err: e }, 'could not record the seeding failure');
@@ -96,5 +119,52 @@ export class Seeding {
     } finally {
       this.running.delete(taskId);
     }
+  }
+
+  /** Has the CDN store `wanted` and records each stored piece; returns the state after the last one. */
+  private async fetch(taskId: string, state: TaskState, wanted: number[], headers: Record<string, string>, signal: AbortSignal): Promise<TaskState> {
+    const { runtime, cdn, clock } = this.o;
+    if (state.status === 'seeded' || state.seededCount > 0) {
+      this.o.logger.info({ taskId, pieces: wanted.length, of: state.pieceCount }, 'refilling the CDN from the origin');
+    }
+    // Pieces are recorded without waiting for each commit, so that pieces landing while an
+    // append is in flight go into the next append together (the actor batches its mailbox).
+    const recorded: Promise<unknown>[] = [];
+    await cdn.seed({
+      taskId,
+      url: state.url,
+      headers,
+      contentLength: state.contentLength!,
+      pieceSize: state.pieceSize!,
+      validators: { etag: state.etag, lastModified: state.lastModified },
+      pieces: wanted,
+      digests: state.pieces.map((p) => p?.digest ?? null),
+      onPiece: (piece, size, digest) => {
+        const done = runtime.execute(taskId, { type: 'RecordSeededPieces', at: clock(), pieces: [{ piece, size, digest }] });
+        done.catch(() => {
+          // Surfaced by Promise.all below, or moot if the seed itself failed first.
+        });
+        recorded.push(done);
+      },
+      signal,
+    });
+    await Promise.all(recorded);
+    return stateOf(await runtime.snapshot(taskId));
+  }
+
+  /**
+   * Ends the seed once every piece's digest is known. An expected whole-file digest is checked
+   * over the CDN's copy when the CDN holds every piece. After a takeover mid-seed it may not
+   * (peers hold the rest), and fetching those from the origin only to hash them would cost the
+   * very bytes the refill saves: the peers then check the digest themselves, as they always do.
+   */
+  private async complete(taskId: string, state: TaskState): Promise<void> {
+    if (state.digest && state.cdnHeldCount === state.pieceCount) {
+      const actual = `sha256:${await this.o.cdn.fileDigest(taskId, state.pieceCount!)}`;
+      if (actual !== state.digest) throw new Error(`the origin's content (${actual}) does not match the expected digest ${state.digest}`);
+    } else if (state.digest) {
+      this.o.logger.info({ taskId, held: state.cdnHeldCount, of: state.pieceCount }, 'the CDN lacks pieces held by peers: the whole-file digest is left to them');
+    }
+    await this.o.runtime.execute(taskId, { type: 'CompleteSeed', at: this.o.clock() });
   }
 }

@@ -7,6 +7,11 @@ import type { TaskRuntime } from '../runtime/task-runtime.ts';
 import type { OriginCredentials } from './origin-credentials.ts';
 import type { TaskSignals } from './task-signals.ts';
 
+/** The fields that identify the task a registration names (its id is their hash). */
+export function taskFieldsOf(req: RegisterTaskRequest) {
+  return { url: req.url, filter: req.filter, digest: req.digest ?? null, identifier: req.identifier ?? null, range: req.range ?? null };
+}
+
 export type TaskViewWithHash = TaskView & { stateHash: string };
 
 export interface SwarmServiceOptions {
@@ -29,7 +34,7 @@ export class SwarmService {
   constructor(private readonly o: SwarmServiceOptions) {}
 
   async registerTask(req: RegisterTaskRequest): Promise<TaskViewWithHash> {
-    const fields = { url: req.url, filter: req.filter, digest: req.digest ?? null, identifier: req.identifier ?? null, range: req.range ?? null };
+    const fields = taskFieldsOf(req);
     const taskId = computeTaskId(fields);
     this.o.credentials.remember(taskId, req.headers);
     const current = stateOf(await this.o.runtime.snapshot(taskId));

@@ -6,6 +6,8 @@ import type { EventStore } from '../store/event-store.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import { openPgliteEventStore, openPostgresEventStore } from '../store/index.ts';
 import { KafkaEventBus, MemoryEventBus } from '../bus/index.ts';
+import { SqlEventStore } from '../store/sql-event-store.ts';
+import { MemoryLeaseStore, SqlLeaseStore, type LeaseStore } from '../cluster/index.ts';
 
 /**
  * The store: PostgreSQL when a database URL is configured, else the embedded default — PGlite
@@ -24,6 +26,11 @@ export async function openEventStore(config: Pick<SupernodeConfig, 'databaseUrl'
     : {};
   if (config.databaseUrl) return openPostgresEventStore(config.databaseUrl, opts);
   return openPgliteEventStore(join(config.dataDir, 'pglite'), opts);
+}
+
+/** The shard leases live in the store's own database (they fence its appends); memory beside a memory store. */
+export function openLeaseStore(store: EventStore): LeaseStore {
+  return store instanceof SqlEventStore ? new SqlLeaseStore(store.client) : new MemoryLeaseStore();
 }
 
 /** The bus: Kafka when brokers are configured, else the in-process bus. */

@@ -5,6 +5,9 @@ import { MalformedEvent, SCHEMA_VERSION, type NewEvent, type StoredEvent } from 
 import { START_CURSOR, type EventStore, type GlobalCursor } from '../../supernode/store/event-store.ts';
 import { StaleEpoch, VersionConflict } from '../../supernode/store/errors.ts';
 import type { SqlClient } from '../../supernode/store/sql-client.ts';
+import type { SqlEventStore } from '../../supernode/store/sql-event-store.ts';
+import type { LeaseStore } from '../../supernode/cluster/lease-store.ts';
+import { SqlLeaseStore } from '../../supernode/cluster/sql-lease-store.ts';
 import type { StoreMetrics } from '../../supernode/store/store-metrics.ts';
 
 /**
@@ -13,11 +16,42 @@ import type { StoreMetrics } from '../../supernode/store/store-metrics.ts';
  * feed's current end. What only SQL can show (a transaction held open across another's commit,
  * a malformed row written behind the store's back) lives in the adapters' own test files.
  */
-export function describeEventStoreConformance(name: string, open: () => Promise<EventStore>): void {
+/**
+ * `open` returns the store and a way to grant a shard's lease with a fresh (higher) epoch, as a
+ * replica taking the shard over would (the SQL stores: SqlLeaseStore on the same database).
+ */
+export interface ConformanceSubject {
+  store: EventStore;
+  takeOverShard: (shard: number) => Promise<number>;
+}
+
+/** takeOverShard on any LeaseStore: the shard's last holder lets go, a new replica takes it with a fresh epoch. */
+export function shardTakeovers(leases: LeaseStore): ConformanceSubject['takeOverShard'] {
+  const holders = new Map<number, { replica: string; epoch: number }>();
+  let replicas = 0;
+  return async (shard) => {
+    const last = holders.get(shard);
+    if (last) await leases.release(shard, last.replica, last.epoch);
+    const replica = `conformance-${++replicas}`;
+    const grant = await leases.acquire(shard, replica, 60_000);
+    if (!grant) throw new Error(`shard ${shard} could not be taken over`);
+    holders.set(shard, { replica, epoch: grant.epoch });
+    return grant.epoch;
+  };
+}
+
+/** The subject for a SQL store: its leases live in the same database (as in a replica). */
+export async function sqlSubject(store: Promise<SqlEventStore>): Promise<ConformanceSubject> {
+  const opened = await store;
+  return { store: opened, takeOverShard: shardTakeovers(new SqlLeaseStore(opened.client)) };
+}
+
+export function describeEventStoreConformance(name: string, open: () => Promise<ConformanceSubject>): void {
   describe(`EventStore conformance: ${name}`, () => {
     let store: EventStore;
+    let takeOverShard: ConformanceSubject['takeOverShard'];
     beforeAll(async () => {
-      store = await open();
+      ({ store, takeOverShard } = await open());
     });
     afterAll(async () => {
       await store?.close();
@@ -58,6 +92,21 @@ export function describeEventStoreConformance(name: string, open: () => Promise<
       expect(await store.streamVersion(s)).toBe(winner.version);
 
       await expect(store.append(stream('ahead'), 4, newEvents(1), { epoch: 1 })).rejects.toMatchObject({ code: 'DF_ERR_VERSION_CONFLICT', expected: 4, actual: 0 });
+    });
+
+    it('fences an append by its shard lease: a former owner cannot write once the shard was granted to a later epoch', async () => {
+      const shard = 1000 + Math.floor(Math.random() * 1_000_000);
+      const first = await takeOverShard(shard);
+      const s = stream('fenced');
+      await store.append(s, 0, newEvents(1), { epoch: first, shard });
+      const second = await takeOverShard(shard);
+      expect(second).toBeGreaterThan(first);
+      // The new owner has not written this stream yet; the old one is refused all the same.
+      await expect(store.append(s, 1, newEvents(1), { epoch: first, shard })).rejects.toMatchObject({ code: 'DF_ERR_STALE_EPOCH', current: second });
+      await expect(store.append(stream('fenced-new'), 0, newEvents(1), { epoch: first, shard })).rejects.toMatchObject({ code: 'DF_ERR_STALE_EPOCH' });
+      await store.append(s, 1, newEvents(1), { epoch: second, shard });
+      // Appends without a shard (single-stream tools) are fenced by the stream's epoch only.
+      expect((await store.readStream(s)).map((e) => e.epoch)).toEqual([first, second]);
     });
 
     it('rejects a stale epoch and accepts a higher one', async () => {

@@ -30,6 +30,8 @@ export function applySourceProbed(draft: StateDraft, { data }: EventOf<'SourcePr
   // per-piece arrays are sized now (and, were a probe ever repeated, everything restarts).
   s.pieces = new Array(n).fill(null);
   s.seededCount = 0;
+  s.cdnHeld = new Array<boolean>(n).fill(false);
+  s.cdnHeldCount = 0;
   s.availability = new Array<number>(n).fill(0);
   s.inflightCount = new Array<number>(n).fill(0);
   s.cdnUploading = 0;
@@ -43,12 +45,17 @@ export function applySourceProbed(draft: StateDraft, { data }: EventOf<'SourcePr
 }
 
 export function applyPiecesSeeded(draft: StateDraft, { data }: EventOf<'PiecesSeeded'>): void {
-  const n = draft.state.pieces.length;
+  const s = draft.state;
+  const n = s.pieces.length;
   for (const { piece, size, digest } of data.pieces) {
     if (piece >= n) continue;
     const pieces = draft.pieces();
-    if (pieces[piece] === null) draft.state.seededCount += 1;
+    if (pieces[piece] === null) s.seededCount += 1;
     pieces[piece] = { size, digest };
+    if (!s.cdnHeld[piece]) {
+      draft.cdnHeld()[piece] = true;
+      s.cdnHeldCount += 1;
+    }
   }
 }
 
@@ -57,5 +64,19 @@ export function applyTaskFailed(draft: StateDraft, { data }: EventOf<'TaskFailed
 }
 
 export function applyOwnershipAcquired(draft: StateDraft, { data }: EventOf<'OwnershipAcquired'>): void {
-  draft.state.owner = { replicaId: data.replicaId, epoch: data.epoch };
+  const s = draft.state;
+  s.owner = { replicaId: data.replicaId, epoch: data.epoch };
+  if (data.cdnPieces === undefined) return;
+  // The new owner's CDN serves from its own disk: it holds what it reported, and only pieces
+  // whose digest is known (a piece it cannot vouch for is fetched again, never guessed).
+  const held = new Array<boolean>(s.pieces.length).fill(false);
+  let count = 0;
+  for (const piece of data.cdnPieces) {
+    if (piece < held.length && s.pieces[piece] !== null && !held[piece]) {
+      held[piece] = true;
+      count += 1;
+    }
+  }
+  s.cdnHeld = held;
+  s.cdnHeldCount = count;
 }

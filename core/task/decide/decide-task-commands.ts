@@ -1,4 +1,4 @@
-import type { TaskEvent } from '../../events/index.ts';
+import type { EventOf, TaskEvent } from '../../events/index.ts';
 import { DamselflyError } from '../../errors.ts';
 import { computeTaskId } from '../../ids/index.ts';
 import { pieceCountFor, pieceRange, pieceSizeFor } from '../../pieces/index.ts';
@@ -34,7 +34,12 @@ export function decideRecordProbe(cmd: RecordProbe, state: TaskState): TaskEvent
   return [{ type: 'SourceProbed', data: { contentLength, pieceSize, pieceCount, acceptRanges, etag, lastModified, at } }];
 }
 
-/** Idempotent: pieces already seeded with the same digest are left out; a different digest is refused. */
+/**
+ * Idempotent: pieces the CDN already holds with the same digest are left out. A piece whose
+ * digest is known but that the CDN no longer holds (a new owner's disk) is recorded again, which
+ * makes the CDN a source for it once more. A different digest is refused: the origin changed,
+ * and the task must fail rather than hand out a file mixing two versions.
+ */
 export function decideRecordSeededPieces(cmd: RecordSeededPieces, state: TaskState): TaskEvent[] {
   requireStatus(state, ['seeding', 'seeded']);
   const fresh = new Map<number, RecordSeededPieces['pieces'][number]>();
@@ -49,7 +54,7 @@ export function decideRecordSeededPieces(cmd: RecordSeededPieces, state: TaskSta
     if (known && known.digest !== entry.digest) {
       throw new DamselflyError('DF_ERR_DIGEST_CONFLICT', `piece ${entry.piece} was seeded as ${known.digest}`);
     }
-    if (!known) fresh.set(entry.piece, { piece: entry.piece, size: entry.size, digest: entry.digest });
+    if (!state.cdnHeld[entry.piece] && !fresh.has(entry.piece)) fresh.set(entry.piece, { piece: entry.piece, size: entry.size, digest: entry.digest });
   }
   if (fresh.size === 0) return [];
   return [{ type: 'PiecesSeeded', data: { pieces: [...fresh.values()], at: cmd.at } }];
@@ -64,9 +69,10 @@ export function decideCompleteSeed(cmd: CompleteSeed, state: TaskState): TaskEve
   return [{ type: 'TaskSucceeded', data: { at: cmd.at } }];
 }
 
+/** A seeded task can fail too: refilling a piece after a takeover may find the origin changed. */
 export function decideFailTask(cmd: FailTask, state: TaskState): TaskEvent[] {
   if (state.status === 'failed') return [];
-  requireStatus(state, ['created', 'seeding']);
+  requireStatus(state, ['created', 'seeding', 'seeded']);
   return [{ type: 'TaskFailed', data: { reason: boundedReason(cmd.reason, 'failed'), at: cmd.at } }];
 }
 
@@ -83,5 +89,16 @@ export function decideAcquireOwnership(cmd: AcquireOwnership, state: TaskState):
   if (owner && cmd.epoch <= owner.epoch) {
     throw new DamselflyError('DF_ERR_STALE_EPOCH', `epoch ${cmd.epoch} <= ${owner.epoch} held by ${owner.replicaId}`);
   }
-  return [{ type: 'OwnershipAcquired', data: { replicaId: cmd.replicaId, epoch: cmd.epoch, at: cmd.at } }];
+  const data: EventOf<'OwnershipAcquired'>['data'] = { replicaId: cmd.replicaId, epoch: cmd.epoch, at: cmd.at };
+  if (cmd.cdnPieces !== undefined) data.cdnPieces = heldWithKnownDigest(cmd.cdnPieces, state);
+  return [{ type: 'OwnershipAcquired', data }];
+}
+
+/** The reported pieces that can count as held (in range, digest known), sorted, once each. */
+function heldWithKnownDigest(cdnPieces: readonly number[], state: TaskState): number[] {
+  for (const piece of cdnPieces) {
+    if (!Number.isSafeInteger(piece) || piece < 0) throw new DamselflyError('DF_ERR_VALIDATION', `invalid CDN piece ${piece}`);
+  }
+  const held = new Set(cdnPieces.filter((p) => p < state.pieces.length && state.pieces[p] !== null));
+  return [...held].sort((a, b) => a - b);
 }

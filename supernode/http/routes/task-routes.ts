@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, TaskView } from '../../../core/wire/peer-api.ts';
 import type { App } from '../server.ts';
@@ -8,13 +9,23 @@ const PeerParams = TaskParams.extend({ peerId: z.string().min(1).max(200).regex(
 const TaskViewWithHash = TaskView.extend({ stateHash: z.string() });
 const security = [{ bearer: [] }];
 
-/** The peer API (core/wire/peer-api.ts is the contract): register, join, rounds, leave, status. */
-export function registerTaskRoutes(app: App, swarm: SwarmService): void {
+export type RouteGuard = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/**
+ * The peer API (core/wire/peer-api.ts is the contract): register, join, rounds, leave, status.
+ * `preHandler` routes each request to the task's owner (supernode/cluster/owner-routing.ts);
+ * without it (a single replica, tests) every task is handled here.
+ */
+export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { preHandler?: RouteGuard } = {}): void {
+  // The zod-typed app's hook type is generic over its logger and type provider; a plain guard is enough here.
+  const preHandler = routing.preHandler as never;
   app.post('/api/v1/tasks', {
+    preHandler,
     schema: { summary: 'Register (or find) the task for a URL', security, body: RegisterTaskRequest, response: { 200: TaskViewWithHash } },
   }, async (req) => swarm.registerTask(req.body));
 
   app.get('/api/v1/tasks/:taskId', {
+    preHandler,
     schema: { summary: 'Task status and state hash', security, params: TaskParams, response: { 200: TaskViewWithHash } },
   }, async (req) => {
     const view = await swarm.view(req.params.taskId);
@@ -23,10 +34,12 @@ export function registerTaskRoutes(app: App, swarm: SwarmService): void {
   });
 
   app.post('/api/v1/tasks/:taskId/peers', {
+    preHandler,
     schema: { summary: 'A peer joins the task', security, params: TaskParams, body: JoinRequest, response: { 200: TaskViewWithHash } },
   }, async (req) => swarm.join(req.params.taskId, req.body));
 
   app.post('/api/v1/tasks/:taskId/peers/:peerId/rounds', {
+    preHandler,
     schema: {
       summary: 'Report finished pieces and receive the next assignments (answered after the events are committed)',
       security, params: PeerParams, body: RoundRequest, response: { 200: RoundResponse },
@@ -34,6 +47,7 @@ export function registerTaskRoutes(app: App, swarm: SwarmService): void {
   }, async (req) => swarm.round(req.params.taskId, req.params.peerId, req.body));
 
   app.delete('/api/v1/tasks/:taskId/peers/:peerId', {
+    preHandler,
     schema: { summary: 'A peer leaves the task', security, params: PeerParams, body: LeaveRequest, response: { 204: z.null() } },
   }, async (req, reply) => {
     await swarm.leave(req.params.taskId, req.params.peerId, req.body);

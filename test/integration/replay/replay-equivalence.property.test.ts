@@ -27,7 +27,7 @@ describe('live = replay from Postgres = replay from Kafka (property)', () => {
         const store = await openPostgresEventStore(databaseUrl(), { schema });
         const bus = await KafkaEventBus.open({ brokers: kafkaBrokers(), topic, partitions: 2 });
         const relay = new OutboxRelay({ store, bus, pollMs: 20 }).start();
-        const runtime = new TaskRuntime({ store, policy: POLICY, epochFor: () => 0, snapshotEvery: 7, onCommitted: () => relay.wake() });
+        const runtime = new TaskRuntime({ store, policy: POLICY, snapshotEvery: 7, onCommitted: () => relay.wake() });
         try {
           let at = 1;
           await runtime.execute(TASK_ID, createCommand(at));

@@ -8,12 +8,12 @@ import { PgSqlClient } from '../../../supernode/store/pg-sql-client.ts';
 import { SqlEventStore } from '../../../supernode/store/sql-event-store.ts';
 import { databaseUrl } from '../../shared/env.ts';
 import { useFreshSchemas } from '../../shared/fresh-schemas.ts';
-import { describeEventStoreConformance, describeSqlEventStoreSpecifics, drain, feedEnd, newEvents, stream } from '../../shared/event-store-conformance.ts';
+import { describeEventStoreConformance, describeSqlEventStoreSpecifics, sqlSubject, drain, feedEnd, newEvents, stream } from '../../shared/event-store-conformance.ts';
 
 // Every test file gets schemas of its own in the shared database, dropped at the end.
 const freshSchema = useFreshSchemas('store_test');
 
-describeEventStoreConformance('postgres', () => openPostgresEventStore(databaseUrl(), { schema: freshSchema() }));
+describeEventStoreConformance('postgres', () => sqlSubject(openPostgresEventStore(databaseUrl(), { schema: freshSchema() })));
 
 describeSqlEventStoreSpecifics('postgres', async (metrics) => {
   const schema = freshSchema();

@@ -13,7 +13,7 @@ const probe: TaskCommand = { type: 'RecordProbe', at: 2, contentLength: 4 * 2621
 const digest = 'a'.repeat(64);
 
 function runtime(store: MemoryEventStore, extra: Partial<ConstructorParameters<typeof TaskRuntime>[0]> = {}) {
-  return new TaskRuntime({ store, policy: DEFAULT_POLICY, epochFor: () => 1, snapshotEvery: 5, ...extra });
+  return new TaskRuntime({ store, policy: DEFAULT_POLICY, snapshotEvery: 5, ...extra });
 }
 
 describe('TaskRuntime', () => {
@@ -77,7 +77,7 @@ describe('TaskRuntime', () => {
     expect(seen.map((e) => e.type)).toEqual(['TaskCreated']);
   });
 
-  it('re-decides after a version conflict, and drops the actor on a stale epoch', async () => {
+  it('re-decides after a version conflict', async () => {
     const store = new MemoryEventStore();
     const a = runtime(store);
     const b = runtime(store);
@@ -86,10 +86,38 @@ describe('TaskRuntime', () => {
     const out = await a.execute(taskId, { type: 'Join', at: 5, peerId: 'p1', hostId: 'h1', address: '127.0.0.1:1' });
     expect(out.events[0]!.version).toBe(3);
     expect(stateOf(out.snapshot).contentLength).toBe(4 * 262144);
+  });
 
-    const newer = runtime(store, { epochFor: () => 2 });
-    await newer.execute(taskId, { type: 'Join', at: 6, peerId: 'p2', hostId: 'h2', address: '127.0.0.1:2' });
-    await expect(a.execute(taskId, { type: 'Join', at: 7, peerId: 'p3', hostId: 'h3', address: '127.0.0.1:3' })).rejects.toMatchObject({ code: 'DF_ERR_STALE_EPOCH' });
+  it('starts each owner term with OwnershipAcquired, and a fenced former owner steps down with a retryable NOT_OWNER', async () => {
+    const epochs = new Map<number, number>();
+    const store = new MemoryEventStore(Date.now, (shard) => epochs.get(shard));
+    const lost: number[] = [];
+    const owner = (replicaId: string, epoch: number) => ({ claim: () => ({ shard: 0, epoch, replicaId }), lost: (s: number) => lost.push(s) });
+    epochs.set(0, 1);
+    const a = runtime(store, { ownership: owner('a', 1) });
+    await a.execute(taskId, create);
+    await a.execute(taskId, probe);
+    expect((await store.readStream(taskId)).map((e) => e.type)).toEqual(['OwnershipAcquired', 'TaskCreated', 'SourceProbed']);
+
+    // b takes the shard over with epoch 2 (the lease store granted it), before a has noticed.
+    epochs.set(0, 2);
+    const b = runtime(store, { ownership: owner('b', 2) });
+    const joined = await b.execute(taskId, { type: 'Join', at: 6, peerId: 'p2', hostId: 'h2', address: '127.0.0.1:2' });
+    expect(joined.events.map((e) => e.type)).toEqual(['PeerJoined']);
+    expect(stateOf(joined.snapshot).owner).toEqual({ replicaId: 'b', epoch: 2 });
+    await expect(a.execute(taskId, { type: 'Join', at: 7, peerId: 'p3', hostId: 'h3', address: '127.0.0.1:3' })).rejects.toMatchObject({ code: 'DF_ERR_NOT_OWNER', retryable: true });
+    expect(lost).toEqual([0]);
     expect(a.liveTaskIds()).not.toContain(taskId);
+    const stored = await store.readStream(taskId);
+    expect(stored.map((e) => [e.type, e.epoch])).toEqual([
+      ['OwnershipAcquired', 1], ['TaskCreated', 1], ['SourceProbed', 1], ['OwnershipAcquired', 2], ['PeerJoined', 2],
+    ]);
+  });
+
+  it('refuses commands for a task whose shard it does not hold, writing nothing', async () => {
+    const store = new MemoryEventStore();
+    const rt = runtime(store, { ownership: { claim: () => undefined, lost: () => undefined } });
+    await expect(rt.execute(taskId, create)).rejects.toMatchObject({ code: 'DF_ERR_NOT_OWNER' });
+    expect(await store.streamVersion(taskId)).toBe(0);
   });
 });

@@ -63,6 +63,23 @@ describe('assignPieces', () => {
     expect(assignPieces(state, 'r', 1, { ...POLICY, cdnUploadSlots: 8 }, NOW)).toEqual([{ piece: 0, source: CDN_SOURCE, deadline: NOW + POLICY.pieceTimeoutMs }]);
   });
 
+  it('offers the CDN only for pieces it holds now, not every piece whose digest is known (after a takeover)', () => {
+    // Every digest is known; the new owner's CDN holds piece 2 only; peer a holds 0.
+    const state = buildState({ pieceCount: 4, cdnHeld: [2], peers: [{ id: 'a', have: [0] }, { id: 'r' }] });
+    const choices = assignPieces(state, 'r', 4, { ...POLICY, cdnUploadSlots: 8 }, NOW);
+    expect(choices.map((c) => [c.piece, c.source]).sort()).toEqual([
+      [0, 'a'],
+      [2, CDN_SOURCE],
+    ]);
+    // Nor does it relieve busy holders of a piece it lacks, though every piece is in the swarm.
+    const busy = buildState({
+      pieceCount: 1,
+      cdnHeld: [],
+      peers: [{ id: 'busy', have: [0] }, { id: 'f1', inflight: { 0: 'busy' } }, { id: 'f2', inflight: { 0: 'busy' } }, { id: 'r' }],
+    });
+    expect(assignPieces(busy, 'r', 1, { ...POLICY, cdnUploadSlots: 8 }, NOW)).toEqual([]);
+  });
+
   it('never offers a quarantined, expired, failed or departed peer; a finished one still serves', () => {
     const base = { have: [0] };
     const state = buildState({

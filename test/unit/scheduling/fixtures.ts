@@ -5,7 +5,7 @@ import { initialTaskState } from '../../../core/task/task-state.ts';
 /**
  * A TaskState builder for the scheduler's tests, independent of the task reducer: it derives
  * every counter the reducer maintains (availability, inflightCount, uploading, cdnUploading,
- * haveCount, seededCount) from what the peers hold and fetch, so the states obey the
+ * haveCount, seededCount, cdnHeldCount) from what the peers hold and fetch, so the states obey the
  * invariants documented in core/task/task-state.ts without going through events.
  */
 export interface PeerSpec {
@@ -21,8 +21,10 @@ export interface PeerSpec {
 
 export interface TaskSpec {
   pieceCount: number;
-  /** Pieces stored by the CDN; default all. */
+  /** Pieces seeded (digest known); default all. */
   seeded?: number[];
+  /** Of the seeded pieces, those the CDN holds now; default all of them (as on the first owner). */
+  cdnHeld?: number[];
   peers: PeerSpec[];
   /** Deadline written on the built in-flight entries. */
   deadline?: number;
@@ -31,6 +33,7 @@ export interface TaskSpec {
 export function buildState(spec: TaskSpec): TaskState {
   const n = spec.pieceCount;
   const seeded = new Set(spec.seeded ?? Array.from({ length: n }, (_, p) => p));
+  const cdnHeld = new Set((spec.cdnHeld ?? [...seeded]).filter((p) => seeded.has(p)));
   const state: TaskState = {
     ...initialTaskState('task-under-test'),
     status: 'seeding',
@@ -39,6 +42,8 @@ export function buildState(spec: TaskSpec): TaskState {
     contentLength: n * 100,
     pieces: Array.from({ length: n }, (_, p) => (seeded.has(p) ? { size: 100, digest: p.toString(16).padStart(64, '0') } : null)),
     seededCount: seeded.size,
+    cdnHeld: Array.from({ length: n }, (_, p) => cdnHeld.has(p)),
+    cdnHeldCount: cdnHeld.size,
     availability: new Array<number>(n).fill(0),
     inflightCount: new Array<number>(n).fill(0),
   };

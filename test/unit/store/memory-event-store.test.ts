@@ -1,4 +1,8 @@
+import { MemoryLeaseStore } from '../../../supernode/cluster/memory-lease-store.ts';
 import { MemoryEventStore } from '../../../supernode/store/memory-event-store.ts';
-import { describeEventStoreConformance } from '../../shared/event-store-conformance.ts';
+import { describeEventStoreConformance, shardTakeovers } from '../../shared/event-store-conformance.ts';
 
-describeEventStoreConformance('memory', async () => new MemoryEventStore());
+describeEventStoreConformance('memory', async () => {
+  const leases = new MemoryLeaseStore();
+  return { store: new MemoryEventStore(Date.now, (shard) => leases.epochOf(shard)), takeOverShard: shardTakeovers(leases) };
+});

@@ -7,10 +7,10 @@ import { PgliteSqlClient } from '../../../supernode/store/pglite-sql-client.ts';
 import { SqlEventStore } from '../../../supernode/store/sql-event-store.ts';
 import { openPgliteEventStore } from '../../../supernode/store/open-event-store.ts';
 import type { StoreMetrics } from '../../../supernode/store/store-metrics.ts';
-import { describeEventStoreConformance, describeSqlEventStoreSpecifics, drain, feedEnd, newEvents, stream } from '../../shared/event-store-conformance.ts';
+import { describeEventStoreConformance, describeSqlEventStoreSpecifics, sqlSubject, drain, feedEnd, newEvents, stream } from '../../shared/event-store-conformance.ts';
 
 // PGlite is PostgreSQL compiled to WASM, in-process: the same SQL and migrations as the server.
-describeEventStoreConformance('pglite', () => openPgliteEventStore('memory://'));
+describeEventStoreConformance('pglite', () => sqlSubject(openPgliteEventStore('memory://')));
 
 describeSqlEventStoreSpecifics('pglite', async (metrics: StoreMetrics) => {
   const client = await PgliteSqlClient.open('memory://');

@@ -71,11 +71,13 @@ describe('RecordSeededPieces and CompleteSeed', () => {
 });
 
 describe('FailTask, Evict, AcquireOwnership', () => {
-  it('fails a live task once, bounding the reason; a seeded task cannot fail', () => {
+  it('fails a live task once, bounding the reason; a seeded task too (a refill found the origin changed)', () => {
     const { state, events } = run([{ type: 'FailTask', at: 5, reason: 'x'.repeat(900) }, { type: 'FailTask', at: 6, reason: 'again' }], seedingTask(2));
     expect(events).toHaveLength(1);
     expect(state.failure).toHaveLength(500);
-    rejects({ type: 'FailTask', at: 5, reason: 'r' }, run([{ type: 'CompleteSeed', at: 4 }], seedingTask(2)).state, 'DF_ERR_TASK_STATE');
+    const seeded = run([{ type: 'CompleteSeed', at: 4 }], seedingTask(2)).state;
+    expect(run([{ type: 'FailTask', at: 5, reason: 'origin changed' }], seeded).state).toMatchObject({ status: 'failed', failure: 'origin changed' });
+    rejects({ type: 'FailTask', at: 5, reason: 'r' }, run([{ type: 'Evict', at: 4 }], seeded).state, 'DF_ERR_NOT_FOUND');
   });
 
   it('evicts once; an absent task cannot be evicted', () => {

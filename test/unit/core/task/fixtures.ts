@@ -23,7 +23,8 @@ export function digestOf(n: number): string {
 /**
  * A small deterministic scheduler for these tests, so that they exercise assignments whatever
  * state core/scheduling is in: the lowest missing seeded pieces, each from the first serving
- * peer (by id) that holds it, has a free slot and has not failed the requester, else the CDN.
+ * peer (by id) that holds it, has a free slot and has not failed the requester, else the CDN
+ * if it holds the piece.
  */
 export const simpleAssign: AssignFn = (state, peerId, want, policy, now) => {
   const me = state.peers[peerId]!;
@@ -39,7 +40,7 @@ export const simpleAssign: AssignFn = (state, peerId, want, policy, now) => {
     if (holder) {
       load.set(holder.peerId, load.get(holder.peerId)! + 1);
       out.push({ piece: p, source: holder.peerId, deadline: now + policy.pieceTimeoutMs });
-    } else if (cdnLoad < policy.cdnUploadSlots) {
+    } else if (state.cdnHeld[p] && cdnLoad < policy.cdnUploadSlots) {
       cdnLoad++;
       out.push({ piece: p, source: CDN_SOURCE, deadline: now + policy.pieceTimeoutMs });
     }

@@ -58,7 +58,12 @@ export function commandFor(step: Step, state: TaskState, at: number, scenario: S
   }
   if (kind < 75) return { type: 'ExpireAssignments', at };
   if (kind < 80) return { type: 'Leave', at, peerId, outcome: (['succeeded', 'failed', 'left'] as const)[b % 3]!, reason: 'r' };
-  if (kind < 84) return { type: 'AcquireOwnership', at, replicaId: `r${c % 3}`, epoch: (state.owner?.epoch ?? 0) + (b % 3) };
+  if (kind < 84) {
+    // A takeover: mostly with what the new owner's CDN holds (a random subset, by the bits of
+    // c), so that holdings shrink and are refilled by RecordSeededPieces later in the history.
+    const cdnPieces = b % 4 === 0 ? undefined : Array.from({ length: n }, (_, p) => p).filter((p) => (c >> (p % 10)) & 1);
+    return { type: 'AcquireOwnership', at, replicaId: `r${c % 3}`, epoch: (state.owner?.epoch ?? 0) + (b % 3), ...(cdnPieces ? { cdnPieces } : {}) };
+  }
   if (kind < 93) return { type: 'CompleteSeed', at };
   // Failing or evicting ends most of the history, so they are rare.
   if (kind < 96) return c % 20 === 0 ? { type: 'FailTask', at, reason: 'origin failed' } : { type: 'ExpireAssignments', at };

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { TaskEventType } from '../../../../core/events/index.ts';
+import { CDN_SOURCE, type TaskEventType } from '../../../../core/events/index.ts';
 import {
   TASK_EVENT_TYPES,
   canonicalJson,
@@ -36,6 +36,10 @@ function live(scenario: Scenario, options: DecideOptions) {
   }, options, (state, event) => {
     seen.add(event.type);
     expect(taskInvariantViolations(state), `after ${event.type}`).toEqual([]);
+    // Whoever schedules, the CDN is offered only for pieces it holds now (takeovers included).
+    if (event.type === 'PiecesAssigned') {
+      for (const a of event.data.assignments) if (a.source === CDN_SOURCE) expect(state.cdnHeld[a.piece], `CDN offered for piece ${a.piece}`).toBe(true);
+    }
     expect(snapshot.value).toBe(state.status);
   });
   totalEvents += history.events.length;

@@ -42,6 +42,7 @@ describe('taskView', () => {
       pieceSize: 100,
       pieceCount: 3,
       seededCount: 3,
+      cdnHeldCount: 3,
       peers: 1,
       version: s.version,
       failure: null,
