@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DamselflyError, ErrorCodes, type ErrorCode } from '../../core/errors.ts';
 import type { Logger } from '../logger.ts';
+import { RepeatLimiter } from '../repeat-limiter.ts';
 
 /**
  * The single place where errors become HTTP responses: RFC 9457 problem+json with a stable
@@ -43,9 +44,15 @@ export function toProblem(err: unknown): Problem {
 }
 
 export function installProblemHandlers(app: import('fastify').FastifyInstance, logger: Logger): void {
+  const quiet = new RepeatLimiter(10_000);
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const problem = toProblem(err);
-    if (problem.status >= 500) logger.error({ err, url: req.url, method: req.method }, 'request failed');
+    if (problem.status === 503) {
+      // Expected while the store is away or a shard changes hands, and every waiting peer
+      // polls: one line per code, then at most one per 10 s with the count held back.
+      const heldBack = quiet.pass(problem.code);
+      if (heldBack !== undefined) logger.warn({ code: problem.code, detail: problem.detail, heldBack }, 'request refused for now');
+    } else if (problem.status >= 500) logger.error({ err, url: req.url, method: req.method }, 'request failed');
     return sendProblem(reply, problem);
   });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problemOf('DF_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));

@@ -159,7 +159,14 @@ export class TaskRuntime {
     try {
       while (actor.mailbox.length > 0) {
         const batch = actor.mailbox.splice(0, actor.mailbox.length);
-        await this.runBatch(actor, batch);
+        try {
+          await this.runBatch(actor, batch);
+        } catch (err) {
+          // A reload or a takeover lookup failed (the store is away): answer every command of
+          // the batch (a settled one ignores this) and forget the state, reloaded next time.
+          this.actors.delete(actor.taskId);
+          for (const p of batch) p.reject(err);
+        }
       }
     } finally {
       actor.busy = false;
@@ -222,9 +229,11 @@ export class TaskRuntime {
         this.maybeSnapshot(actor);
         return;
       } catch (err) {
-        const retryable = (err as { retryable?: boolean }).retryable === true;
+        // Only a version conflict is re-decided here: someone else appended (e.g. a former
+        // owner's last write). Any other failure — the store unavailable, whose append may or
+        // may not have committed — drops the live state: the next command reloads the truth.
+        const retryable = isDamselflyError(err, 'DF_ERR_VERSION_CONFLICT');
         if (retryable && attempt < maxRetries) {
-          // Someone else appended (e.g. a former owner's last write): reload and decide again.
           const fresh = await this.rehydrate(actor.taskId);
           actor.snapshot = fresh.snapshot;
           actor.version = fresh.version;

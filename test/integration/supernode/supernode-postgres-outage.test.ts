@@ -28,6 +28,8 @@ describe('supernode API through a PostgreSQL outage', () => {
       method,
       headers: body !== undefined ? { 'content-type': 'application/json' } : {},
       body: body === undefined ? undefined : JSON.stringify(body),
+      // A command left unanswered must fail this test, not hang it (and the supernode's stop).
+      signal: AbortSignal.timeout(20_000),
     });
     const text = await res.text();
     return { status: res.status, type: res.headers.get('content-type') ?? '', retryAfter: res.headers.get('retry-after'), body: text ? JSON.parse(text) : null };

@@ -47,7 +47,9 @@ export function kafkaViolations(postgres: readonly CheckedEvent[], kafka: readon
   if (at >= 0) {
     out.push({
       invariant: 'kafka-order',
-      message: `Kafka's ${ordinal(at + 1)} distinct event of the task is version ${firstCopies[at]!.version} where PostgreSQL has version ${expected[at]!.version} (${expected[at]!.eventId})`,
+      message:
+        `Kafka's ${ordinal(at + 1)} distinct event of the task is version ${firstCopies[at]!.version} where PostgreSQL has version ${expected[at]!.version} (${expected[at]!.eventId}); ` +
+        `Kafka's order from there: ${firstCopies.slice(at, at + 8).map((e) => `v${e.version}`).join(' ')}`,
     });
   }
   return { violations: out, duplicates };
