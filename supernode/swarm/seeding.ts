@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import { isDamselflyError } from '../../core/errors.ts';
+import { isDamselflyError, type ErrorCode } from '../../core/errors.ts';
 import { piecesFromOrigin } from '../../core/scheduling/pieces-from-origin.ts';
 import { stateOf, type TaskState } from '../../core/task/index.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
@@ -30,6 +30,9 @@ export interface CdnPort {
   fileDigest(taskId: string, pieceCount: number): Promise<string>;
 }
 
+/** Errors of this replica rather than of the origin: they never fail a task. */
+const OWN_TROUBLE: readonly ErrorCode[] = ['DF_ERR_UNAVAILABLE', 'DF_ERR_NOT_OWNER', 'DF_ERR_STALE_EPOCH'];
+
 /** The part of the task runtime the seeding uses: a task's state, and commands. */
 export type SeedingRuntime = Pick<TaskRuntime, 'snapshot' | 'execute'>;
 
@@ -39,7 +42,7 @@ export interface SeedingOptions {
   credentials: OriginCredentials;
   clock: () => number;
   logger: Logger;
-  /** After a refill of a seeded task fails (origin down, credentials not known here yet), wait this long before the next try. */
+  /** After a refill fails without failing the task (origin down, credentials not known here yet, store down), wait this long before the next try. */
   refillRetryMs?: number;
 }
 
@@ -56,7 +59,7 @@ export interface SeedingOptions {
  */
 export class Seeding {
   private readonly running = new Map<string, AbortController>();
-  /** Seeded tasks whose last refill failed, and when to try again. */
+  /** Tasks whose last seed or refill failed without failing the task, and when to try again. */
   private readonly retryAt = new Map<string, number>();
 
   constructor(private readonly o: SeedingOptions) {}
@@ -104,12 +107,16 @@ export class Seeding {
     } catch (err) {
       if (abort.signal.aborted) return;
       const reason = err instanceof Error ? err.message : String(err);
-      // A seeded task is complete in the swarm's eyes: a refill that could not reach the origin
-      // (or this replica's store) is tried again later. Only proof that the origin changed fails
-      // it, since the missing pieces can then never be had in the version the peers hold.
-      if (refill && !isDamselflyError(err, 'DF_ERR_ORIGIN_CHANGED') && !isDamselflyError(err, 'DF_ERR_DIGEST_CONFLICT')) {
+      // This replica's own trouble (its store down, the task no longer its own) says nothing
+      // about the origin: the task's owner seeds on from a later touch. And a seeded task is
+      // complete in the swarm's eyes: a refill that could not reach the origin is tried again
+      // later; only proof that the origin changed fails it, since the missing pieces can then
+      // never be had in the version the peers hold.
+      const ours = OWN_TROUBLE.some((code) => isDamselflyError(err, code));
+      const changed = isDamselflyError(err, 'DF_ERR_ORIGIN_CHANGED') || isDamselflyError(err, 'DF_ERR_DIGEST_CONFLICT');
+      if (ours || (refill && !changed)) {
         this.retryAt.set(taskId, clock() + (this.o.refillRetryMs ?? 5_000));
-        this.o.logger.warn({ taskId, reason }, 'refilling the CDN failed; will retry');
+        this.o.logger.warn({ taskId, reason }, 'fetching from the origin failed; will retry');
         return;
       }
       this.o.logger.warn({ taskId, reason }, 'seeding failed');

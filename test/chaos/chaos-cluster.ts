@@ -10,7 +10,7 @@ import { startChaosServices, type ChaosServices } from '../shared/chaos-services
 import { checkTask, formatViolations, parseAckLog, readPostgres, type CheckedEvent, type TaskCheckReport } from '../shared/invariants/index.ts';
 import { startTestOrigin } from '../shared/origin.ts';
 import { pollUntil, resultsWithin, startPeer, tempDir, TOKEN, type PeerProcess } from '../e2e/swarm/swarm-fixture.ts';
-import { freshDatabase } from '../integration/relay/fresh-database.ts';
+import { freshDatabase } from '../shared/fresh-database.ts';
 import { ClusterView, getJson, TaskOwner } from './cluster-api.ts';
 import { takesClusterFlags } from './cluster-wired.ts';
 import { Replica } from './replica-process.ts';

@@ -48,6 +48,10 @@ export function applyPiecesReported(draft: StateDraft, { data }: EventOf<'Pieces
     if (piece >= pieceCount) continue;
     endInflight(draft, peer, piece);
     if (!blamesSource(reason)) continue;
+    // The CDN is the cluster's, served by whichever replica owns the task: one that cannot be
+    // reached is a replica gone (its successor serves the CDN from now on), not a bad source.
+    // Counting it would shut the requester out of its successor's CDN too.
+    if (source === CDN_SOURCE && (reason === 'unreachable' || reason === 'refused')) continue;
     const failed = draft.failedSources(peer);
     failed[source] = (failed[source] ?? 0) + 1;
     if (source !== CDN_SOURCE) {

@@ -10,6 +10,7 @@ import { replay, stateHash } from '../../../core/task/index.ts';
 import { openPostgresEventStore } from '../../../supernode/store/index.ts';
 import { KafkaEventBus } from '../../../supernode/bus/index.ts';
 import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
+import { freshDatabase } from '../../shared/fresh-database.ts';
 import { startTestOrigin } from '../../shared/origin.ts';
 
 /**
@@ -34,11 +35,16 @@ describe('supernode API on Postgres + Kafka', () => {
     return { status: res.status, type: res.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : null };
   };
 
+  // A database of its own: every supernode on one database forms one cluster, and this test
+  // must talk to its own replica only (another test's supernode may be running meanwhile).
+  let db: { url: string; drop: () => Promise<void> };
+
   beforeAll(async () => {
+    db = await freshDatabase(databaseUrl(), 'sn_api');
     dir = mkdtempSync(join(tmpdir(), 'df-sn-'));
     origin = await startTestOrigin(3 * 1024 * 1024 + 12345);
     const config = parseSupernodeConfig(
-      { port: '0', dataDir: dir, databaseUrl: databaseUrl(), kafkaBrokers: kafkaBrokers().join(','), kafkaTopic: topic, logLevel: 'warn' },
+      { port: '0', dataDir: dir, databaseUrl: db.url, kafkaBrokers: kafkaBrokers().join(','), kafkaTopic: topic, logLevel: 'warn' },
       { DAMSELFLY_TOKEN: token },
     );
     node = await startSupernode(config, createLogger({ level: 'warn' }));
@@ -47,6 +53,7 @@ describe('supernode API on Postgres + Kafka', () => {
 
   afterAll(async () => {
     await node?.stop();
+    await db?.drop();
     await origin?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -107,7 +114,7 @@ describe('supernode API on Postgres + Kafka', () => {
     const live = await call('GET', `/api/v1/tasks/${taskId}`);
     expect(live.body.status).toBe('seeded');
 
-    const store = await openPostgresEventStore(databaseUrl());
+    const store = await openPostgresEventStore(db.url);
     const fromPg = await store.readStream(taskId);
     await store.close();
     expect(stateHash(replay(fromPg))).toBe(live.body.stateHash);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StoredEvent, TaskEvent } from '../../../core/events/index.ts';
+import { DamselflyError } from '../../../core/errors.ts';
 import { computeTaskId } from '../../../core/ids/index.ts';
 import { DEFAULT_POLICY } from '../../../core/scheduling/policy.ts';
 import { decide, evolve, initialTaskSnapshot, stateOf, taskInvariantViolations, type TaskCommand, type TaskSnapshot, type TaskState } from '../../../core/task/index.ts';
@@ -176,5 +177,25 @@ describe('Seeding after a takeover', () => {
     await ensure();
     expect(gets().at(-1)).toMatchObject({ range: `bytes=${10 * PIECE}-`, authorization: 'Bearer s3cret' });
     expect(heldByCdn()).toEqual([10, 11]);
+  });
+
+  it('never fails a task for this replica’s own trouble (its store down): it seeds on later', async () => {
+    await start();
+    await takenOver([{ id: 'a', have: range(0, 5) }], range(0, 5));
+    const execute = runtime.execute.bind(runtime);
+    let outage = true;
+    runtime.execute = async (id, command) => {
+      if (outage && command.type === 'RecordSeededPieces') throw new DamselflyError('DF_ERR_UNAVAILABLE', 'the event store is unavailable');
+      return execute(id, command);
+    };
+    await ensure();
+    expect(runtime.commands.map((c) => c.type)).not.toContain('FailTask');
+    expect(runtime.state(taskId).status).toBe('seeding');
+    outage = false;
+    now += 10_000;
+    await ensure();
+    expect(runtime.state(taskId)).toMatchObject({ status: 'seeded', seededCount: COUNT });
+    // The pieces stored during the outage were on disk already: announced from the cache, not refetched.
+    expect(origin.bodyBytes).toBe(5 * PIECE + sizeOf(11));
   });
 });
