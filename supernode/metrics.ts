@@ -45,6 +45,14 @@ export function createMetrics() {
     actorsLive: new Gauge({ name: 'damselfly_actors_live', help: 'Task actors in memory', registers: [registry] }),
     rounds: new Counter({ name: 'damselfly_rounds_total', help: 'Peer report-and-schedule round trips', labelNames: ['action'], registers: [registry] }),
     piecesAssigned: new Counter({ name: 'damselfly_pieces_assigned_total', help: 'Piece assignments', labelNames: ['source'], registers: [registry] }),
+    rehydratedEvents: new Counter({
+      name: 'damselfly_rehydrated_events_total',
+      help: 'Events read from the store to bring a task actor up to date (the tail after its snapshot or warm copy)',
+      labelNames: ['start'],
+      registers: [registry],
+    }),
+    shardsAcquired: new Counter({ name: 'damselfly_shards_acquired_total', help: 'Shard leases this replica took (start-up, rebalancing, takeover)', registers: [registry] }),
+    shardsHeld: new Gauge({ name: 'damselfly_shards_held', help: 'Shard leases this replica holds', registers: [registry] }),
     cdnOriginBytes: new Counter({ name: 'damselfly_cdn_origin_bytes_total', help: 'Bytes the CDN fetched from origins', registers: [registry] }),
   };
 }

@@ -76,8 +76,13 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     leaseTtlMs: config.leaseTtlMs,
     tickMs: Math.round(config.leaseTtlMs / 4),
     logger: logger.child({ component: 'cluster' }),
-    onAcquired: (shard) => takeOver(shard),
+    onAcquired: (shard) => {
+      metrics.shardsAcquired.inc();
+      metrics.shardsHeld.inc();
+      takeOver(shard);
+    },
     onLost: (shard) => {
+      metrics.shardsHeld.dec();
       runtime.evictShard((id) => ownership.shardOf(id), shard);
       seeding.stopWhere((id) => ownership.shardOf(id) === shard);
     },
@@ -104,6 +109,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     policy: config.policy,
     ownership,
     warmStart: (taskId) => warm.get(taskId),
+    onRehydrated: (start, tailEvents) => metrics.rehydratedEvents.inc({ start }, tailEvents),
     cdnPiecesFor: (taskId, state) => cdn.heldPieces(taskId, state),
     snapshotEvery: config.snapshotEvery,
     onBatch: (events, commands, seconds) => {

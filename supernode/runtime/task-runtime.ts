@@ -42,6 +42,8 @@ export interface TaskRuntimeOptions {
    */
   onCommitted?: (taskId: string, events: StoredEvent[], snapshot: TaskSnapshot) => void;
   onBatch?: (events: number, commands: number, seconds: number) => void;
+  /** A task actor was loaded: from where (warm copy, stored snapshot, or the first event) and how many events were read after it. */
+  onRehydrated?: (start: 'warm' | 'snapshot' | 'empty', tailEvents: number) => void;
   newEventId?: () => string;
   /** How many times a batch is re-decided after a version conflict before giving up. */
   maxConflictRetries?: number;
@@ -134,13 +136,17 @@ export class TaskRuntime {
     const stored = await this.opts.store.loadSnapshot(taskId);
     let snapshot = stored ? snapshotFromState(parseTaskState(stored.state)) : initialTaskSnapshot(taskId);
     let version = stored?.version ?? 0;
-    if (warm && warm.version > version) ({ snapshot, version } = warm);
+    const start = warm && warm.version > version ? 'warm' : stored ? 'snapshot' : 'empty';
+    if (start === 'warm') ({ snapshot, version } = warm!);
+    let tailEvents = 0;
     for (;;) {
       const tail = await this.opts.store.readStream(taskId, { fromVersion: version, limit: 5000 });
       for (const e of tail) snapshot = evolve(snapshot, e);
       if (tail.length === 0) break;
+      tailEvents += tail.length;
       version = tail[tail.length - 1]!.version;
     }
+    this.opts.onRehydrated?.(start, tailEvents);
     const actor: TaskActor = {
       taskId,
       snapshot,
