@@ -73,6 +73,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     replicaId,
     address: () => address,
     shardCount: config.shards,
+    alone: !config.databaseUrl,
     leaseTtlMs: config.leaseTtlMs,
     tickMs: Math.round(config.leaseTtlMs / 4),
     logger: logger.child({ component: 'cluster' }),

@@ -23,6 +23,12 @@ export interface ShardOwnershipOptions {
   onLost: (shard: number) => Promise<void> | void;
   /** Monotonic milliseconds (performance.now), for the local validity of leases. */
   now?: () => number;
+  /**
+   * No other replica can exist (the embedded store: PGlite is one process's database), so a
+   * lease never lapses locally — a CPU-starved or busy store delaying a renewal must not make
+   * the only replica refuse its own tasks.
+   */
+  alone?: boolean;
 }
 
 /** A lease this replica holds: its fencing epoch and when (locally) it was last confirmed. */
@@ -125,6 +131,7 @@ export class ShardOwnership {
   }
 
   private valid(h: HeldShard): boolean {
+    if (this.o.alone) return true;
     // A quarter of the TTL as margin: the renew's round trip and timer jitter fit in it.
     return this.now() - h.confirmedAt < this.o.leaseTtlMs * 0.75;
   }
