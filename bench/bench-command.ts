@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { eventsBenchCommand } from './events/events-command.ts';
 import { swarmCommand } from './swarm/swarm-command.ts';
+import { failoverCommand } from './failover/failover-command.ts';
 
 /**
  * `damselfly bench`: the benchmarks that back the performance claims in docs/benchmarks.md.
@@ -8,8 +9,9 @@ import { swarmCommand } from './swarm/swarm-command.ts';
  */
 export function benchCommand(): Command {
   return new Command('bench')
-    .description('benchmarks: event persistence (events); swarm distribution (swarm)')
+    .description('benchmarks: event persistence (events); swarm distribution (swarm); supernode failover (failover)')
     .exitOverride()
     .addCommand(eventsBenchCommand())
-    .addCommand(swarmCommand());
+    .addCommand(swarmCommand())
+    .addCommand(failoverCommand());
 }

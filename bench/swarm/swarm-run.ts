@@ -3,7 +3,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { freePort, onLines, spawnDamselfly, stopProcess, waitHealthy } from '../processes.ts';
+import { freePort, spawnDamselfly, stopProcess, waitHealthy } from '../processes.ts';
+import { startBenchPeer, type BenchPeer, type PeerResult } from './peer-process.ts';
+
+export type { PeerResult } from './peer-process.ts';
 import { startOrigin, type Origin } from './origin-server.ts';
 import { p2pLowerBoundSeconds } from '../lower-bound.ts';
 
@@ -25,15 +28,6 @@ export interface SwarmOptions {
   dir?: string;
 }
 
-export interface PeerResult {
-  taskId?: string;
-  bytes: number;
-  seconds: number;
-  fromPeers?: number;
-  fromCdn?: number;
-  peerBytes?: number;
-  backSource?: boolean;
-}
 
 export interface SwarmResult {
   peers: number;
@@ -66,7 +60,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
   const content = randomBytes(o.fileBytes);
   const digest = createHash('sha256').update(content).digest('hex');
   const origin: Origin = await startOrigin({ content, rate: o.originUpload });
-  const procs: ChildProcess[] = [];
+  const peers: BenchPeer[] = [];
   let supernode: ChildProcess | undefined;
   try {
     let nodeAddress = '127.0.0.1:1'; // the baseline: no supernode answers, every peer goes to the origin
@@ -81,53 +75,22 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
       nodeAddress = `127.0.0.1:${port}`;
     }
     const outputs = Array.from({ length: o.peers }, (_, i) => join(dir, `peer-${i}.out`));
-    const results: (PeerResult | undefined)[] = new Array(o.peers).fill(undefined);
-    const ready: Promise<void>[] = [];
-    const finished: Promise<void>[] = [];
-    let goAt = 0;
-    const doneAt: number[] = [];
     for (let i = 0; i < o.peers; i++) {
-      const proc = spawnDamselfly([
-        'get', origin.url, '-o', outputs[i]!, '--node', nodeAddress, '--json',
-        '--upload-limit', String(o.peerUpload), '--wait-for-go', '--linger-until-eof',
-        ...(o.mode === 'origin' ? ['--connect-timeout', '200'] : []),
-      ]);
-      procs.push(proc);
-      let stderr = '';
-      proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-      ready.push(new Promise((resolve, reject) => {
-        onLines(proc.stdout!, (line) => {
-          if (line === 'ready') return resolve();
-          if (!line.startsWith('{')) return;
-          const r = JSON.parse(line) as PeerResult;
-          results[i] = r;
-          doneAt[i] = performance.now();
-          o.onPeerDone?.(i, r);
-        });
-        proc.once('exit', (code) => reject(new Error(`peer ${i} exited with ${code} before it was ready: ${stderr}`)));
-      }));
-      finished.push(new Promise((resolve, reject) => {
-        const check = setInterval(() => {
-          if (results[i]) {
-            clearInterval(check);
-            resolve();
-          }
-        }, 20);
-        proc.once('exit', (code) => {
-          clearInterval(check);
-          if (results[i]) resolve();
-          else reject(new Error(`peer ${i} exited with ${code} without a result: ${stderr}`));
-        });
-      }));
+      const peer = startBenchPeer({
+        index: i, url: origin.url, output: outputs[i]!, nodes: nodeAddress, peerUpload: o.peerUpload,
+        extra: o.mode === 'origin' ? ['--connect-timeout', '200'] : [],
+      });
+      void peer.result.then((r) => o.onPeerDone?.(i, r), () => undefined);
+      peers.push(peer);
     }
-    await Promise.all(ready);
-    goAt = performance.now();
-    for (const p of procs) p.stdin!.write('go\n');
-    await Promise.all(finished);
+    await Promise.all(peers.map((p) => p.ready));
+    const goAt = performance.now();
+    for (const p of peers) p.go();
+    const done = await Promise.all(peers.map((p) => p.result));
+    const doneAt = peers.map((p) => p.doneAt()!);
     const seconds = (Math.max(...doneAt) - goAt) / 1000;
     const filesIdentical = outputs.every((f) => createHash('sha256').update(readFileSync(f)).digest('hex') === digest);
     const lowerBoundSeconds = p2pLowerBoundSeconds({ fileBytes: o.fileBytes, peers: o.peers, serverUpload: o.originUpload, peerUpload: o.peerUpload, minDownload: Infinity });
-    const done = results as PeerResult[];
     return {
       peers: o.peers,
       fileBytes: o.fileBytes,
@@ -143,8 +106,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
       peerResults: done,
     };
   } finally {
-    for (const p of procs) p.stdin?.end();
-    await Promise.all(procs.map((p) => stopProcess(p, 5000)));
+    await Promise.all(peers.map((p) => p.stop()));
     if (supernode) await stopProcess(supernode, 15_000);
     await origin.close();
     if (!o.dir) rmSync(dir, { recursive: true, force: true });

@@ -124,5 +124,6 @@ function corruptPredicate(which: GetOptions['testCorruptUploads']): ((taskId: st
  * every verified piece listed here to be in the task's events.
  */
 function ackLogWriter(path: string): (ack: AcknowledgedRound) => void {
-  return (ack) => appendFileSync(path, `${JSON.stringify(ack)}\n`);
+  // `at` (the peer's clock, ms) lets a benchmark see how long a peer went without an answer.
+  return (ack) => appendFileSync(path, `${JSON.stringify({ ...ack, at: Date.now() })}\n`);
 }

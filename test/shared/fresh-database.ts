@@ -1,25 +1,2 @@
-import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-
-/**
- * A database of its own for one test file: the relay reads the store's whole global feed, so a
- * shared database would make it publish (and the test wait for) every other test's events.
- */
-export async function freshDatabase(baseUrl: string, prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: baseUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
+// The helper lives with the benchmarks (they need fresh databases too); tests import it from here.
+export * from '../../bench/cluster/fresh-database.ts';

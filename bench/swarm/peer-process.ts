@@ -1,0 +1,69 @@
+import type { ChildProcess } from 'node:child_process';
+import { onLines, spawnDamselfly, stopProcess } from '../processes.ts';
+
+/** What `damselfly get --json` prints when it is done (the fields the benchmarks read). */
+export interface PeerResult {
+  taskId?: string;
+  bytes: number;
+  seconds: number;
+  fromPeers?: number;
+  fromCdn?: number;
+  peerBytes?: number;
+  backSource?: boolean;
+}
+
+export interface BenchPeer {
+  proc: ChildProcess;
+  /** Resolves once the process waits for "go" (process start-up is not measured). */
+  ready: Promise<void>;
+  /** Resolves with the peer's result, when it is done downloading (it lingers on, serving). */
+  result: Promise<PeerResult>;
+  /** performance.now() when the result arrived. */
+  doneAt(): number | undefined;
+  go(): void;
+  /** Ends the linger (stdin closed) and stops the process. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * One `damselfly get` process of a benchmark: started with --wait-for-go (so all peers start
+ * together once every process is up) and --linger-until-eof (it keeps serving its pieces until
+ * the benchmark ends, as a real swarm's peers linger).
+ */
+export function startBenchPeer(o: { index: number; url: string; output: string; nodes: string; peerUpload: number; extra?: string[]; token?: string }): BenchPeer {
+  const proc = spawnDamselfly(
+    ['get', o.url, '-o', o.output, '--node', o.nodes, '--json', '--upload-limit', String(o.peerUpload), '--wait-for-go', '--linger-until-eof', ...(o.extra ?? [])],
+    o.token ? { DAMSELFLY_TOKEN: o.token } : {},
+  );
+  let stderr = '';
+  let doneAt: number | undefined;
+  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  let resolveResult!: (r: PeerResult) => void;
+  const result = new Promise<PeerResult>((resolve, reject) => {
+    resolveResult = resolve;
+    proc.once('exit', (code) => reject(new Error(`peer ${o.index} exited with ${code} without a result: ${stderr}`)));
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    onLines(proc.stdout!, (line) => {
+      if (line === 'ready') return resolve();
+      if (!line.startsWith('{')) return;
+      doneAt = performance.now();
+      resolveResult(JSON.parse(line) as PeerResult);
+    });
+    proc.once('exit', (code) => reject(new Error(`peer ${o.index} exited with ${code} before it was ready: ${stderr}`)));
+  });
+  // Rejections are read through `ready`/`result` by the caller; a process that ends after both settled is normal.
+  ready.catch(() => undefined);
+  result.catch(() => undefined);
+  return {
+    proc,
+    ready,
+    result,
+    doneAt: () => doneAt,
+    go: () => proc.stdin!.write('go\n'),
+    stop: () => {
+      proc.stdin?.end();
+      return stopProcess(proc, 5000);
+    },
+  };
+}
