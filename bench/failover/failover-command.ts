@@ -54,7 +54,7 @@ function table(r: FailoverResult): string {
     `failover: ${r.replicas} replicas, ${r.peers} peers, ${mib(r.fileBytes)} file, lease TTL ${r.leaseTtl}; killed ${r.killedReplica} at ${Math.round(r.killProgress * 100)}%, ${r.newOwner} took over`,
     `  peers' stall          p50 ${r.stallP50Seconds.toFixed(2)} s, p99 ${r.stallP99Seconds.toFixed(2)} s, max ${r.stallMaxSeconds.toFixed(2)} s (${r.stalledPeers} peers downloading at the kill)`,
     `  takeover              ${r.takeoverSeconds.toFixed(2)} s after the kill`,
-    `  events replayed       ${r.eventsReplayedOnTakeover} (store tail after the warm copy)`,
+    `  events replayed       ${r.eventsReplayedOnTakeover} from the store (catch-ups by start: ${JSON.stringify(r.catchUpFrom)})`,
     `  acknowledged lost     ${r.acknowledgedLost}`,
     `  extra origin bytes    ${mib(r.extraOriginBytes)}   (unheld at the kill: ${mib(r.unheldBytesAtKill)})`,
     `  files identical       ${r.filesIdentical ? 'yes' : 'NO'}`,

@@ -44,8 +44,10 @@ export interface FailoverResult {
   stallMaxSeconds: number;
   /** From the kill to a survivor holding the task's shard lease (polled every 50 ms). */
   takeoverSeconds: number;
-  /** Events the new owner read from the store to bring the task up to date (after its warm copy). */
+  /** Events the new owner read from the store to bring its tasks up to date (the tail after its warm copy). */
   eventsReplayedOnTakeover: number;
+  /** The same, by where each catch-up started: a warm copy (Kafka), a stored snapshot, or nothing. */
+  catchUpFrom: Record<string, number>;
   acknowledgedLost: number;
   originBytes: number;
   extraOriginBytes: number;
@@ -118,7 +120,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     await Promise.all(peers.map((p) => p.result));
     const seconds = (Math.max(...peers.map((p) => p.doneAt()!)) - started) / 1000;
     const newOwner = survivors.find((r) => r.id === next.owner)!;
-    const eventsReplayedOnTakeover = await rehydratedEvents(newOwner);
+    const catchUpFrom = await rehydratedEvents(newOwner);
     const report = await checkTask({
       taskId, databaseUrl: db.url, kafka: { brokers: o.kafkaBrokers, topic }, ackLogs, outputs, expectedSha256: sha256,
       originBytes: origin.bytesServed(), maxOriginBytes: Number.MAX_SAFE_INTEGER,
@@ -140,7 +142,8 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       stallP99Seconds: round(stall.p99Seconds),
       stallMaxSeconds: round(stall.maxSeconds),
       takeoverSeconds: round(takeoverSeconds),
-      eventsReplayedOnTakeover,
+      eventsReplayedOnTakeover: Object.values(catchUpFrom).reduce((a, b) => a + b, 0),
+      catchUpFrom,
       acknowledgedLost: lost.length,
       originBytes: origin.bytesServed(),
       extraOriginBytes: Math.max(0, origin.bytesServed() - o.fileBytes),
@@ -193,8 +196,10 @@ async function ownerOf(replicas: Replica[], taskId: string): Promise<{ owner: st
   throw new Error('no replica answered GET /api/v1/cluster/tasks');
 }
 
-/** The new owner's count of events read from the store on rehydration (its /metrics). */
-async function rehydratedEvents(r: Replica): Promise<number> {
+/** The new owner's events read from the store on rehydration, by where it started from (its /metrics). */
+async function rehydratedEvents(r: Replica): Promise<Record<string, number>> {
   const text = await (await request(`${r.base}/metrics`)).body.text();
-  return text.split('\n').filter((l) => l.startsWith('damselfly_rehydrated_events_total')).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+  const byStart: Record<string, number> = {};
+  for (const m of text.matchAll(/^damselfly_rehydrated_events_total\{start="(\w+)"\} (\d+)/gm)) byStart[m[1]!] = Number(m[2]);
+  return byStart;
 }
