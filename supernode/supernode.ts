@@ -22,6 +22,9 @@ import { Cdn } from './cdn/index.ts';
 import { startTimers } from './runtime/timers.ts';
 import { startCdnRetention } from './swarm/cdn-retention.ts';
 
+/** The shard whose owner runs the cluster's outbox relay (any fixed shard would do). */
+const RELAY_SHARD = 0;
+
 export interface RunningSupernode {
   address: string;
   port: number;
@@ -50,6 +53,8 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     bus,
     name: 'kafka-relay',
     logger: logger.child({ component: 'relay' }),
+    // One relay per cluster: the holder of shard 0 (ownership is declared below; read lazily).
+    active: () => ownership.holds(RELAY_SHARD),
     metrics: {
       onPublished: (n) => metrics.relayPublished.inc(n),
       onLag: (lag) => {
@@ -58,7 +63,6 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       },
     },
   });
-  relay.start();
   let relayLag = 0;
 
   const clock = () => Date.now();
@@ -171,6 +175,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       return async () => undefined;
     });
   await ownership.start();
+  relay.start();
   starting = false;
   const timers = startTimers({ runtime, policy: config.policy, clock, metrics, logger });
   const retention = startCdnRetention({ cdn, runtime, seeding, maxAgeMs: config.cdnMaxAgeMs, maxBytes: config.cdnMaxBytes, clock, logger });
@@ -188,17 +193,30 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       signals.wakeAll();
       await runtime.drain();
       // Give the shards back at once, so the other replicas take over without waiting a TTL.
-      await ownership.stop();
-      await (await stopWarm)();
-      await routing.close();
-      await relay.flush().catch((err: Error) => logger.warn({ err: err.message }, 'relay flush failed; the next start publishes the rest'));
+      // Publish what is committed while this replica still runs the relay, then hand the
+      // shards (and the relay) over at once, so the others take over without waiting a TTL.
+      await relay.flush().catch((err: Error) => logger.warn({ err: err.message }, 'relay flush failed; the next relay publishes the rest'));
       await relay.stop();
+      await ownership.stop();
+      // Kafka clients can hang on close after a broker restart: bounded, the process must exit.
+      await bounded((async () => (await stopWarm)())(), 5000, 'stopping the warm-copy consumer', logger);
+      await routing.close();
       await app.close();
       await cdn.close();
-      await bus.close();
+      await bounded(bus.close(), 5000, 'closing the Kafka client', logger);
       await store.close();
       logger.info('supernode stopped');
     },
   };
 }
 
+
+/** Waits for `work` at most `ms`; past that, logs and goes on (shutdown must not hang on one client). */
+async function bounded(work: Promise<unknown>, ms: number, what: string, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  const outcome = await Promise.race([work.then(() => 'done', (err: Error) => err), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') logger.warn(`${what} took longer than ${ms} ms; going on`);
+  else if (outcome instanceof Error) logger.warn({ err: outcome.message }, `${what} failed`);
+}

@@ -1,5 +1,5 @@
 import { Kafka, Partitioners, type Admin, type KafkaConfig, type PartitionMetadata, type Producer } from 'kafkajs';
-import type { StoredEvent } from '../../core/events/index.ts';
+import { MalformedEvent, type StoredEvent } from '../../core/events/index.ts';
 import type { EventBus } from './event-bus.ts';
 import { KAFKA_LOG_LEVEL, kafkaLogCreator } from './kafka-log.ts';
 import { toKafkaMessage } from './kafka-message.ts';
@@ -100,15 +100,24 @@ export class KafkaEventBus implements EventBus {
   }
 
   async readStream(streamId: string): Promise<StoredEvent[]> {
-    const partition = await this.partitionFor(streamId);
-    return readKeyFromPartition({
-      kafka: this.kafka,
-      admin: this.admin,
-      topic: this.topic,
-      partition,
-      key: streamId,
-      timeoutMs: this.readTimeoutMs,
-    });
+    // Right after a broker restart kafkajs can fail a fresh consumer before it has joined its
+    // group ("Consumer group was not initialized"): a read is cheap to start over, a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const partition = await this.partitionFor(streamId);
+        return await readKeyFromPartition({
+          kafka: this.kafka,
+          admin: this.admin,
+          topic: this.topic,
+          partition,
+          key: streamId,
+          timeoutMs: this.readTimeoutMs,
+        });
+      } catch (err) {
+        if (err instanceof MalformedEvent || attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
   }
 
   /**

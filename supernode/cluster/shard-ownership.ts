@@ -108,6 +108,12 @@ export class ShardOwnership {
     return { shard, epoch: h.epoch, replicaId: this.o.replicaId };
   }
 
+  /** Whether this replica holds `shard` now (e.g. shard 0: the one that runs the cluster's relay). */
+  holds(shard: number): boolean {
+    const h = this.held.get(shard);
+    return h !== undefined && this.valid(h);
+  }
+
   /** The address of the replica that holds the task's shard, as last seen (undefined: nobody, or unknown). */
   ownerAddressOf(taskId: string): string | undefined {
     const owner = this.owners.get(this.shardOf(taskId));

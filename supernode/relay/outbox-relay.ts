@@ -26,6 +26,12 @@ export interface OutboxRelayOptions {
   failureLogEveryMs?: number;
   logger?: LogSink;
   metrics?: RelayMetrics;
+  /**
+   * Whether this relay is the one that publishes now (a cluster runs one: the holder of shard
+   * 0's lease). Replicas share the store's cursor; several relays publishing at once would
+   * interleave each other's batches and break per-task order in the topic. Default: always.
+   */
+  active?: () => boolean;
 }
 
 interface FlushWaiter {
@@ -65,7 +71,7 @@ export class OutboxRelay {
   readonly stats = { published: 0, batches: 0, failures: 0 };
 
   constructor(opts: OutboxRelayOptions) {
-    this.o = { name: 'kafka-relay', batchSize: 1000, pollMs: 250, maxBackoffMs: 5_000, failureLogEveryMs: 10_000, logger: silentLog, metrics: {}, ...opts };
+    this.o = { name: 'kafka-relay', batchSize: 1000, pollMs: 250, maxBackoffMs: 5_000, failureLogEveryMs: 10_000, logger: silentLog, metrics: {}, active: () => true, ...opts };
     this.failureLog = new RepeatLimiter(this.o.failureLogEveryMs);
   }
 
@@ -90,10 +96,13 @@ export class OutboxRelay {
   }
 
   /**
-   * Resolves once everything committed before the call is published (for SIGTERM). When the
+   * Resolves once everything committed before the call is published (for SIGTERM), or at once
+   * when another replica runs the relay. When the
    * relay is running the loop does the work; when it is not, the calling task does.
    */
   flush(timeoutMs = 10_000): Promise<void> {
+    // Another replica runs the cluster's relay: it publishes what this one committed.
+    if (!this.o.active()) return Promise.resolve();
     if (!this.loop) {
       // Serialised so two inline flushes never publish the same batch concurrently; a failed
       // earlier flush was reported to its caller and does not fail this one.
@@ -129,6 +138,13 @@ export class OutboxRelay {
     let failures = 0;
     let failingSince = 0;
     while (!this.stopping) {
+      if (!this.o.active()) {
+        // Another replica publishes. Forget our position: when this one takes over it starts
+        // from the durable cursor, which the other relay has moved on meanwhile.
+        this.cursor = undefined;
+        await this.timer.idle(this.o.pollMs);
+        continue;
+      }
       try {
         const { caughtUp, pass } = await this.step();
         if (failures > 0) {
@@ -193,6 +209,8 @@ export class OutboxRelay {
         // stopping loop ends the pass after this batch (an inline flush has no loop to stop).
         more = !caughtUp && !(this.stopping && this.loop !== undefined);
         if (more) next = this.readAhead(cursor);
+        // Leadership can move during a pass (this replica lost shard 0): stop before publishing more.
+        if (!this.o.active() && this.loop !== undefined) throw new Error('this replica no longer runs the relay');
         if (events.length > 0) await this.publish(events);
         this.cursor = cursor;
         await saving; // the previous save, in order, before this one starts

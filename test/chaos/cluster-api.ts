@@ -8,7 +8,13 @@ import { z } from 'zod';
 export const ClusterView = z.object({
   self: z.string(),
   shardCount: z.number().int().positive(),
-  replicas: z.array(z.object({ replicaId: z.string(), address: z.string(), live: z.boolean(), shards: z.array(z.number().int()) })),
+  /** The live replicas (a listed replica is live unless it says otherwise); `shards` is how many it holds. */
+  replicas: z.array(z.object({
+    replicaId: z.string(),
+    address: z.string(),
+    live: z.boolean().default(true),
+    shards: z.union([z.number().int(), z.array(z.number().int()).transform((a) => a.length)]),
+  })),
   shards: z.array(z.object({ shard: z.number().int(), owner: z.string().nullable(), epoch: z.number().int(), expiresAt: z.string().nullable(), held: z.boolean() })),
   relayLag: z.number(),
 });

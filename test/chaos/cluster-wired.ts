@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { describe } from 'vitest';
 import { DAMSELFLY_BIN } from '../../bench/processes.ts';
 
 /**
@@ -7,7 +8,7 @@ import { DAMSELFLY_BIN } from '../../bench/processes.ts';
  * down, and GET /api/v1/cluster[/tasks/:id]. Flip this to true when it has landed (or run them
  * before with DAMSELFLY_CHAOS_CLUSTER=1; =0 turns them off).
  */
-const CLUSTER_WIRING_LANDED = false;
+const CLUSTER_WIRING_LANDED = true;
 
 export const PENDING = 'pending (issue 4): needs the supernode cluster wiring — leases with fencing, forwarding, takeover, /api/v1/cluster';
 
@@ -23,4 +24,10 @@ let flags: boolean | undefined;
 export function takesClusterFlags(): boolean {
   flags ??= spawnSync(process.execPath, [DAMSELFLY_BIN, 'supernode', '--help'], { encoding: 'utf8', timeout: 60_000 }).stdout.includes('--lease-ttl');
   return flags;
+}
+
+/** A multi-replica scenario: skipped, with the reason in its title, until the wiring has landed. */
+export function clusterScenario(title: string, body: () => void): void {
+  const on = clusterScenariosEnabled();
+  describe.skipIf(!on)(on ? title : `${title} [${PENDING}]`, body);
 }

@@ -90,7 +90,9 @@ export async function checkTask(c: TaskCheck): Promise<TaskCheckReport> {
 
 /**
  * PostgreSQL's stream, then Kafka's copy of it, re-read until Kafka holds every event id that
- * PostgreSQL held just before (or the timeout passes: the comparison then reports what is missing).
+ * PostgreSQL held just before (or the timeout passes: the comparison then reports what is
+ * missing). A failed Kafka read is retried until then too: a broker just restarted may still be
+ * loading its group coordinator, which says nothing about what the topic holds.
  */
 async function readBoth(c: TaskCheck, violations: Violation[]): Promise<{ postgres: CheckedEvent[]; kafka?: CheckedEvent[] }> {
   const deadline = Date.now() + (c.relayTimeoutMs ?? 60_000);
@@ -104,15 +106,17 @@ async function readBoth(c: TaskCheck, violations: Violation[]): Promise<{ postgr
     for (;;) {
       const postgres = await readPostgres(c.databaseUrl, c.taskId, violations);
       if (!bus) return { postgres };
-      let kafka: CheckedEvent[];
+      let kafka: CheckedEvent[] | undefined;
       try {
         kafka = (await bus.readStream(c.taskId)).map((e) => ({ version: e.version, epoch: e.epoch, eventId: e.eventId, event: { type: e.type, data: e.data } as CheckedEvent['event'] }));
       } catch (err) {
-        violations.push({ invariant: 'kafka-read', message: `reading task ${c.taskId} from Kafka topic ${c.kafka.topic} failed: ${(err as Error).message}` });
-        return { postgres };
+        if (Date.now() > deadline) {
+          violations.push({ invariant: 'kafka-read', message: `reading task ${c.taskId} from Kafka topic ${c.kafka.topic} failed: ${(err as Error).message}` });
+          return { postgres };
+        }
       }
-      const inKafka = new Set(kafka.map((e) => e.eventId));
-      if (postgres.every((e) => inKafka.has(e.eventId)) || Date.now() > deadline) return { postgres, kafka };
+      const inKafka = new Set(kafka?.map((e) => e.eventId));
+      if (kafka && (postgres.every((e) => inKafka.has(e.eventId)) || Date.now() > deadline)) return { postgres, kafka };
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
