@@ -13,8 +13,6 @@ export interface ReplicaSpec {
   topic: string;
   token: string;
   cdnUploadRate: string;
-  /** Pass the cluster flags (--shards, --lease-ttl): false for a supernode without the cluster wiring. */
-  cluster: boolean;
   shards: number;
   leaseTtl: string;
 }
@@ -56,7 +54,7 @@ export class Replica {
       'supernode', '--replica-id', s.replicaId, '--port', String(s.port), '--host', '127.0.0.1', '--advertise', this.address,
       '--database-url', s.databaseUrl, '--kafka-brokers', s.kafkaBrokers.join(','), '--kafka-topic', s.topic,
       '--data-dir', dataDir, '--cdn-upload-rate', s.cdnUploadRate, '--log-level', 'warn',
-      ...(s.cluster ? ['--shards', String(s.shards), '--lease-ttl', s.leaseTtl] : []),
+      '--shards', String(s.shards), '--lease-ttl', s.leaseTtl,
     ];
     const proc = spawnDamselfly(args, { DAMSELFLY_TOKEN: s.token });
     const log = createWriteStream(this.logFile, { flags: 'a' });

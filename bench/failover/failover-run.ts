@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { computeTaskId } from '../../core/ids/index.ts';
 import { pieceCountFor, pieceSizeFor } from '../../core/pieces/index.ts';
 import { openPostgresEventStore } from '../../supernode/store/index.ts';
-import { checkTask } from '../../test/shared/invariants/index.ts';
+import { checkTask } from '../invariants/index.ts';
 import { freePort } from '../processes.ts';
 import { freshDatabase } from '../cluster/fresh-database.ts';
 import { Replica } from '../cluster/replica-process.ts';
@@ -85,7 +85,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     for (let i = 1; i <= o.replicas; i++) {
       replicas.push(new Replica({
         replicaId: `r${i}`, port: await freePort(), dir, databaseUrl: db.url, kafkaBrokers: o.kafkaBrokers, topic, token: TOKEN,
-        cdnUploadRate: String(o.originUpload), cluster: true, shards: 64, leaseTtl: o.leaseTtl,
+        cdnUploadRate: String(o.originUpload), shards: 64, leaseTtl: o.leaseTtl,
       }));
     }
     await Promise.all(replicas.map((r) => r.start()));

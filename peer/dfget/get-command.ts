@@ -120,7 +120,7 @@ function corruptPredicate(which: GetOptions['testCorruptUploads']): ((taskId: st
 
 /**
  * --ack-log: one JSON line per acknowledged report. Written synchronously, so the line is on
- * disk before the session goes on; the chaos checker (test/shared/invariants) then requires
+ * disk before the session goes on; the chaos checker (bench/invariants) then requires
  * every verified piece listed here to be in the task's events.
  */
 function ackLogWriter(path: string): (ack: AcknowledgedRound) => void {

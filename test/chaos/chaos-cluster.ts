@@ -7,12 +7,11 @@ import type { PeerResult } from '../../bench/swarm/swarm-run.ts';
 import { computeTaskId } from '../../core/ids/index.ts';
 import { pieceCountFor, pieceSizeFor } from '../../core/pieces/index.ts';
 import { startChaosServices, type ChaosServices } from '../shared/chaos-services.ts';
-import { checkTask, epochStarts, formatViolations, parseAckLog, readPostgres, type CheckedEvent, type TaskCheckReport } from '../shared/invariants/index.ts';
+import { checkTask, epochStarts, formatViolations, parseAckLog, readPostgres, type CheckedEvent, type TaskCheckReport } from '../../bench/invariants/index.ts';
 import { startTestOrigin } from '../shared/origin.ts';
 import { pollUntil, resultsWithin, startPeer, tempDir, TOKEN, type PeerProcess } from '../e2e/swarm/swarm-fixture.ts';
 import { freshDatabase } from '../shared/fresh-database.ts';
 import { ClusterView, getJson, TaskOwner } from './cluster-api.ts';
-import { takesClusterFlags } from './cluster-wired.ts';
 import { Replica } from './replica-process.ts';
 
 export interface ChaosOptions {
@@ -73,11 +72,6 @@ export class ChaosCluster {
     this.pieceCount = pieceCountFor(o.fileBytes, pieceSizeFor(o.fileBytes));
   }
 
-  /** Whether the replicas run with the cluster flags (see cluster-wired.ts). */
-  get cluster(): boolean {
-    return takesClusterFlags();
-  }
-
   async setUp(): Promise<void> {
     const started = Date.now();
     this.work = tempDir(`df-chaos-${this.name}-`);
@@ -124,7 +118,7 @@ export class ChaosCluster {
     const r = new Replica({
       replicaId, port: await freePort(), dir: this.work.dir,
       databaseUrl: this.databaseUrl, kafkaBrokers: this.services.kafkaBrokers, topic: this.topic, token: TOKEN,
-      cdnUploadRate: this.o.cdnUploadRate, cluster: this.cluster, shards: this.o.shards ?? 64, leaseTtl: this.o.leaseTtl ?? '2s',
+      cdnUploadRate: this.o.cdnUploadRate, shards: this.o.shards ?? 64, leaseTtl: this.o.leaseTtl ?? '2s',
     });
     this.replicas.push(r);
     return r;
@@ -219,7 +213,7 @@ export class ChaosCluster {
   }
 
   /**
-   * The invariant checker over the task (test/shared/invariants), printed; throws with every
+   * The invariant checker over the task (bench/invariants), printed; throws with every
    * violation if any. Call while the replicas still run (Kafka is read once the relay caught up).
    *
    * The origin may send the file once (+2 %: a resumed seed's partial piece) plus `perTakeover`

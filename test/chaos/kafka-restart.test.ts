@@ -1,10 +1,9 @@
-import { it } from 'vitest';
+import { describe, it } from 'vitest';
 import { THREE_REPLICAS, useChaosCluster } from './chaos-cluster.ts';
-import { clusterScenario } from './cluster-wired.ts';
 
 const title = 'chaos: the Kafka broker stopped and restarted during the download';
 
-clusterScenario(title, () => {
+describe(title, () => {
   const c = useChaosCluster('kafka-restart', THREE_REPLICAS);
 
   it('keeps the swarm going, and Kafka ends up with every committed event in order', async () => {

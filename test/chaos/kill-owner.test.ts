@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { THREE_REPLICAS, useChaosCluster } from './chaos-cluster.ts';
-import { clusterScenario } from './cluster-wired.ts';
 import { seededRandom } from './seeded-random.ts';
 
 const KILLS = 3;
 const title = 'chaos: kill -9 of the busy task\'s owner, repeatedly, at random moments';
 
-clusterScenario(title, () => {
+describe(title, () => {
   const c = useChaosCluster('kill-owner', THREE_REPLICAS);
 
   it('loses no acknowledged report, keeps one writer per epoch, and every copy is identical', async () => {

@@ -1,15 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pollUntil, TOKEN } from '../e2e/swarm/swarm-fixture.ts';
 import { THREE_REPLICAS, useChaosCluster } from './chaos-cluster.ts';
-import { clusterScenario } from './cluster-wired.ts';
 
 const LEASE_TTL_MS = 2000;
 /** Paused for three lease lifetimes at least: long past the point where another replica takes over. */
 const PAUSE_MS = 3 * LEASE_TTL_MS;
 const title = 'chaos: SIGSTOP of the owner for longer than its lease, then SIGCONT';
 
-clusterScenario(title, () => {
+describe(title, () => {
   const c = useChaosCluster('pause-owner', { ...THREE_REPLICAS, leaseTtl: `${LEASE_TTL_MS}ms` });
 
   it('fences the paused owner: it writes nothing with its old epoch and steps down', async () => {

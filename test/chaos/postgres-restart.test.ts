@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TOKEN } from '../e2e/swarm/swarm-fixture.ts';
 import { THREE_REPLICAS, useChaosCluster } from './chaos-cluster.ts';
-import { clusterScenario } from './cluster-wired.ts';
 
 /** Long enough for every lease to lapse (2 s TTL), short of the peers' 60 s give-up. */
 const OUTAGE_MS = 6000;
 const title = 'chaos: PostgreSQL restarted during the download';
 
-clusterScenario(title, () => {
+describe(title, () => {
   const c = useChaosCluster('postgres-restart', THREE_REPLICAS);
 
   it('answers 503 with a retry hint meanwhile; the peers back off and resume', async () => {

@@ -1,8 +1,7 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pollUntil } from '../e2e/swarm/swarm-fixture.ts';
 import { THREE_REPLICAS, useChaosCluster, type ChaosCluster } from './chaos-cluster.ts';
 import { unbalanced } from './cluster-api.ts';
-import { clusterScenario } from './cluster-wired.ts';
 
 const title = 'chaos: a replica added and one removed during the download (rebalance)';
 
@@ -23,7 +22,7 @@ function balanced(c: ChaosCluster, live: string[]) {
   });
 }
 
-clusterScenario(title, () => {
+describe(title, () => {
   const c = useChaosCluster('rebalance', THREE_REPLICAS);
 
   it('moves shards without stopping the swarm, and the task survives both moves', async () => {

@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { checkTask } from '../shared/invariants/index.ts';
+import { checkTask } from '../../bench/invariants/index.ts';
 import { useChaosCluster } from './chaos-cluster.ts';
 
 const MiB = 1024 * 1024;

@@ -20,6 +20,7 @@ export const ClusterView = z.object({
 
 export type ClusterView = z.infer<typeof ClusterView>;
 
+export type TaskOwner = z.infer<typeof TaskOwner>;
 export const TaskOwner = z.object({ taskId: z.string(), shard: z.number().int(), owner: z.string().nullable(), address: z.string().nullable(), epoch: z.number().int() });
 
 /**

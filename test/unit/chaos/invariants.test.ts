@@ -11,7 +11,7 @@ import {
   type AckLine,
   type CheckedEvent,
   type Violation,
-} from '../../shared/invariants/index.ts';
+} from '../../../bench/invariants/index.ts';
 
 const TASK = 'a'.repeat(64);
 const at = 1;

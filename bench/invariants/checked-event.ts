@@ -1,4 +1,4 @@
-import { TaskEvent } from '../../../core/events/index.ts';
+import { TaskEvent } from '../../core/events/index.ts';
 import type { Violation } from './violation.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import pg from 'pg';
-import { KafkaEventBus } from '../../../supernode/bus/kafka-event-bus.ts';
+import { KafkaEventBus } from '../../supernode/bus/kafka-event-bus.ts';
 import { acknowledgedPieces, ackViolations, parseAckLog, type AckLine } from './acknowledged-reports.ts';
 import { checkedEvent, type CheckedEvent } from './checked-event.ts';
 import { kafkaViolations } from './kafka-invariants.ts';
