@@ -21,6 +21,7 @@ import { OutboxRelay } from './relay/outbox-relay.ts';
 import { Cdn } from './cdn/index.ts';
 import { startTimers } from './runtime/timers.ts';
 import { startCdnRetention } from './swarm/cdn-retention.ts';
+import { settlesWithin } from './settles-within.ts';
 
 /** The shard whose owner runs the cluster's outbox relay (any fixed shard would do). */
 const RELAY_SHARD = 0;
@@ -72,14 +73,18 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   const replicaId = config.replicaId ?? (config.port ? `sn-${config.host}-${config.port}` : `sn-${config.host}-${randomUUID().slice(0, 8)}`);
   const leases = openLeaseStore(store);
   const warm = new WarmCopies();
+  // Embedded (PGlite), this is the only replica there can be: nothing can take its shards, and
+  // renewing 64 leases every 500 ms would only load the PGlite worker that the appends need.
+  const alone = !config.databaseUrl;
+  const leaseTtlMs = alone ? 30_000 : config.leaseTtlMs;
   const ownership = new ShardOwnership({
     leases,
     replicaId,
     address: () => address,
     shardCount: config.shards,
-    alone: !config.databaseUrl,
-    leaseTtlMs: config.leaseTtlMs,
-    tickMs: Math.round(config.leaseTtlMs / 4),
+    alone,
+    leaseTtlMs,
+    tickMs: alone ? 10_000 : Math.round(leaseTtlMs / 4),
     logger: logger.child({ component: 'cluster' }),
     onAcquired: (shard) => {
       metrics.shardsAcquired.inc();
@@ -160,7 +165,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   const routing = ownerRouting({ ownership, selfAddress: () => address });
   registerTaskRoutes(app, swarm, routing);
   registerHistoryRoutes(app, store);
-  registerClusterRoutes(app, { leases, ownership, leaseTtlMs: config.leaseTtlMs, relayLag: () => relayLag, warmCopies: () => warm.size });
+  registerClusterRoutes(app, { leases, ownership, leaseTtlMs, relayLag: () => relayLag, warmCopies: () => warm.size });
   cdn.registerRoutes(app as unknown as FastifyInstance);
   await app.listen({ port: config.port, host: config.host });
   const port = (app.server.address() as { port: number }).port;
@@ -198,7 +203,8 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       await relay.flush().catch((err: Error) => logger.warn({ err: err.message }, 'relay flush failed; the next relay publishes the rest'));
       await relay.stop();
       await ownership.stop();
-      // Kafka clients can hang on close after a broker restart: bounded, the process must exit.
+      // The Kafka clients cut their own connections when a disconnect lingers (a consumer's
+      // JoinGroup held by the broker after a restart): these bounds are the last guard.
       await bounded((async () => (await stopWarm)())(), 5000, 'stopping the warm-copy consumer', logger);
       await routing.close();
       await app.close();
@@ -213,10 +219,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
 
 /** Waits for `work` at most `ms`; past that, logs and goes on (shutdown must not hang on one client). */
 async function bounded(work: Promise<unknown>, ms: number, what: string, logger: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
-  const outcome = await Promise.race([work.then(() => 'done', (err: Error) => err), late]);
-  clearTimeout(timer);
+  const outcome = await settlesWithin(work, ms);
   if (outcome === 'late') logger.warn(`${what} took longer than ${ms} ms; going on`);
   else if (outcome instanceof Error) logger.warn({ err: outcome.message }, `${what} failed`);
 }
