@@ -173,8 +173,9 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   // Warm copies: every event of the cluster, from the start of the topic, in a consumer group
   // of this process's own (each replica must see every partition). Joining a Kafka group takes
   // seconds: not awaited, the store is the truth meanwhile.
-  const stopWarm = bus
-    .subscribe(`damselfly-warm-${replicaId}-${randomUUID().slice(0, 8)}`, async (events) => warm.apply(events))
+  const stopWarm = alone
+    ? Promise.resolve(async () => undefined) // nobody to take over from
+    : bus.subscribe(`damselfly-warm-${replicaId}-${randomUUID().slice(0, 8)}`, async (events) => warm.apply(events))
     .catch((err: Error) => {
       logger.warn({ err: err.message }, 'warm copies unavailable; takeovers read the store only');
       return async () => undefined;
