@@ -209,8 +209,13 @@ export class OutboxRelay {
         // stopping loop ends the pass after this batch (an inline flush has no loop to stop).
         more = !caughtUp && !(this.stopping && this.loop !== undefined);
         if (more) next = this.readAhead(cursor);
-        // Leadership can move during a pass (this replica lost shard 0): stop before publishing more.
-        if (!this.o.active() && this.loop !== undefined) throw new Error('this replica no longer runs the relay');
+        // Leadership can move during a pass (this replica lost shard 0): stop before publishing
+        // more, and start from the durable cursor should it come back.
+        if (!this.o.active() && this.loop !== undefined) {
+          saving.catch(() => undefined);
+          this.cursor = undefined;
+          return { caughtUp: true, pass };
+        }
         if (events.length > 0) await this.publish(events);
         this.cursor = cursor;
         await saving; // the previous save, in order, before this one starts

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { DAMSELFLY_BIN } from '../../../bench/processes.ts';
 import { startSupernode, type RunningSupernode } from '../../../supernode/supernode.ts';
 import { parseSupernodeConfig } from '../../../supernode/config.ts';
 import { createLogger } from '../../../supernode/logger.ts';
@@ -65,6 +67,25 @@ describe('supernode API on Postgres + Kafka', () => {
     expect(metrics).toContain('damselfly_append_seconds');
     const doc = await call('GET', '/api/v1/openapi.json', undefined, false);
     expect(Object.keys(doc.body.paths)).toContain('/api/v1/tasks/{taskId}/peers/{peerId}/rounds');
+  });
+
+  it('shows the cluster: a lone replica on its own database holds every shard, and the CLI prints the same view', async () => {
+    const view = await call('GET', '/api/v1/cluster');
+    expect(view.status).toBe(200);
+    expect(view.body.replicas.map((r: { replicaId: string }) => r.replicaId)).toEqual([node.replicaId]);
+    expect(view.body.shards).toHaveLength(64);
+    expect(view.body.shards.every((s: { owner: string; held: boolean }) => s.held && s.owner === node.replicaId)).toBe(true);
+    const taskId = 'ab'.repeat(32);
+    const owner = await call('GET', `/api/v1/cluster/tasks/${taskId}`);
+    expect(owner.body).toMatchObject({ taskId, owner: node.replicaId, address: node.address });
+
+    // Not spawnSync: the supernode runs in this process and must keep answering.
+    const cli = await runCli(['cluster', 'status', '--node', node.address], token);
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(new RegExp(`${node.replicaId}\\s+${node.address.replace(/\./g, '\\.')}\\s+64`));
+    const refused = await runCli(['cluster', 'status', '--node', node.address], 'wrong');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('rejects a missing token and bad bodies with problem+json', async () => {
@@ -153,3 +174,11 @@ describe('supernode API on Postgres + Kafka', () => {
     expect((await waitForStatus(right.body.taskId)).status).toBe('seeded');
   });
 });
+
+function runCli(args: string[], token: string): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [DAMSELFLY_BIN, ...args], { encoding: 'utf8', env: { ...process.env, DAMSELFLY_TOKEN: token }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
