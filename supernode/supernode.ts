@@ -192,6 +192,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     port,
     replicaId,
     async stop() {
+      logger.info('supernode stopping');
       draining = true;
       timers.stop();
       retention.stop();

@@ -1,8 +1,10 @@
 import { Kafka, Partitioners, type Admin, type KafkaConfig, type PartitionMetadata, type Producer } from 'kafkajs';
 import { MalformedEvent, type StoredEvent } from '../../core/events/index.ts';
+import { settlesWithin } from '../settles-within.ts';
 import type { EventBus } from './event-bus.ts';
 import { KAFKA_LOG_LEVEL, kafkaLogCreator } from './kafka-log.ts';
 import { toKafkaMessage } from './kafka-message.ts';
+import { KafkaSockets } from './kafka-sockets.ts';
 import { readKeyFromPartition } from './kafka-stream-reader.ts';
 import { startKafkaSubscription } from './kafka-subscription.ts';
 import { silentLog, type LogSink } from './log-sink.ts';
@@ -21,6 +23,8 @@ export interface KafkaEventBusOptions {
   readTimeoutMs?: number;
   /** Passed to kafkajs unchanged (TLS/SASL in production; tests inject a socket factory). */
   client?: Omit<KafkaConfig, 'brokers' | 'clientId' | 'logLevel' | 'logCreator'>;
+  /** How long close() (and a subscription's stop) waits for kafkajs' own disconnect before cutting the connections. */
+  closeTimeoutMs?: number;
 }
 
 /**
@@ -39,19 +43,24 @@ export class KafkaEventBus implements EventBus {
   private closed = false;
 
   private constructor(
+    /** The client's settings, for the subscriptions' own clients. */
+    private readonly config: KafkaConfig,
     private readonly kafka: Kafka,
+    /** The connections of `kafka` (producer, admin, stream reads): cut by close() if they linger. */
+    private readonly sockets: KafkaSockets,
     private readonly admin: Admin,
     private readonly producer: Producer,
     readonly topic: string,
     private readonly log: LogSink,
     private readonly readTimeoutMs: number,
+    private readonly closeTimeoutMs: number,
   ) {}
 
   /** Connects, and creates the topic if it is missing. */
   static async open(opts: KafkaEventBusOptions): Promise<KafkaEventBus> {
     const log = opts.logger ?? silentLog;
     const topic = opts.topic ?? DEFAULT_TOPIC;
-    const kafka = new Kafka({
+    const config: KafkaConfig = {
       connectionTimeout: 3_000,
       requestTimeout: 15_000,
       // Short client-side retries: the relay has its own capped backoff and must see a
@@ -62,7 +71,9 @@ export class KafkaEventBus implements EventBus {
       clientId: opts.clientId ?? 'damselfly-supernode',
       logLevel: KAFKA_LOG_LEVEL,
       logCreator: kafkaLogCreator(log),
-    });
+    };
+    const sockets = new KafkaSockets();
+    const kafka = new Kafka({ ...config, socketFactory: sockets.factory(config.socketFactory) });
     const admin = kafka.admin();
     const producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -79,9 +90,10 @@ export class KafkaEventBus implements EventBus {
       await producer.connect();
     } catch (err) {
       await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+      sockets.close('the kafka event bus failed to open');
       throw err;
     }
-    return new KafkaEventBus(kafka, admin, producer, topic, log, opts.readTimeoutMs ?? 60_000);
+    return new KafkaEventBus(config, kafka, sockets, admin, producer, topic, log, opts.readTimeoutMs ?? 60_000, opts.closeTimeoutMs ?? 2_000);
   }
 
   async publish(events: StoredEvent[]): Promise<void> {
@@ -90,7 +102,7 @@ export class KafkaEventBus implements EventBus {
   }
 
   async subscribe(groupId: string, handle: (events: StoredEvent[]) => Promise<void>): Promise<() => Promise<void>> {
-    const stopConsumer = await startKafkaSubscription({ kafka: this.kafka, topic: this.topic, groupId, handle, log: this.log });
+    const stopConsumer = await startKafkaSubscription({ config: this.config, topic: this.topic, groupId, handle, log: this.log, leaveTimeoutMs: this.closeTimeoutMs });
     const stop = async () => {
       this.stops.delete(stop);
       await stopConsumer();
@@ -140,7 +152,12 @@ export class KafkaEventBus implements EventBus {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.stops].map((stop) => stop()));
-    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    const disconnecting = Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    const outcome = await settlesWithin(disconnecting, this.closeTimeoutMs);
+    if (outcome === 'late') this.log.warn({ closeTimeoutMs: this.closeTimeoutMs }, 'kafka producer did not disconnect in time; cutting its connections');
+    // Always: nothing of this client may linger (and keep the process alive) after close().
+    this.sockets.close('the kafka event bus was closed');
+    if (outcome === 'late') await settlesWithin(disconnecting, this.closeTimeoutMs);
   }
 }
 

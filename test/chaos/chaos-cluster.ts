@@ -97,13 +97,13 @@ export class ChaosCluster {
       }
     };
     await attempt('peers', () => Promise.all(this.peers.map((p) => p.finish())));
-    await attempt('replicas', () => Promise.all(this.replicas.map(async (r) => {
-      if (!r.running) return;
-      const code = await r.stop(15_000);
-      // Not this suite's assertion (the rebalance scenario asserts a clean stop), but worth seeing.
-      if (r.proc?.signalCode === 'SIGKILL') console.log(`[chaos ${this.name}] ${r.id} did not stop within 15 s of SIGTERM; killed`);
-      else if (code !== 0) console.log(`[chaos ${this.name}] ${r.id} exited with ${code} on SIGTERM`);
-    })));
+    await attempt('replicas', async () => {
+      // Asserted by the scenarios that call stopReplicas() themselves; here only worth seeing.
+      for (const { replica, code } of await this.stopReplicas()) {
+        if (code === null) console.log(`[chaos ${this.name}] ${replica} did not stop within 15 s of SIGTERM; killed`);
+        else if (code !== 0) console.log(`[chaos ${this.name}] ${replica} exited with ${code} on SIGTERM`);
+      }
+    });
     await attempt('origin', async () => this.origin?.close());
     await attempt('database', async () => this.dropDatabase?.());
     await attempt('services', async () => this.services?.down());
@@ -128,6 +128,14 @@ export class ChaosCluster {
     const r = await this.newReplica();
     await r.start();
     return r;
+  }
+
+  /**
+   * SIGTERMs every running replica at once (a clean shutdown: drain, flush, release the leases)
+   * and gives each one's exit code; null when it had not exited `graceMs` later and was killed.
+   */
+  async stopReplicas(graceMs = 15_000): Promise<{ replica: string; code: number | null }[]> {
+    return Promise.all(this.replicas.filter((r) => r.running).map(async (r) => ({ replica: r.id, code: await r.stop(graceMs) })));
   }
 
   replica(id: string): Replica {

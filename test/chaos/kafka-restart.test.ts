@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { THREE_REPLICAS, useChaosCluster } from './chaos-cluster.ts';
 
 const title = 'chaos: the Kafka broker stopped and restarted during the download';
@@ -17,5 +17,9 @@ describe(title, () => {
     console.log(`[chaos kafka-restart] Kafka started again at ${Math.round(c.progress() * 100)}%`);
     await c.finishPeers();
     await c.check();
+  });
+
+  it('then every replica stops cleanly on SIGTERM', async () => {
+    expect(await c.stopReplicas()).toEqual(c.replicas.map((r) => ({ replica: r.id, code: 0 })));
   });
 });

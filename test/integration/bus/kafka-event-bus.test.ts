@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaEventBus } from '../../../supernode/bus/kafka-event-bus.ts';
+import { SCHEMA_VERSION } from '../../../core/events/index.ts';
 import { HEADER } from '../../../supernode/bus/kafka-message.ts';
 import { kafkaBrokers } from '../../shared/env.ts';
 import { eventBusConformance, storedStream, waitFor } from '../../shared/event-bus-conformance.ts';
@@ -44,7 +45,7 @@ describe('KafkaEventBus on the wire', () => {
     expect(got[2]!.headers).toEqual({
       [HEADER.eventId]: events[2]!.eventId,
       [HEADER.epoch]: '7',
-      [HEADER.schemaVersion]: '1',
+      [HEADER.schemaVersion]: String(SCHEMA_VERSION),
       [HEADER.streamVersion]: '3',
       [HEADER.type]: events[2]!.type,
     });
