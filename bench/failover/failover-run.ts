@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { computeTaskId } from '../../core/ids/index.ts';
 import { pieceCountFor, pieceSizeFor } from '../../core/pieces/index.ts';
 import { openPostgresEventStore } from '../../supernode/store/index.ts';
-import { checkTask } from '../invariants/index.ts';
+import { checkTask, parseAckLog } from '../invariants/index.ts';
 import { freePort } from '../processes.ts';
 import { freshDatabase } from '../cluster/fresh-database.ts';
 import { Replica } from '../cluster/replica-process.ts';
@@ -165,17 +165,12 @@ function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/** The acknowledged rounds of the peers' ack logs (parsed by the checker's own reader). */
 function readAcks(paths: string[]): AckStamp[] {
-  const acks: AckStamp[] = [];
-  for (const path of paths) {
-    if (!existsSync(path)) continue;
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      const a = JSON.parse(line) as { peerId: string; at: number; ok: unknown[] };
-      acks.push({ peerId: a.peerId, at: a.at, ok: a.ok.length });
-    }
-  }
-  return acks;
+  return paths
+    .filter((path) => existsSync(path))
+    .flatMap((path) => parseAckLog(readFileSync(path, 'utf8'), path).acks)
+    .map((a) => ({ peerId: a.peerId, at: a.at ?? 0, ok: a.ok.length }));
 }
 
 /** Share of all (peer, piece) pairs acknowledged so far. */

@@ -8,6 +8,8 @@ export const AckLine = z.object({
   peerId: z.string().min(1),
   ok: z.array(z.object({ piece: z.number().int().nonnegative(), source: z.string().min(1) })),
   failed: z.array(z.object({ piece: z.number().int().nonnegative(), source: z.string().min(1), reason: z.string() })),
+  /** The peer's clock when the 2xx arrived, ms (bench failover's stall). */
+  at: z.number().optional(),
 });
 export type AckLine = z.infer<typeof AckLine>;
 

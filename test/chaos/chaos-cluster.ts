@@ -10,9 +10,9 @@ import { startChaosServices, type ChaosServices } from '../shared/chaos-services
 import { checkTask, epochStarts, formatViolations, parseAckLog, readPostgres, type CheckedEvent, type TaskCheckReport } from '../../bench/invariants/index.ts';
 import { startTestOrigin } from '../shared/origin.ts';
 import { pollUntil, resultsWithin, startPeer, tempDir, TOKEN, type PeerProcess } from '../e2e/swarm/swarm-fixture.ts';
-import { freshDatabase } from '../shared/fresh-database.ts';
+import { freshDatabase } from '../../bench/cluster/fresh-database.ts';
 import { ClusterView, getJson, TaskOwner } from './cluster-api.ts';
-import { Replica } from './replica-process.ts';
+import { Replica } from '../../bench/cluster/replica-process.ts';
 
 export interface ChaosOptions {
   /** Replicas started before the peers. */

@@ -4,7 +4,7 @@ import { KafkaEventBus } from '../../../supernode/bus/kafka-event-bus.ts';
 import { openPostgresEventStore } from '../../../supernode/store/index.ts';
 import type { EventStore } from '../../../supernode/store/event-store.ts';
 import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
-import { freshDatabase } from '../../shared/fresh-database.ts';
+import { freshDatabase } from '../../../bench/cluster/fresh-database.ts';
 
 export interface RelayEnvironment {
   topic: string;

@@ -5,7 +5,7 @@ import { OutboxRelay } from '../../../supernode/relay/outbox-relay.ts';
 import type { EventStore } from '../../../supernode/store/event-store.ts';
 import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
 import { waitFor } from '../../shared/event-bus-conformance.ts';
-import { freshDatabase } from '../../shared/fresh-database.ts';
+import { freshDatabase } from '../../../bench/cluster/fresh-database.ts';
 import { openStore } from './open-store.ts';
 import { readTopic } from './read-topic.ts';
 import { appendConcurrently, checkTopic } from './relay-fixtures.ts';

@@ -12,7 +12,7 @@ import { replay, stateHash } from '../../../core/task/index.ts';
 import { openPostgresEventStore } from '../../../supernode/store/index.ts';
 import { KafkaEventBus } from '../../../supernode/bus/index.ts';
 import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
-import { freshDatabase } from '../../shared/fresh-database.ts';
+import { freshDatabase } from '../../../bench/cluster/fresh-database.ts';
 import { startTestOrigin } from '../../shared/origin.ts';
 
 /**

@@ -9,7 +9,7 @@ import { startSupernode, type RunningSupernode } from '../../../supernode/supern
 import { databaseUrl } from '../../shared/env.ts';
 import { startTestOrigin } from '../../shared/origin.ts';
 import { startTcpProxy, viaProxy, type TcpProxy } from '../../shared/tcp-proxy.ts';
-import { freshDatabase } from '../../shared/fresh-database.ts';
+import { freshDatabase } from '../../../bench/cluster/fresh-database.ts';
 
 /**
  * The supernode's API while its PostgreSQL is unreachable (a TCP proxy in between, cut and
