@@ -5,6 +5,7 @@ import type { EventBus } from './event-bus.ts';
 import { KAFKA_LOG_LEVEL, kafkaLogCreator } from './kafka-log.ts';
 import { toKafkaMessage } from './kafka-message.ts';
 import { KafkaSockets } from './kafka-sockets.ts';
+import { ensureTopic } from './kafka-topic.ts';
 import { readKeyFromPartition } from './kafka-stream-reader.ts';
 import { startKafkaSubscription } from './kafka-subscription.ts';
 import { silentLog, type LogSink } from './log-sink.ts';
@@ -83,10 +84,7 @@ export class KafkaEventBus implements EventBus {
     });
     try {
       await admin.connect();
-      await admin.createTopics({
-        topics: [{ topic, numPartitions: opts.partitions ?? 8, replicationFactor: opts.replicationFactor ?? 1 }],
-        waitForLeaders: true,
-      });
+      await ensureTopic(admin, { topic, partitions: opts.partitions ?? 8, replicationFactor: opts.replicationFactor ?? 1, timeoutMs: 30_000, log });
       await producer.connect();
     } catch (err) {
       await Promise.allSettled([admin.disconnect(), producer.disconnect()]);

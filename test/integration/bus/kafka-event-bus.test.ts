@@ -73,3 +73,22 @@ describe('KafkaEventBus on the wire', () => {
     expect(read.length).toBeGreaterThanOrEqual(10);
   });
 });
+
+describe('KafkaEventBus.open on a topic that does not exist yet', () => {
+  it('lets several replicas open it at once: each can publish and read right away', async () => {
+    // Replicas of a new cluster start together; all but one lose the create race, and a KRaft
+    // broker answers "does not host this topic-partition" for a moment after the create.
+    const fresh = `damselfly.test.bus.fresh.${randomUUID()}`;
+    const buses = await Promise.all(
+      Array.from({ length: 3 }, (_, i) => KafkaEventBus.open({ brokers: kafkaBrokers(), topic: fresh, partitions: 8, clientId: `bus-test-fresh-${i}` })),
+    );
+    try {
+      const streams = buses.map((_, i) => storedStream(`fresh-${i}-${randomUUID()}`, 2));
+      await Promise.all(buses.map((b, i) => b.publish(streams[i]!)));
+      const read = await buses[0]!.readStream(streams[2]!.at(0)!.streamId);
+      expect(read.map((e) => e.version)).toEqual([1, 2]);
+    } finally {
+      await Promise.all(buses.map((b) => b.close()));
+    }
+  });
+});
