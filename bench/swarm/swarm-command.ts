@@ -68,11 +68,18 @@ function summary(p2p: SwarmResult, baseline: SwarmResult | undefined, store: str
     peerUploadBytesPerSecond: f.peerUpload,
     originUploadBytesPerSecond: f.originUpload,
     store,
+    supernodeCpuSeconds: roundOrNull(p2p.cpu.supernodeSeconds),
+    peersCpuSeconds: roundOrNull(p2p.cpu.peersSeconds),
+    machineCpuBusy: round(p2p.cpu.machineBusy),
   };
 }
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+function roundOrNull(x: number | null): number | null {
+  return x === null ? null : round(x);
 }
 
 function table(r: ReturnType<typeof summary>): string {
@@ -84,6 +91,7 @@ function table(r: ReturnType<typeof summary>): string {
     `  origin bytes        ${mib(r.originBytes)}   (${r.originBytesRatio.toFixed(3)} × file)`,
     `  pieces from peers   ${r.piecesFromPeers}, from CDN ${r.piecesFromCdn}`,
     r.baselineSeconds !== null ? `  all-from-origin     ${r.baselineSeconds.toFixed(2)} s   (P2P is ${r.speedupOverBaseline!.toFixed(2)}× faster)` : '  all-from-origin     skipped',
+    `  CPU while timed     supernode ${r.supernodeCpuSeconds ?? '?'} s, peers ${r.peersCpuSeconds ?? '?'} s; machine ${(r.machineCpuBusy * 100).toFixed(0)} % busy`,
     `  files identical     ${r.filesIdentical ? 'yes' : 'NO'}`,
     '',
   ].join('\n');
