@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { LRUCache } from 'lru-cache';
 import { DamselflyError } from '../../core/errors.ts';
 import { pieceCountFor, pieceRange } from '../../core/pieces/index.ts';
 
@@ -8,6 +9,9 @@ export interface PieceLayout {
   contentLength: number;
   pieceSize: number;
 }
+
+/** Default byte budget of the verified pieces a download keeps in memory for its uploader. */
+export const DEFAULT_HOT_BYTES = 32 * 1024 * 1024;
 
 /**
  * The file a download writes into: a temp file next to the output (`<out>.damselfly-<id>.tmp`),
@@ -19,6 +23,13 @@ export interface PieceLayout {
 export class PieceFile {
   readonly pieceCount: number;
   private readonly stored = new Set<number>();
+  /**
+   * The pieces written last, in memory. Others ask for a piece mostly in the seconds after it
+   * arrived (rarest first hands out what is new), so the uploader serves those without a read
+   * through libuv's thread pool per 64 KiB — measured as a fifth of a peer's CPU in a 20-peer
+   * swarm on two cores. Bounded by bytes; the file stays the truth.
+   */
+  private readonly hot: LRUCache<number, Buffer>;
   private committed = false;
 
   private constructor(
@@ -26,11 +37,14 @@ export class PieceFile {
     readonly tempPath: string,
     private readonly handle: FileHandle,
     readonly layout: PieceLayout,
+    hotBytes: number,
   ) {
     this.pieceCount = pieceCountFor(layout.contentLength, layout.pieceSize);
+    this.hot = new LRUCache<number, Buffer>({ maxSize: Math.max(1, hotBytes), sizeCalculation: (b) => Math.max(1, b.length) });
   }
 
-  static async create(output: string, layout: PieceLayout): Promise<PieceFile> {
+  /** `hotBytes`: how many bytes of recently written pieces to keep in memory for uploads (0: none). */
+  static async create(output: string, layout: PieceLayout, hotBytes = DEFAULT_HOT_BYTES): Promise<PieceFile> {
     if (!Number.isSafeInteger(layout.contentLength) || layout.contentLength < 0 || !(layout.pieceSize > 0)) {
       throw new RangeError(`invalid layout: ${layout.contentLength} bytes in pieces of ${layout.pieceSize}`);
     }
@@ -39,7 +53,7 @@ export class PieceFile {
     const handle = await open(tempPath, 'wx+');
     // Sparse preallocation: the final size is known, pieces land at their offsets.
     await handle.truncate(layout.contentLength);
-    return new PieceFile(output, tempPath, handle, layout);
+    return new PieceFile(output, tempPath, handle, layout, hotBytes);
   }
 
   has(piece: number): boolean {
@@ -63,7 +77,10 @@ export class PieceFile {
     return pieceRange(piece, this.layout.pieceSize, this.layout.contentLength);
   }
 
-  /** Writes a piece whose bytes the caller has verified; it is served only once fully written. */
+  /**
+   * Writes a piece whose bytes the caller has verified; it is served only once fully written.
+   * The buffer is handed over: it may be kept for uploads, so the caller must not change it.
+   */
   async writePiece(piece: number, bytes: Uint8Array): Promise<void> {
     const { offset, length } = this.range(piece);
     if (bytes.length !== length) throw new RangeError(`piece ${piece} has ${length} bytes, got ${bytes.length}`);
@@ -72,15 +89,21 @@ export class PieceFile {
       const { bytesWritten } = await this.handle.write(bytes, written, length - written, offset + written);
       written += bytesWritten;
     }
+    this.hot.set(piece, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
     this.stored.add(piece);
   }
 
-  /** Reads `length` bytes at `start` within a stored piece. */
+  /**
+   * Reads `length` bytes at `start` within a stored piece. The result may share memory with
+   * the piece kept for uploads: read it, do not change it.
+   */
   async readPiece(piece: number, start = 0, length?: number): Promise<Buffer> {
     if (!this.stored.has(piece)) throw new RangeError(`piece ${piece} is not stored`);
     const r = this.range(piece);
     const n = length ?? r.length - start;
     if (start < 0 || n < 0 || start + n > r.length) throw new RangeError(`bytes ${start}+${n} are outside piece ${piece}`);
+    const hot = this.hot.get(piece);
+    if (hot) return hot.subarray(start, start + n);
     const buf = Buffer.allocUnsafe(n);
     let read = 0;
     while (read < n) {
@@ -112,6 +135,7 @@ export class PieceFile {
   }
 
   async close(): Promise<void> {
+    this.hot.clear();
     await this.handle.close().catch(() => {
       // already closed (abort after close, or twice): nothing left to release
     });
@@ -120,6 +144,7 @@ export class PieceFile {
   /** Gives up: releases the file and removes the temp file (never the committed output). */
   async abort(): Promise<void> {
     this.stored.clear();
+    this.hot.clear();
     await this.close();
     if (!this.committed) await rm(this.tempPath, { force: true });
   }

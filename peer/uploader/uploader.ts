@@ -86,8 +86,11 @@ export async function startUploader(o: UploaderOptions): Promise<Uploader> {
       if (req.method === 'HEAD') return void res.end();
       const lie = o.corrupt?.(path.taskId, path.piece) ?? false;
       for (let at = start; at <= end; at += CHUNK) {
-        const chunk = await file.readPiece(path.piece, at, Math.min(CHUNK, end - at + 1));
-        if (lie && at === start) chunk[0] = chunk[0]! ^ 0xff;
+        let chunk = await file.readPiece(path.piece, at, Math.min(CHUNK, end - at + 1));
+        if (lie && at === start) {
+          chunk = Buffer.from(chunk); // a copy: the piece's own bytes (kept for other uploads) stay true
+          chunk[0] = chunk[0]! ^ 0xff;
+        }
         await throttle?.take(chunk.length, gone.signal);
         served += chunk.length;
         if (!res.write(chunk)) await drained(res);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { DamselflyError } from '../../core/errors.ts';
 import { isTaskId } from '../../core/ids/index.ts';
@@ -29,13 +30,35 @@ export type CdnMeta = z.infer<typeof CdnMeta>;
 export const META_FILE = 'meta.json';
 /** LRU bookkeeping touches meta.json's mtime at most this often per task. */
 const TOUCH_EVERY_MS = 30_000;
+/** Default byte budget of the pieces kept in memory after they were written (see `hot`). */
+export const DEFAULT_HOT_BYTES = 64 * 1024 * 1024;
 
 export class CdnStore {
   readonly root: string;
   private readonly touched = new Map<string, number>();
+  /**
+   * The pieces written last, in memory, keyed `<taskId>/<piece>`. The CDN serves a piece mostly
+   * in the seconds after the seed wrote it (first copies go out as pieces land), so serving
+   * those from memory saves the open/stat/read/close round trips through libuv's thread pool
+   * that each file response costs — measured as a tenth of the supernode's CPU in a 20-peer
+   * swarm. Bounded by bytes; a piece larger than the budget is simply not kept. The files stay
+   * the truth: everything that removes or replaces a file drops its entry here first.
+   */
+  private readonly hot: LRUCache<string, Buffer>;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, hotBytes = DEFAULT_HOT_BYTES) {
     this.root = join(dataDir, 'cdn');
+    this.hot = new LRUCache<string, Buffer>({ maxSize: Math.max(1, hotBytes), sizeCalculation: (b) => Math.max(1, b.length) });
+  }
+
+  /** A piece held in memory (written recently), or undefined: then read it with openPiece. */
+  hotPiece(taskId: string, piece: number): Buffer | undefined {
+    return this.hot.get(`${taskId}/${piece}`);
+  }
+
+  /** Forgets the task's pieces held in memory (its files are being removed or replaced). */
+  forgetHot(taskId: string): void {
+    for (const key of this.hot.keys()) if (key.startsWith(`${taskId}/`)) this.hot.delete(key);
   }
 
   taskDir(taskId: string): string {
@@ -76,6 +99,7 @@ export class CdnStore {
   /** Drops whatever is stored for the task and starts an empty entry described by `meta`. */
   async reset(meta: CdnMeta): Promise<void> {
     const dir = this.taskDir(meta.taskId);
+    this.forgetHot(meta.taskId);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     await this.writeMeta(meta);
@@ -93,10 +117,12 @@ export class CdnStore {
       await fh.close();
     }
     await rename(tmp, path);
+    this.hot.set(`${taskId}/${piece}`, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
   }
 
   /** Deletes a stored piece file, if there is one (its bytes no longer match what the task knows). */
   async removePiece(taskId: string, piece: number): Promise<void> {
+    this.hot.delete(`${taskId}/${piece}`);
     await rm(this.piecePath(taskId, piece), { force: true });
   }
 

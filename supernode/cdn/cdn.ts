@@ -95,8 +95,10 @@ export class Cdn {
     return heldPieces(this.store, taskId, task);
   }
 
-  gc(o: { maxAgeMs?: number; maxBytes?: number; now: number; inUse: (taskId: string) => boolean }): Promise<GcResult> {
-    return gcCdn({ dataDir: this.o.dataDir, ...o });
+  async gc(o: { maxAgeMs?: number; maxBytes?: number; now: number; inUse: (taskId: string) => boolean }): Promise<GcResult> {
+    const result = await gcCdn({ dataDir: this.o.dataDir, ...o });
+    for (const taskId of result.removed) this.store.forgetHot(taskId);
+    return result;
   }
 
   /** Registers the piece route; like any plugin it loads when the app becomes ready. */

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { problemOf, sendProblem } from '../http/problem.ts';
@@ -43,27 +44,29 @@ export const pieceRoute: FastifyPluginAsync<PieceRouteOptions> = async (app, o) 
     if (inFlight >= slots) {
       return sendProblem(reply, problemOf('DF_ERR_UNAVAILABLE', `all ${slots} CDN upload slots are busy`, { retryAfterMs: o.retryAfterMs ?? 1000 }));
     }
-    const opened = await o.store.openPiece(taskId, piece);
-    if (!opened) return sendProblem(reply, problemOf('DF_ERR_NOT_FOUND', `the CDN holds no piece ${piece} of task ${taskId}`));
-    const range = parseByteRange(req.headers.range, opened.size);
-    if (range === 'unsatisfiable' || opened.size === 0) {
-      await opened.fh.close();
+    const hot = o.store.hotPiece(taskId, piece);
+    const opened = hot ? undefined : await o.store.openPiece(taskId, piece);
+    const size = hot?.length ?? opened?.size;
+    if (size === undefined) return sendProblem(reply, problemOf('DF_ERR_NOT_FOUND', `the CDN holds no piece ${piece} of task ${taskId}`));
+    const range = parseByteRange(req.headers.range, size);
+    if (range === 'unsatisfiable' || size === 0) {
+      await opened?.fh.close();
       if (range === 'unsatisfiable') {
-        reply.header('content-range', `bytes */${opened.size}`);
-        return sendProblem(reply, problemOf('DF_ERR_RANGE_NOT_SATISFIABLE', `piece ${piece} has ${opened.size} bytes`));
+        reply.header('content-range', `bytes */${size}`);
+        return sendProblem(reply, problemOf('DF_ERR_RANGE_NOT_SATISFIABLE', `piece ${piece} has ${size} bytes`));
       }
       return reply.code(200).header('content-type', 'application/octet-stream').send(Buffer.alloc(0));
     }
-    const { start, end } = range ?? { start: 0, end: opened.size - 1 };
+    const { start, end } = range ?? { start: 0, end: size - 1 };
 
     // The slot is held until the response is over, however it ends (done, client gone).
     inFlight += 1;
-    const file = opened.fh.createReadStream({ start, end, highWaterMark: READ_CHUNK });
+    const body = hot ? slices(hot, start, end) : opened!.fh.createReadStream({ start, end, highWaterMark: READ_CHUNK });
     const gone = new AbortController();
     reply.raw.once('close', () => {
       inFlight -= 1;
       gone.abort();
-      file.destroy();
+      if (!hot) (body as ReturnType<FileHandle['createReadStream']>).destroy();
     });
     o.store.touch(taskId, now()).catch((err: Error) => req.log.warn({ taskId, err: err.message }, 'could not mark the CDN task as used'));
 
@@ -72,12 +75,17 @@ export const pieceRoute: FastifyPluginAsync<PieceRouteOptions> = async (app, o) 
       .header('content-type', 'application/octet-stream')
       .header('accept-ranges', 'bytes')
       .header('content-length', String(end - start + 1));
-    if (range) reply.header('content-range', `bytes ${start}-${end}/${opened.size}`);
-    return reply.send(Readable.from(throttled(file, throttle, gone.signal)));
+    if (range) reply.header('content-range', `bytes ${start}-${end}/${size}`);
+    return reply.send(Readable.from(throttled(body, throttle, gone.signal)));
   });
 };
 
-async function* throttled(source: AsyncIterable<Buffer>, throttle: ByteThrottle, signal: AbortSignal): AsyncGenerator<Buffer> {
+/** A piece held in memory, as the chunks a file stream would give (bytes start..end inclusive). */
+function* slices(bytes: Buffer, start: number, end: number): Generator<Buffer> {
+  for (let at = start; at <= end; at += READ_CHUNK) yield bytes.subarray(at, Math.min(end + 1, at + READ_CHUNK));
+}
+
+async function* throttled(source: Iterable<Buffer> | AsyncIterable<Buffer>, throttle: ByteThrottle, signal: AbortSignal): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
     await throttle.take(chunk.length, signal);
     yield chunk;

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Cdn } from '../../../supernode/cdn/cdn.ts';
 import { gcCdn } from '../../../supernode/cdn/cdn-gc.ts';
 import { CdnStore, type CdnMeta } from '../../../supernode/cdn/cdn-store.ts';
 import { sha256 } from './test-origin.ts';
@@ -71,5 +72,35 @@ describe('gcCdn', () => {
 
   it('is a no-op on a data dir without a CDN', async () => {
     expect(await gcCdn({ dataDir: join(dir, 'nothing'), maxBytes: 0, now: NOW, inUse: () => false })).toEqual({ removed: [], freedBytes: 0, keptBytes: 0 });
+  });
+});
+
+describe('CdnStore pieces held in memory', () => {
+  it('keeps a written piece, and drops it whenever its file goes: removed, task reset, or collected', async () => {
+    await task(A, 1_000, 0);
+    await task(B, 1_000, 0);
+    expect(store.hotPiece(A, 0)?.equals(Buffer.alloc(1_000))).toBe(true);
+    await store.removePiece(A, 0);
+    expect(store.hotPiece(A, 0)).toBeUndefined();
+
+    await store.writePiece(A, 1, [Buffer.alloc(10, 1)], false);
+    await task(A, 1_000, 0); // reset: a new version of the task starts empty
+    expect(store.hotPiece(A, 1)).toBeUndefined();
+
+    const cdn = new Cdn({ dataDir: dir });
+    await cdn.store.writePiece(B, 0, [Buffer.alloc(1_000)], false);
+    expect(cdn.store.hotPiece(B, 0)).toBeDefined();
+    await cdn.gc({ maxAgeMs: 0, now: NOW + HOUR, inUse: () => false });
+    expect(cdn.store.hotPiece(B, 0)).toBeUndefined();
+    await cdn.close();
+  });
+
+  it('keeps no piece larger than its byte budget', async () => {
+    const small = new CdnStore(dir, 100);
+    await small.reset({ version: 1, taskId: C, url: 'http://o/f', contentLength: 300, pieceSize: 150, etag: null, lastModified: null, pieces: {} });
+    await small.writePiece(C, 0, [Buffer.alloc(150)], false);
+    await small.writePiece(C, 1, [Buffer.alloc(50), Buffer.alloc(30)], false);
+    expect(small.hotPiece(C, 0)).toBeUndefined();
+    expect(small.hotPiece(C, 1)?.length).toBe(80);
   });
 });

@@ -17,11 +17,16 @@ let dir: string;
 let store: CdnStore;
 let app: FastifyInstance;
 
+/** The store that serves: the one that wrote the piece (it keeps it in memory), or a fresh one keeping nothing (it reads the file). */
+async function storeServing(from: 'memory' | 'disk'): Promise<CdnStore> {
+  const writer = new CdnStore(dir);
+  await mkdir(writer.taskDir(TASK), { recursive: true });
+  await writer.writePiece(TASK, 0, [PIECE0]);
+  return from === 'memory' ? writer : new CdnStore(dir, 0);
+}
+
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'df-cdn-route-'));
-  store = new CdnStore(dir);
-  await mkdir(store.taskDir(TASK), { recursive: true });
-  await store.writePiece(TASK, 0, [PIECE0]);
 });
 afterEach(async () => {
   await app?.close();
@@ -35,7 +40,12 @@ async function serve(o: Partial<PieceRouteOptions> = {}): Promise<FastifyInstanc
   return app;
 }
 
-describe('GET /pieces/:taskId/:piece', () => {
+describe.each(['memory', 'disk'] as const)('GET /pieces/:taskId/:piece, served from %s', (from) => {
+  beforeEach(async () => {
+    store = await storeServing(from);
+    expect(store.hotPiece(TASK, 0) !== undefined).toBe(from === 'memory');
+  });
+
   it('serves a stored piece whole (200) on the path peers use', async () => {
     await serve();
     const res = await app.inject({ method: 'GET', url: piecePath(TASK, 0) });

@@ -69,3 +69,19 @@ describe('PieceFile', () => {
     await empty.close();
   });
 });
+
+describe('PieceFile pieces kept in memory for uploads', () => {
+  it('reads the same bytes whether a piece is kept in memory or read back from the file', async () => {
+    // A budget of two pieces: the oldest written ones are read from the file again.
+    const f = await PieceFile.create(out, { contentLength: CONTENT.length, pieceSize: PIECE }, 2 * PIECE);
+    for (const n of [0, 1, 2, 3]) await f.writePiece(n, Buffer.from(piece(n)));
+    for (const n of [0, 1, 2, 3]) {
+      expect(await f.readPiece(n)).toEqual(piece(n));
+      expect(await f.readPiece(n, 5, 50)).toEqual(piece(n).subarray(5, 55));
+    }
+    const none = await PieceFile.create(join(dir, 'other.bin'), { contentLength: CONTENT.length, pieceSize: PIECE }, 0);
+    await none.writePiece(2, Buffer.from(piece(2)));
+    expect(await none.readPiece(2)).toEqual(piece(2));
+    await Promise.all([f.abort(), none.abort()]);
+  });
+});
