@@ -11,6 +11,7 @@ import { checkTask, parseAckLog } from '../invariants/index.ts';
 import { freePort } from '../processes.ts';
 import { freshDatabase } from '../cluster/fresh-database.ts';
 import { Replica } from '../cluster/replica-process.ts';
+import { ownerOf } from '../cluster/cluster-api.ts';
 import { startOrigin } from '../swarm/origin-server.ts';
 import { startBenchPeer, type BenchPeer } from '../swarm/peer-process.ts';
 import { stallAfterKill, unheldBytesAtKill, type AckStamp } from './failover-metrics.ts';
@@ -101,7 +102,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
 
     let progress = 0;
     while ((progress = acknowledgedShare(ackLogs, o.peers * pieceCount)) < o.killAt) await sleep(50);
-    const owner = await ownerOf(replicas, taskId);
+    const owner = await ownerOf(replicas, taskId, TOKEN);
     const victim = replicas.find((r) => r.id === owner.owner)!;
     const killAt = Date.now();
     const finishedBeforeKill = new Set(peers.flatMap((p, i) => (p.doneAt() === undefined ? [] : readAcks([ackLogs[i]!]).slice(0, 1).map((a) => a.peerId))));
@@ -110,7 +111,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const survivors = replicas.filter((r) => r !== victim);
     let next: { owner: string | null; epoch: number };
     for (;;) {
-      next = await ownerOf(survivors, taskId).catch(() => ({ owner: null, epoch: 0 }));
+      next = await ownerOf(survivors, taskId, TOKEN).catch(() => ({ owner: null, epoch: 0 }));
       if (next.owner && next.owner !== victim.id) break;
       await sleep(50);
     }
@@ -178,18 +179,6 @@ function acknowledgedShare(paths: string[], total: number): number {
   return readAcks(paths).reduce((n, a) => n + a.ok, 0) / total;
 }
 
-async function ownerOf(replicas: Replica[], taskId: string): Promise<{ owner: string | null; epoch: number; shard: number }> {
-  for (const r of replicas) {
-    try {
-      const res = await request(`${r.base}/api/v1/cluster/tasks/${taskId}`, { headers: { authorization: `Bearer ${TOKEN}` }, headersTimeout: 2000, bodyTimeout: 2000 });
-      if (res.statusCode === 200) return (await res.body.json()) as { owner: string | null; epoch: number; shard: number };
-      await res.body.dump();
-    } catch {
-      // this replica does not answer (the one just killed): ask the next
-    }
-  }
-  throw new Error('no replica answered GET /api/v1/cluster/tasks');
-}
 
 /** The new owner's events read from the store on rehydration, by where it started from (its /metrics). */
 async function rehydratedEvents(r: Replica): Promise<Record<string, number>> {

@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import type { FileHandle } from 'node:fs/promises';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { problemOf, sendProblem } from '../http/problem.ts';
@@ -61,12 +60,13 @@ export const pieceRoute: FastifyPluginAsync<PieceRouteOptions> = async (app, o) 
 
     // The slot is held until the response is over, however it ends (done, client gone).
     inFlight += 1;
-    const body = hot ? slices(hot, start, end) : opened!.fh.createReadStream({ start, end, highWaterMark: READ_CHUNK });
+    const file = opened?.fh.createReadStream({ start, end, highWaterMark: READ_CHUNK });
+    const body = file ?? slices(hot!, start, end);
     const gone = new AbortController();
     reply.raw.once('close', () => {
       inFlight -= 1;
       gone.abort();
-      if (!hot) (body as ReturnType<FileHandle['createReadStream']>).destroy();
+      file?.destroy();
     });
     o.store.touch(taskId, now()).catch((err: Error) => req.log.warn({ taskId, err: err.message }, 'could not mark the CDN task as used'));
 

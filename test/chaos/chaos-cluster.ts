@@ -11,7 +11,7 @@ import { checkTask, epochStarts, formatViolations, parseAckLog, readPostgres, ty
 import { startTestOrigin } from '../shared/origin.ts';
 import { pollUntil, resultsWithin, startPeer, tempDir, TOKEN, type PeerProcess } from '../e2e/swarm/swarm-fixture.ts';
 import { freshDatabase } from '../../bench/cluster/fresh-database.ts';
-import { ClusterView, getJson, TaskOwner } from './cluster-api.ts';
+import { ClusterView, getJson, ownerOf, TaskOwner } from './cluster-api.ts';
 import { Replica } from '../../bench/cluster/replica-process.ts';
 
 export interface ChaosOptions {
@@ -181,16 +181,8 @@ export class ChaosCluster {
   }
 
   /** The task's owner as the cluster API reports it, asking the answering replicas in turn. */
-  async ownerOf(taskId = this.taskId): Promise<TaskOwner> {
-    const errors: string[] = [];
-    for (const r of this.answering()) {
-      try {
-        return await getJson(`${r.base}/api/v1/cluster/tasks/${taskId}`, TaskOwner, TOKEN);
-      } catch (err) {
-        errors.push(`${r.id}: ${(err as Error).message}`);
-      }
-    }
-    throw new Error(`no replica told the owner of ${taskId}: ${errors.join('; ') || 'none answering'}`);
+  ownerOf(taskId = this.taskId): Promise<TaskOwner> {
+    return ownerOf(this.answering(), taskId, TOKEN);
   }
 
   /** Polls ownerOf until `accept` holds (e.g. a live owner other than the one just killed). */

@@ -1,19 +1,6 @@
-import type { z } from 'zod';
-import type { ClusterView } from '../../supernode/http/routes/cluster-routes.ts';
+import type { ClusterView } from '../../bench/cluster/cluster-api.ts';
 
-// The cluster API's own schemas (the routes serialise with them): a change of shape fails here
-// with a clear message instead of a wrong verdict.
-export { ClusterView, TaskOwner } from '../../supernode/http/routes/cluster-routes.ts';
-
-/** One GET with the token and a short timeout: a paused replica must not hang the scenario. */
-export async function getJson<T>(url: string, schema: z.ZodType<T>, token: string, timeoutMs = 3000): Promise<T> {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 300)}`);
-  const parsed = schema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`GET ${url}: unexpected body (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}): ${text.slice(0, 300)}`);
-  return parsed.data;
-}
+export { ClusterView, getJson, ownerOf, TaskOwner } from '../../bench/cluster/cluster-api.ts';
 
 /**
  * Whether the view shows every shard held by a live replica and the shards spread evenly over
