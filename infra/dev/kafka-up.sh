@@ -131,6 +131,9 @@ wait_ready() { # pid
 show_logs() {
   log "--- tail $SERVER_LOG"; tail -n 40 "$SERVER_LOG" >&2 2>/dev/null || true
   log "--- tail $OUT_LOG";    tail -n 20 "$OUT_LOG" >&2 2>/dev/null || true
+  # Last, so that a caller keeping only the end of stderr still sees why.
+  log "--- first errors of this start:"
+  grep -h -m 5 -E 'FATAL|ERROR|Exception' "$SERVER_LOG" "$OUT_LOG" >&2 2>/dev/null || log "(none logged)"
 }
 
 LISTENERS="listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT"
@@ -223,20 +226,28 @@ if [ ! -f "$DATA_DIR/meta.properties" ]; then
 fi
 
 # --- Start in the background. ------------------------------------------------------
-# Move the old log aside first so we can only see *this* start's "started" line.
-if [ -f "$SERVER_LOG" ]; then mv -f "$SERVER_LOG" "$SERVER_LOG.prev"; fi
-log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (controller $CONTROLLER_PORT), log $SERVER_LOG"
-# setsid: own session, so a Ctrl-C to the test runner's process group does not
-# kill the shared broker; 9>&-: do not inherit (and hold) our lock fd.
-setsid nohup java "${JAVA_OPTS[@]}" -cp "$CP" kafka.Kafka "$PROPS" \
-  </dev/null >"$OUT_LOG" 2>&1 9>&- &
-pid=$!
-echo "$pid" >"$PID_FILE"
-
-if ! wait_ready "$pid"; then
+# A JVM that dies during start-up is given one more try (its errors are printed first): in CI
+# a chaos scenario's broker once exited ~8 s into its start and the cause was lost with the log.
+start_broker() {
+  # Move the old log aside first so we can only see *this* start's "started" line.
+  if [ -f "$SERVER_LOG" ]; then mv -f "$SERVER_LOG" "$SERVER_LOG.prev"; fi
+  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (controller $CONTROLLER_PORT), log $SERVER_LOG"
+  # setsid: own session, so a Ctrl-C to the test runner's process group does not
+  # kill the shared broker; 9>&-: do not inherit (and hold) our lock fd.
+  setsid nohup java "${JAVA_OPTS[@]}" -cp "$CP" kafka.Kafka "$PROPS" \
+    </dev/null >"$OUT_LOG" 2>&1 9>&- &
+  pid=$!
+  echo "$pid" >"$PID_FILE"
+  if wait_ready "$pid"; then return 0; fi
   stop_pid "$pid" 10
   rm -f "$PID_FILE"
-  die "Kafka failed to start"
+  cp -f "$SERVER_LOG" "$SERVER_LOG.failed" 2>/dev/null || true
+  return 1
+}
+
+if ! start_broker; then
+  log "Kafka failed to start (log kept in $SERVER_LOG.failed); trying once more"
+  start_broker || die "Kafka failed to start twice"
 fi
 log "Kafka ready (pid $pid)"
 echo "DAMSELFLY_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
