@@ -124,6 +124,25 @@ describe('OutboxRelay', () => {
     expect(Date.now() - t0).toBeLessThan(1_000);
     await expect(relay.flush()).rejects.toThrow('broker unavailable');
   });
+
+  it('coalesces wakes: appends arriving one by one go out in a few passes, all of them, in order', async () => {
+    const store = makeStore();
+    const bus = recordingBus();
+    const relay = new OutboxRelay({ store, bus, pollMs: 1_000, coalesceMs: 100 }).start();
+    await relay.flush(); // an empty first pass, so that the window starts now
+    const before = bus.state.calls;
+    const events = sampleEvents('t0', 20);
+    for (let v = 0; v < 20; v++) {
+      await store.append('t0', v, [events[v]!], { epoch: 1 });
+      relay.wake(1);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitFor(() => bus.published.length === 20, 'the relay to publish all 20');
+    // One append per 5 ms over ~100 ms, passes at most every 100 ms: a pass per append would be 20.
+    expect(bus.state.calls - before).toBeLessThanOrEqual(3);
+    expectContiguous(bus.published, 1, 20);
+    await relay.stop();
+  });
 });
 
 /** Appends to stream `t<s>` continuing after `offset` events (the streams already have them). */
