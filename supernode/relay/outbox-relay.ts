@@ -24,7 +24,7 @@ export interface OutboxRelayOptions {
   /**
    * Passes start at most this often (ms), woken or not. Under load appends arrive one at a time
    * (a swarm's report rounds), and a pass per wake would read the feed, publish and save the
-   * cursor for every single append: in the embedded 20-peer benchmark that was a sixth of the
+   * cursor for every single append: in the embedded 20-peer benchmark that was a seventh of the
    * supernode's CPU. Waiting this long lets one pass carry every append of the window; it is
    * the most the relay adds to an event's way to the bus. Default 50.
    */
