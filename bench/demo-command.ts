@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { z } from 'zod';
+import { parseFlags } from './parse-flags.ts';
 import { parseSize } from '../core/units/parse-size.ts';
 import { runSwarm } from './swarm/swarm-run.ts';
 
@@ -29,9 +30,7 @@ export function demoCommand(): Command {
     .option('--origin-upload <rate>', 'cap on the origin and the CDN (bytes/s)', '16MiB')
     .exitOverride()
     .action(async (raw) => {
-      const parsed = Flags.safeParse(raw);
-      if (!parsed.success) throw Object.assign(new Error(`demo: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`), { exitCode: 2 });
-      const f = parsed.data;
+      const f = parseFlags(Flags, raw, 'demo');
       const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
       process.stdout.write(`damselfly demo: ${f.peers} peers fetch a ${mib(f.size)} file; origin+CDN capped at ${mib(f.originUpload)}/s, each peer's upload at ${mib(f.peerUpload)}/s\n`);
       const bar = new SingleBar({ format: ' peers done [{bar}] {value}/{total}  {last}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 }, Presets.shades_classic);

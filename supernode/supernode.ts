@@ -199,7 +199,6 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       seeding.stopAll();
       signals.wakeAll();
       await runtime.drain();
-      // Give the shards back at once, so the other replicas take over without waiting a TTL.
       // Publish what is committed while this replica still runs the relay, then hand the
       // shards (and the relay) over at once, so the others take over without waiting a TTL.
       await relay.flush().catch((err: Error) => logger.warn({ err: err.message }, 'relay flush failed; the next relay publishes the rest'));
@@ -217,7 +216,6 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     },
   };
 }
-
 
 /** Waits for `work` at most `ms`; past that, logs and goes on (shutdown must not hang on one client). */
 async function bounded(work: Promise<unknown>, ms: number, what: string, logger: Logger): Promise<void> {

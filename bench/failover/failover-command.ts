@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
+import { parseFlags } from '../parse-flags.ts';
 import { parseSize } from '../../core/units/parse-size.ts';
 import { ensureLocalServices } from '../local-services.ts';
 import { runFailover, type FailoverResult } from './failover-run.ts';
@@ -34,9 +35,7 @@ export function failoverCommand(): Command {
     .option('--json', 'one JSON object on stdout')
     .exitOverride()
     .action(async (raw) => {
-      const parsed = Flags.safeParse(raw);
-      if (!parsed.success) throw Object.assign(new Error(`bench failover: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`), { exitCode: 2 });
-      const f = parsed.data;
+      const f = parseFlags(Flags, raw, 'bench failover');
       const services = await ensureLocalServices();
       const result = await runFailover({
         replicas: f.replicas, peers: f.peers, fileBytes: f.size, peerUpload: f.peerUpload, originUpload: f.originUpload,

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
+import { parseFlags } from '../parse-flags.ts';
 import { parseSize } from '../../core/units/parse-size.ts';
 import { runSwarm, type SwarmResult } from './swarm-run.ts';
 import { ensureLocalServices } from '../local-services.ts';
@@ -35,9 +36,7 @@ export function swarmCommand(): Command {
     .option('--json', 'one JSON object on stdout')
     .exitOverride()
     .action(async (raw) => {
-      const parsed = Flags.safeParse(raw);
-      if (!parsed.success) throw Object.assign(new Error(`bench swarm: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`), { exitCode: 2 });
-      const f = parsed.data;
+      const f = parseFlags(Flags, raw, 'bench swarm');
       const services = f.postgresKafka ? await ensureLocalServices() : undefined;
       const common = {
         peers: f.peers,

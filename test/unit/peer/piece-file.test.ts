@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -83,5 +83,16 @@ describe('PieceFile pieces kept in memory for uploads', () => {
     await none.writePiece(2, Buffer.from(piece(2)));
     expect(await none.readPiece(2)).toEqual(piece(2));
     await Promise.all([f.abort(), none.abort()]);
+  });
+
+  it('serves the pieces written last from memory, the older ones from the file', async () => {
+    const f = await PieceFile.create(out, { contentLength: CONTENT.length, pieceSize: PIECE }, 2 * PIECE);
+    for (const n of [0, 1, 2, 3]) await f.writePiece(n, Buffer.from(piece(n)));
+    // Zero the file behind its back: only what is read from disk changes.
+    await writeFile(f.tempPath, Buffer.alloc(CONTENT.length));
+    expect(await f.readPiece(3)).toEqual(piece(3));
+    expect(await f.readPiece(2)).toEqual(piece(2));
+    expect(await f.readPiece(0)).toEqual(Buffer.alloc(PIECE));
+    await f.abort();
   });
 });
