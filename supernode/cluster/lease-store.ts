@@ -14,6 +14,12 @@ export interface LeaseGrant {
   epoch: number;
 }
 
+/** A lease a replica believes it holds, as it asks to renew it. */
+export interface HeldLease {
+  shard: number;
+  epoch: number;
+}
+
 /** One shard's lease row. `held` is judged by the store's clock: an owner whose lease expired still shows, unheld. */
 export interface ShardLease {
   shard: number;
@@ -45,10 +51,12 @@ export interface LeaseStore {
   /** Takes the shard if it is free, released, expired, or already this replica's; null if another replica holds it. */
   acquire(shard: number, replicaId: string, ttlMs: number): Promise<LeaseGrant | null>;
   /**
-   * Extends the lease by `ttlMs` from now if this replica still owns it with this epoch — also
-   * after it expired, as long as nobody took it over meanwhile (nobody else can have written).
+   * Extends by `ttlMs` from now each of `held` that this replica still owns with that epoch —
+   * also after it expired, as long as nobody took it over meanwhile (nobody else can have
+   * written). One step for all of them: a replica renews every shard it holds each round, and
+   * a statement per shard was most of the lease traffic. Returns the shards renewed.
    */
-  renew(shard: number, replicaId: string, epoch: number, ttlMs: number): Promise<boolean>;
+  renew(replicaId: string, held: readonly HeldLease[], ttlMs: number): Promise<Set<number>>;
   /** Gives the shard up if still this replica's with this epoch; false (and no change) otherwise. */
   release(shard: number, replicaId: string, epoch: number): Promise<boolean>;
   /** Every shard that has ever been leased, ordered by shard. */
@@ -71,6 +79,11 @@ export function checkReplicaId(replicaId: string): void {
 
 export function checkEpoch(epoch: number): void {
   if (!Number.isSafeInteger(epoch) || epoch < 0) invalid(`an epoch must be a non-negative integer, got ${epoch}`);
+}
+
+export function checkHeld(h: HeldLease): void {
+  checkShard(h.shard);
+  checkEpoch(h.epoch);
 }
 
 function invalid(detail: string): never {

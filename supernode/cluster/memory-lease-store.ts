@@ -1,4 +1,4 @@
-import { checkEpoch, checkReplicaId, checkShard, checkTtl, type LeaseGrant, type LeaseStore, type ReplicaInfo, type ShardLease } from './lease-store.ts';
+import { checkEpoch, checkHeld, checkReplicaId, checkShard, checkTtl, type HeldLease, type LeaseGrant, type LeaseStore, type ReplicaInfo, type ShardLease } from './lease-store.ts';
 
 interface LeaseRow {
   owner: string | null;
@@ -57,14 +57,18 @@ export class MemoryLeaseStore implements LeaseStore {
     return this.rows.get(shard)?.epoch;
   }
 
-  async renew(shard: number, replicaId: string, epoch: number, ttlMs: number): Promise<boolean> {
-    checkShard(shard);
-    checkEpoch(epoch);
+  async renew(replicaId: string, held: readonly HeldLease[], ttlMs: number): Promise<Set<number>> {
+    checkReplicaId(replicaId);
     checkTtl(ttlMs);
-    const row = this.rows.get(shard);
-    if (!row || row.owner !== replicaId || row.epoch !== epoch) return false;
-    row.expiresAt = this.now() + ttlMs;
-    return true;
+    for (const h of held) checkHeld(h);
+    const renewed = new Set<number>();
+    for (const { shard, epoch } of held) {
+      const row = this.rows.get(shard);
+      if (!row || row.owner !== replicaId || row.epoch !== epoch) continue;
+      row.expiresAt = this.now() + ttlMs;
+      renewed.add(shard);
+    }
+    return renewed;
   }
 
   async release(shard: number, replicaId: string, epoch: number): Promise<boolean> {

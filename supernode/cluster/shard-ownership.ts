@@ -173,27 +173,31 @@ export class ShardOwnership {
 
   private async renewOrRelease(mine: Set<number>): Promise<void> {
     const { leases, replicaId, leaseTtlMs, logger } = this.o;
-    await Promise.all(
-      [...this.held].map(async ([shard, h]) => {
-        if (!mine.has(shard)) {
-          // Rebalancing: hand the shard over. Stop serving it first, so that the next owner's
-          // term cannot meet an append of ours still in flight; then release it at once
-          // rather than let it expire.
-          this.held.delete(shard);
-          await this.o.onLost(shard);
-          await leases.release(shard, replicaId, h.epoch);
-          this.owners.delete(shard);
-          logger.info({ shard, epoch: h.epoch }, 'released a shard (rebalancing)');
-          return;
-        }
-        const sentAt = this.now();
-        if (await leases.renew(shard, replicaId, h.epoch, leaseTtlMs)) {
-          if (this.held.get(shard) === h) h.confirmedAt = sentAt;
-        } else if (this.held.get(shard) === h) {
-          this.lost(shard);
-        }
+    const keep = [...this.held].filter(([shard]) => mine.has(shard));
+    const handOver = [...this.held].filter(([shard]) => !mine.has(shard));
+    const renewAll = async () => {
+      if (keep.length === 0) return;
+      const sentAt = this.now();
+      const renewed = await leases.renew(replicaId, keep.map(([shard, h]) => ({ shard, epoch: h.epoch })), leaseTtlMs);
+      for (const [shard, h] of keep) {
+        if (this.held.get(shard) !== h) continue; // dropped meanwhile (a StaleEpoch)
+        if (renewed.has(shard)) h.confirmedAt = sentAt;
+        else this.lost(shard);
+      }
+    };
+    await Promise.all([
+      renewAll(),
+      ...handOver.map(async ([shard, h]) => {
+        // Rebalancing: hand the shard over. Stop serving it first, so that the next owner's
+        // term cannot meet an append of ours still in flight; then release it at once
+        // rather than let it expire.
+        this.held.delete(shard);
+        await this.o.onLost(shard);
+        await leases.release(shard, replicaId, h.epoch);
+        this.owners.delete(shard);
+        logger.info({ shard, epoch: h.epoch }, 'released a shard (rebalancing)');
       }),
-    );
+    ]);
   }
 
   private async acquireMissing(mine: Set<number>): Promise<void> {

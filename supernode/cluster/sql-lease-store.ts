@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SqlClient } from '../store/sql-client.ts';
-import { checkEpoch, checkReplicaId, checkShard, checkTtl, type LeaseGrant, type LeaseStore, type ReplicaInfo, type ShardLease } from './lease-store.ts';
+import { checkEpoch, checkHeld, checkReplicaId, checkShard, checkTtl, type HeldLease, type LeaseGrant, type LeaseStore, type ReplicaInfo, type ShardLease } from './lease-store.ts';
 
 // TTLs travel as milliseconds and become intervals in SQL, so the database's clock alone
 // decides what is live (migrations/0002_cluster.sql).
@@ -26,10 +26,12 @@ const ACQUIRE = `
   WHERE l.owner IS NULL OR l.expires_at IS NULL OR l.expires_at <= now() OR l.owner = excluded.owner
   RETURNING epoch::text AS epoch`;
 
+/** Every lease of the batch in one statement (the shards and epochs arrive as two arrays). */
 const RENEW = `
-  UPDATE shard_leases SET expires_at = now() + ($4::float8 * interval '1 millisecond')
-  WHERE shard = $1::int AND owner = $2::text AND epoch = $3::bigint
-  RETURNING shard`;
+  UPDATE shard_leases AS l SET expires_at = now() + ($3::float8 * interval '1 millisecond')
+  FROM unnest($1::int[], $2::bigint[]) AS h(shard, epoch)
+  WHERE l.shard = h.shard AND l.epoch = h.epoch AND l.owner = $4::text
+  RETURNING l.shard`;
 
 const RELEASE = `
   UPDATE shard_leases SET owner = NULL, expires_at = NULL
@@ -51,6 +53,7 @@ const LEASES = `
 
 // Rows read back are validated (the drivers differ: pg returns int8 as text, PGlite as number).
 const epochRow = z.object({ epoch: z.coerce.number().int().nonnegative() });
+const shardRow = z.object({ shard: z.coerce.number().int() });
 const replicaRow = z.object({ replica_id: z.string(), address: z.string(), heartbeat_at: z.coerce.date(), started_at: z.coerce.date() });
 const leaseRow = z.object({
   shard: z.coerce.number().int(),
@@ -96,11 +99,15 @@ export class SqlLeaseStore implements LeaseStore {
     return row ? { epoch: epochRow.parse(row).epoch } : null;
   }
 
-  async renew(shard: number, replicaId: string, epoch: number, ttlMs: number): Promise<boolean> {
-    checkShard(shard);
-    checkEpoch(epoch);
+  async renew(replicaId: string, held: readonly HeldLease[], ttlMs: number): Promise<Set<number>> {
+    checkReplicaId(replicaId);
     checkTtl(ttlMs);
-    return (await this.client.query(RENEW, [shard, replicaId, epoch, ttlMs], 'df_cluster_renew')).length === 1;
+    for (const h of held) checkHeld(h);
+    if (held.length === 0) return new Set();
+    const shards = held.map((h) => h.shard);
+    const epochs = held.map((h) => h.epoch);
+    const rows = await this.client.query(RENEW, [shards, epochs, ttlMs, replicaId], 'df_cluster_renew');
+    return new Set(rows.map((row) => shardRow.parse(row).shard));
   }
 
   async release(shard: number, replicaId: string, epoch: number): Promise<boolean> {

@@ -14,6 +14,9 @@ const LONG = 60_000;
 /** Short enough to wait out in a test; the waits below are several times longer. */
 const SHORT = 150;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Renews one lease through the batch call: whether it was renewed. */
+export const renewOne = async (store: LeaseStore, shard: number, replicaId: string, epoch: number, ttlMs: number) =>
+  (await store.renew(replicaId, [{ shard, epoch }], ttlMs)).has(shard);
 
 /**
  * The contract every LeaseStore adapter keeps (memory, PGlite, PostgreSQL). Tests share one
@@ -44,8 +47,8 @@ export function describeLeaseStoreConformance(name: string, open: () => Promise<
       expect(first?.epoch).toBeGreaterThan(0);
       expect(await via(1).acquire(s, b, LONG)).toBeNull();
       expect(await via(1).acquire(s, a, LONG)).toEqual(first);
-      expect(await via(0).renew(s, a, first!.epoch, LONG)).toBe(true);
-      expect(await via(1).renew(s, b, first!.epoch, LONG)).toBe(false);
+      expect(await renewOne(via(0), s, a, first!.epoch, LONG)).toBe(true);
+      expect(await renewOne(via(1), s, b, first!.epoch, LONG)).toBe(false);
       const lease = await leaseOf(s);
       expect(lease).toMatchObject({ shard: s, owner: a, epoch: first!.epoch, held: true });
       expect(lease!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + LONG / 2);
@@ -60,7 +63,7 @@ export function describeLeaseStoreConformance(name: string, open: () => Promise<
         const grant = await via(round).acquire(s, me, LONG);
         expect(grant!.epoch).toBeGreaterThan(last);
         // Renewing or acquiring again while live never changes the epoch.
-        expect(await via(round + 1).renew(s, me, grant!.epoch, LONG)).toBe(true);
+        expect(await renewOne(via(round + 1), s, me, grant!.epoch, LONG)).toBe(true);
         expect(await via(round + 2).acquire(s, me, LONG)).toEqual(grant);
         expect((await leaseOf(s))!.epoch).toBe(grant!.epoch);
         last = grant!.epoch;
@@ -111,11 +114,11 @@ export function describeLeaseStoreConformance(name: string, open: () => Promise<
       await sleep(SHORT * 3);
       const taken = (await via(1).acquire(s, heir, LONG))!;
       expect(taken.epoch).toBeGreaterThan(old.epoch);
-      expect(await via(0).renew(s, stale, old.epoch, LONG)).toBe(false);
+      expect(await renewOne(via(0), s, stale, old.epoch, LONG)).toBe(false);
       expect(await via(0).release(s, stale, old.epoch)).toBe(false);
       expect(await via(0).acquire(s, stale, LONG)).toBeNull();
       // Even the heir's own epoch is refused when the replica id does not match, and vice versa.
-      expect(await via(0).renew(s, stale, taken.epoch, LONG)).toBe(false);
+      expect(await renewOne(via(0), s, stale, taken.epoch, LONG)).toBe(false);
       expect(await via(0).release(s, heir, old.epoch)).toBe(false);
       expect(await leaseOf(s)).toMatchObject({ owner: heir, epoch: taken.epoch, held: true });
     });
@@ -127,7 +130,7 @@ export function describeLeaseStoreConformance(name: string, open: () => Promise<
       const g2 = (await via(0).acquire(s2, me, SHORT))!;
       await sleep(SHORT * 3);
       // Nobody else held s1 meanwhile, so nobody else can have written: the same term goes on.
-      expect(await via(1).renew(s1, me, g1.epoch, LONG)).toBe(true);
+      expect(await renewOne(via(1), s1, me, g1.epoch, LONG)).toBe(true);
       expect(await leaseOf(s1)).toMatchObject({ owner: me, epoch: g1.epoch, held: true });
       const again: LeaseGrant = (await via(1).acquire(s2, me, LONG))!;
       expect(again.epoch).toBeGreaterThan(g2.epoch);
@@ -149,6 +152,28 @@ export function describeLeaseStoreConformance(name: string, open: () => Promise<
         }
       }));
       expect(terms.size).toBeGreaterThan(shards.length);
+    });
+
+    it('renews a batch in one step: only the leases still this replica\'s with that epoch', async () => {
+      const [mine, lapsed, stolen, foreign] = [shard(), shard(), shard(), shard()];
+      const [me, other] = [replica('batch'), replica('thief')];
+      const gMine = (await via(0).acquire(mine, me, LONG))!;
+      const gLapsed = (await via(0).acquire(lapsed, me, SHORT))!;
+      const gStolen = (await via(0).acquire(stolen, me, SHORT))!;
+      const gForeign = (await via(1).acquire(foreign, other, LONG))!;
+      await sleep(SHORT * 3);
+      const gThief = (await via(1).acquire(stolen, other, LONG))!;
+      const batch = [
+        { shard: mine, epoch: gMine.epoch },
+        { shard: lapsed, epoch: gLapsed.epoch }, // expired, nobody took it: renewed, same term
+        { shard: stolen, epoch: gStolen.epoch }, // taken over meanwhile: refused
+        { shard: foreign, epoch: gForeign.epoch }, // never ours
+        { shard: shard(), epoch: 1 }, // never leased
+      ];
+      expect([...(await via(2).renew(me, batch, LONG))].sort((a, b) => a - b)).toEqual([mine, lapsed]);
+      expect(await leaseOf(lapsed)).toMatchObject({ owner: me, epoch: gLapsed.epoch, held: true });
+      expect(await leaseOf(stolen)).toMatchObject({ owner: other, epoch: gThief.epoch, held: true });
+      expect(await via(0).renew(me, [], LONG)).toEqual(new Set());
     });
 
     it('tracks live replicas by heartbeat age, keeping startedAt and updating the address', async () => {
@@ -175,7 +200,8 @@ export function describeLeaseStoreConformance(name: string, open: () => Promise<
       await expect(store.acquire(1.5, 'r', LONG)).rejects.toMatchObject({ code: 'DF_ERR_VALIDATION' });
       await expect(store.acquire(shard(), '', LONG)).rejects.toMatchObject({ code: 'DF_ERR_VALIDATION' });
       await expect(store.acquire(shard(), 'r', 0)).rejects.toMatchObject({ code: 'DF_ERR_VALIDATION' });
-      await expect(store.renew(shard(), 'r', 1, Number.NaN)).rejects.toMatchObject({ code: 'DF_ERR_VALIDATION' });
+      await expect(store.renew('r', [{ shard: shard(), epoch: 1 }], Number.NaN)).rejects.toMatchObject({ code: 'DF_ERR_VALIDATION' });
+      await expect(store.renew('r', [{ shard: -1, epoch: 1 }], LONG)).rejects.toMatchObject({ code: 'DF_ERR_VALIDATION' });
       await expect(store.liveReplicas(-5)).rejects.toMatchObject({ code: 'DF_ERR_VALIDATION' });
     });
   });

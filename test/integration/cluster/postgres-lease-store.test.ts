@@ -6,7 +6,7 @@ import { PgSqlClient } from '../../../supernode/store/pg-sql-client.ts';
 import { databaseUrl } from '../../shared/env.ts';
 import { useFreshSchemas } from '../../shared/fresh-schemas.ts';
 import { newEvents, stream } from '../../shared/event-store-conformance.ts';
-import { describeLeaseStoreConformance } from '../../shared/lease-store-conformance.ts';
+import { describeLeaseStoreConformance, renewOne } from '../../shared/lease-store-conformance.ts';
 
 // Every test file gets schemas of its own in the shared database, dropped at the end.
 const freshSchema = useFreshSchemas('cluster_test');
@@ -56,7 +56,7 @@ describe('PostgreSQL lease store', () => {
       await newStore.append(task, 2, newEvents(1), { epoch: heir.epoch });
       // ...after which the paused former owner is refused, even at the right version.
       await expect(oldStore.append(task, 3, newEvents(1), { epoch: old.epoch })).rejects.toMatchObject({ code: 'DF_ERR_STALE_EPOCH' });
-      expect(await stores[0]!.renew(3, 'old', old.epoch, 60_000)).toBe(false);
+      expect(await renewOne(stores[0]!, 3, 'old', old.epoch, 60_000)).toBe(false);
       expect((await newStore.readStream(task)).map((e) => e.epoch)).toEqual([old.epoch, old.epoch, heir.epoch]);
     } finally {
       await Promise.all([oldStore.close(), newStore.close()]);

@@ -93,6 +93,22 @@ describe('ShardOwnership', () => {
     expect(c.events).toContain('a -3');
   });
 
+  it('renews every shard it keeps with one store call a round', async () => {
+    const c = cluster();
+    const a = c.replica('a');
+    await a.tick();
+    const calls: number[] = [];
+    const renew = c.leases.renew.bind(c.leases);
+    c.leases.renew = async (replicaId, batch, ttlMs) => {
+      calls.push(batch.length);
+      return renew(replicaId, batch, ttlMs);
+    };
+    c.advance(TTL / 4);
+    await a.tick();
+    expect(calls).toEqual([SHARDS]);
+    expect(held(a)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it('gives every shard back on a clean stop, so the others take over without waiting for a TTL', async () => {
     const c = cluster();
     const a = c.replica('a');
