@@ -119,6 +119,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     policy: config.policy,
     ownership,
     warmStart: (taskId) => warm.get(taskId),
+    clock,
     onRehydrated: (start, tailEvents) => metrics.rehydratedEvents.inc({ start }, tailEvents),
     cdnPiecesFor: (taskId, state) => cdn.heldPieces(taskId, state),
     snapshotEvery: config.snapshotEvery,

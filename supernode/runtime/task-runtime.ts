@@ -45,6 +45,8 @@ export interface TaskRuntimeOptions {
   /** A task actor was loaded: from where (warm copy, stored snapshot, or the first event) and how many events were read after it. */
   onRehydrated?: (start: 'warm' | 'snapshot' | 'empty', tailEvents: number) => void;
   newEventId?: () => string;
+  /** Wall-clock milliseconds: the time OwnershipAcquired records, and when an actor was last used. */
+  clock?: () => number;
   /** How many times a batch is re-decided after a version conflict before giving up. */
   maxConflictRetries?: number;
 }
@@ -67,7 +69,11 @@ export class TaskRuntime {
   private readonly loading = new Map<string, Promise<TaskActor>>();
   private closed = false;
 
-  constructor(private readonly opts: TaskRuntimeOptions) {}
+  private readonly clock: () => number;
+
+  constructor(private readonly opts: TaskRuntimeOptions) {
+    this.clock = opts.clock ?? Date.now;
+  }
 
   get liveActors(): number {
     return this.actors.size;
@@ -77,7 +83,7 @@ export class TaskRuntime {
   async execute(taskId: string, command: TaskCommand): Promise<CommandOutcome> {
     if (this.closed) throw Object.assign(new Error('supernode is shutting down'), { code: 'DF_ERR_UNAVAILABLE' });
     const actor = await this.actor(taskId);
-    actor.lastUsedAt = Date.now();
+    actor.lastUsedAt = this.clock();
     return new Promise<CommandOutcome>((resolve, reject) => {
       actor.mailbox.push({ command, resolve, reject });
       if (!actor.busy) void this.drainMailbox(actor);
@@ -95,7 +101,7 @@ export class TaskRuntime {
   }
 
   /** Drops actors idle for longer than `idleMs` (they rehydrate from snapshot + tail on demand). */
-  passivateIdle(idleMs: number, now = Date.now()): number {
+  passivateIdle(idleMs: number, now = this.clock()): number {
     let dropped = 0;
     for (const [id, actor] of this.actors) {
       if (!actor.busy && actor.mailbox.length === 0 && now - actor.lastUsedAt > idleMs) {
@@ -154,7 +160,7 @@ export class TaskRuntime {
       snapshotVersion: stored?.version ?? 0,
       mailbox: [],
       busy: false,
-      lastUsedAt: Date.now(),
+      lastUsedAt: this.clock(),
     };
     this.actors.set(taskId, actor);
     return actor;
@@ -266,7 +272,7 @@ export class TaskRuntime {
     if (claim.shard === undefined) return [];
     if (state.owner?.epoch === claim.epoch && state.owner.replicaId === claim.replicaId) return [];
     const cdnPieces = state.pieceCount ? await this.opts.cdnPiecesFor?.(taskId, state) : undefined;
-    const command = { type: 'AcquireOwnership', at: Date.now(), replicaId: claim.replicaId, epoch: claim.epoch, ...(cdnPieces ? { cdnPieces } : {}) } as TaskCommand;
+    const command = { type: 'AcquireOwnership', at: this.clock(), replicaId: claim.replicaId, epoch: claim.epoch, ...(cdnPieces ? { cdnPieces } : {}) } as TaskCommand;
     try {
       return decide(command, state, { policy: this.opts.policy }).map((e: TaskEvent) => this.envelope(e));
     } catch (err) {

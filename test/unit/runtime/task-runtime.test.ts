@@ -94,10 +94,12 @@ describe('TaskRuntime', () => {
     const lost: number[] = [];
     const owner = (replicaId: string, epoch: number) => ({ claim: () => ({ shard: 0, epoch, replicaId }), lost: (s: number) => lost.push(s) });
     epochs.set(0, 1);
-    const a = runtime(store, { ownership: owner('a', 1) });
+    const a = runtime(store, { ownership: owner('a', 1), clock: () => 1_700_000_000_000 });
     await a.execute(taskId, create);
     await a.execute(taskId, probe);
     expect((await store.readStream(taskId)).map((e) => e.type)).toEqual(['OwnershipAcquired', 'TaskCreated', 'SourceProbed']);
+    // The term's start is the runtime's clock, carried as data like every command's time.
+    expect((await store.readStream(taskId))[0]!.data).toMatchObject({ replicaId: 'a', epoch: 1, at: 1_700_000_000_000 });
 
     // b takes the shard over with epoch 2 (the lease store granted it), before a has noticed.
     epochs.set(0, 2);
