@@ -12,6 +12,17 @@ export const KAFKA_LOG_LEVEL = logLevel.WARN;
 /** While a broker is away, the same kafkajs complaint is logged at most this often. */
 export const KAFKA_LOG_REPEAT_MS = 10_000;
 
+/**
+ * kafkajs logs every error a broker answers, at ERROR, before the caller sees it. A replica
+ * that starts on an existing topic (every start but the cluster's first) gets
+ * TOPIC_ALREADY_EXISTS from `createTopics`, which kafkajs then treats as success: an ERROR line
+ * on every normal start. ensureTopic (kafka-topic.ts) fails the start with the real reason when
+ * a create does fail, so this one line is debug.
+ */
+function expectedAnswer(namespace: string, extra: Record<string, unknown>): boolean {
+  return namespace === 'Connection' && extra.error === 'Topic creation errors';
+}
+
 export function kafkaLogCreator(log: LogSink, repeatMs = KAFKA_LOG_REPEAT_MS): logCreator {
   // During a broker outage kafkajs logs an ERROR for every retry of every request (connection
   // refused, "Failed to send messages", metadata refreshes): the same few lines many times a
@@ -21,6 +32,7 @@ export function kafkaLogCreator(log: LogSink, repeatMs = KAFKA_LOG_REPEAT_MS): l
     ({ namespace, level, log: entry }) => {
       const { message, timestamp: _timestamp, ...extra } = entry;
       const obj: Record<string, unknown> = { component: 'kafkajs', namespace, ...extra };
+      if (expectedAnswer(namespace, extra)) return log.debug(obj, message);
       if (level === logLevel.ERROR || level === logLevel.WARN) {
         const held = repeats.pass(`${level}|${namespace}|${message}`);
         if (held === undefined) return;

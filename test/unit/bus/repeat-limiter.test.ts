@@ -32,11 +32,14 @@ describe('kafkaLogCreator', () => {
     }
     log({ namespace: 'Producer', level: logLevel.INFO, label: 'INFO', log: entry('reconnected') });
     log({ namespace: 'Producer', level: logLevel.INFO, label: 'INFO', log: entry('reconnected') });
+    // A replica starting on an existing topic: kafkajs' ERROR for TOPIC_ALREADY_EXISTS is debug.
+    log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { ...entry('Response CreateTopics(key: 19, version: 3)'), error: 'Topic creation errors' } });
     expect(lines).toEqual([
       { level: 'error', msg: 'Connection error: connect ECONNREFUSED', repeated: undefined },
       { level: 'error', msg: 'Failed to send messages', repeated: undefined },
       { level: 'info', msg: 'reconnected', repeated: undefined },
       { level: 'info', msg: 'reconnected', repeated: undefined },
+      { level: 'debug', msg: 'Response CreateTopics(key: 19, version: 3)', repeated: undefined },
     ]);
   });
 });
