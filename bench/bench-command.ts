@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { eventsBenchCommand } from './events/events-command.ts';
 import { swarmCommand } from './swarm/swarm-command.ts';
 import { failoverCommand } from './failover/failover-command.ts';
+import { controlPlaneCommand } from './control-plane/control-plane-command.ts';
 
 /**
  * `damselfly bench`: the benchmarks that back the performance claims in docs/benchmarks.md.
@@ -9,9 +10,10 @@ import { failoverCommand } from './failover/failover-command.ts';
  */
 export function benchCommand(): Command {
   return new Command('bench')
-    .description('benchmarks: event persistence (events); swarm distribution (swarm); supernode failover (failover)')
+    .description('benchmarks: event persistence (events); swarm distribution (swarm); supernode failover (failover); the supernode under hundreds of peers (control-plane)')
     .exitOverride()
     .addCommand(eventsBenchCommand())
     .addCommand(swarmCommand())
-    .addCommand(failoverCommand());
+    .addCommand(failoverCommand())
+    .addCommand(controlPlaneCommand());
 }

@@ -12,6 +12,24 @@ export function spawnDamselfly(args: string[], env: NodeJS.ProcessEnv = {}): Chi
   });
 }
 
+/**
+ * A supernode process on a free port of 127.0.0.1, healthy: on the embedded store, or on
+ * PostgreSQL + Kafka when given (a topic of its own, so runs do not read each other's events).
+ */
+export async function startSupernodeProcess(o: { dataDir: string; databaseUrl?: string; kafkaBrokers?: string; args?: string[] }): Promise<{ proc: ChildProcess; address: string }> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { DAMSELFLY_DATABASE_URL: o.databaseUrl ?? '', DAMSELFLY_KAFKA_BROKERS: o.kafkaBrokers ?? '' };
+  const args = ['supernode', '--port', String(port), '--data-dir', o.dataDir, '--log-level', 'warn', '--kafka-topic', `bench-${Date.now()}`, ...(o.args ?? [])];
+  const proc = spawnDamselfly(args, env);
+  try {
+    await waitHealthy(`http://127.0.0.1:${port}/healthy`, 60_000, proc);
+  } catch (err) {
+    await stopProcess(proc, 2_000);
+    throw err;
+  }
+  return { proc, address: `127.0.0.1:${port}` };
+}
+
 /** A TCP port free right now on 127.0.0.1 (the usual small race is acceptable for tests). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

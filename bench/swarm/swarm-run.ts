@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { freePort, spawnDamselfly, stopProcess, waitHealthy } from '../processes.ts';
+import { startSupernodeProcess, stopProcess } from '../processes.ts';
 import { startBenchPeer, type BenchPeer, type PeerResult } from './peer-process.ts';
 
 export type { PeerResult } from './peer-process.ts';
@@ -68,14 +68,11 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
   try {
     let nodeAddress = '127.0.0.1:1'; // the baseline: no supernode answers, every peer goes to the origin
     if (o.mode === 'p2p') {
-      const port = await freePort();
-      const env: NodeJS.ProcessEnv = { DAMSELFLY_DATABASE_URL: o.databaseUrl ?? '', DAMSELFLY_KAFKA_BROKERS: o.kafkaBrokers ?? '' };
-      supernode = spawnDamselfly(
-        ['supernode', '--port', String(port), '--data-dir', join(dir, 'supernode'), '--cdn-upload-rate', String(o.originUpload), '--log-level', 'warn', '--kafka-topic', `bench-${Date.now()}`],
-        env,
-      );
-      await waitHealthy(`http://127.0.0.1:${port}/healthy`, 60_000, supernode);
-      nodeAddress = `127.0.0.1:${port}`;
+      const started = await startSupernodeProcess({
+        dataDir: join(dir, 'supernode'), databaseUrl: o.databaseUrl, kafkaBrokers: o.kafkaBrokers, args: ['--cdn-upload-rate', String(o.originUpload)],
+      });
+      supernode = started.proc;
+      nodeAddress = started.address;
     }
     const outputs = Array.from({ length: o.peers }, (_, i) => join(dir, `peer-${i}.out`));
     for (let i = 0; i < o.peers; i++) {

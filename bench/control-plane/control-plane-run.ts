@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { TaskView } from '../../core/wire/peer-api.ts';
+import { SupernodeClient } from '../../peer/dfget/supernode-client.ts';
+import { startSupernodeProcess, stopProcess } from '../processes.ts';
+import { machineCpuSeconds, processCpuSeconds } from '../process-cpu.ts';
+import { startOrigin } from '../swarm/origin-server.ts';
+import { runSimulatedPeer, type SimulatedPeerResult } from './simulated-peer.ts';
+
+export interface ControlPlaneOptions {
+  peers: number;
+  /** Tasks the peers spread over (peer i joins task i mod tasks), each a file of `fileBytes`. */
+  tasks: number;
+  fileBytes: number;
+  /** How long a simulated piece transfer takes. */
+  pieceMs: number;
+  parallelism: number;
+  databaseUrl?: string;
+  kafkaBrokers?: string;
+}
+
+export interface ControlPlaneResult {
+  seconds: number;
+  pieceCount: number;
+  /** Rounds not held by a long poll: their latency is the supernode's (HTTP, scheduling, durable append). */
+  roundMs: number[];
+  rounds: number;
+  pieceTransfers: number;
+  errors: number;
+  /** Events appended to every task's stream (their versions at the end). */
+  events: number;
+  cpu: { supernodeSeconds: number | null; benchSeconds: number; machineBusy: number };
+}
+
+/**
+ * A supernode process (real: HTTP API, scheduling, event store, CDN seeding from a real origin)
+ * under `peers` simulated peers in this process (simulated-peer.ts): the control plane's cost
+ * with hundreds of peers, which real peer processes could not show on two cores. The clock runs
+ * from the first join to the last "done".
+ */
+export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPlaneResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'damselfly-control-plane-'));
+  const origin = await startOrigin({ content: randomBytes(o.fileBytes) });
+  let supernode: ChildProcess | undefined;
+  let sn: SupernodeClient | undefined;
+  try {
+    const started = await startSupernodeProcess({ dataDir: join(dir, 'supernode'), databaseUrl: o.databaseUrl, kafkaBrokers: o.kafkaBrokers });
+    supernode = started.proc;
+    sn = new SupernodeClient([started.address]);
+    const client = sn;
+    // Distinct URLs, distinct tasks (the origin ignores the query).
+    const views = await Promise.all(Array.from({ length: o.tasks }, (_, t) => client.registerTask({ url: `${origin.url}?task=${t}`, headers: {}, filter: [] })));
+    const taskIds = views.map((v) => v.taskId);
+
+    const cpuOf = () => ({ supernode: processCpuSeconds(supernode?.pid), bench: process.cpuUsage(), machine: machineCpuSeconds() });
+    const before = cpuOf();
+    const startedAt = performance.now();
+    const results: SimulatedPeerResult[] = await Promise.all(
+      Array.from({ length: o.peers }, (_, i) =>
+        runSimulatedPeer({
+          client,
+          taskId: taskIds[i % o.tasks]!,
+          peerId: `sim-${i}`,
+          address: `127.0.0.${1 + (i >> 16)}:${1 + (i & 0xffff)}`,
+          pieceMs: o.pieceMs,
+          parallelism: o.parallelism,
+        }),
+      ),
+    );
+    const after = cpuOf();
+    const seconds = (Math.max(...results.map((r) => r.doneAt)) - startedAt) / 1000;
+    const finalViews = await Promise.all(taskIds.map(async (id) => TaskView.parse(await (await fetch(`http://${started.address}/api/v1/tasks/${id}`)).json())));
+    const bench = process.cpuUsage(before.bench);
+    return {
+      seconds,
+      pieceCount: finalViews[0]!.pieceCount ?? 0,
+      roundMs: results.flatMap((r) => r.roundMs),
+      rounds: results.reduce((s, r) => s + r.rounds, 0),
+      pieceTransfers: results.reduce((s, r) => s + r.pieces, 0),
+      errors: results.reduce((s, r) => s + r.errors, 0),
+      events: finalViews.reduce((s, v) => s + v.version, 0),
+      cpu: {
+        supernodeSeconds: after.supernode === null || before.supernode === null ? null : after.supernode - before.supernode,
+        benchSeconds: (bench.user + bench.system) / 1e6,
+        machineBusy: (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total),
+      },
+    };
+  } finally {
+    await sn?.close();
+    if (supernode) await stopProcess(supernode, 15_000);
+    await origin.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

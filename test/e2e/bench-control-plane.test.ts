@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { DAMSELFLY_BIN } from '../../bench/processes.ts';
+import { linkBoundSeconds } from '../../bench/control-plane/control-plane-command.ts';
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [DAMSELFLY_BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DAMSELFLY_DATABASE_URL: '', DAMSELFLY_KAFKA_BROKERS: '' },
+    timeout: 120_000,
+  });
+}
+
+/** `damselfly bench control-plane`: simulated peers against a real supernode process. */
+describe('damselfly bench control-plane', () => {
+  it('finishes every simulated peer and prints its figures as JSON', () => {
+    const r = run(['bench', 'control-plane', '--peers', '12', '--tasks', '2', '--size', '2MiB', '--piece-ms', '50', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, number>;
+    // Every peer got every piece exactly once: nothing failed, nothing was assigned twice.
+    expect(out.pieceCount).toBe(8);
+    expect(out.pieceTransfers).toBe(12 * 8);
+    expect(out.errors).toBe(0);
+    // More than the two tasks' creation and seeding alone: the rounds were events too.
+    expect(out.events).toBeGreaterThan(2 * (2 + 8));
+    expect(out.rounds).toBeGreaterThanOrEqual(12);
+    expect(out.roundP99Ms).toBeGreaterThanOrEqual(out.roundP50Ms);
+    expect(out.ratioToLinkBound).toBeGreaterThanOrEqual(1);
+    expect(out.supernodeCpuSeconds).toBeGreaterThan(0);
+  });
+
+  it('refuses a bad flag with exit code 2', () => {
+    const r = run(['bench', 'control-plane', '--peers', '0']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bench control-plane: peers/);
+  });
+});
+
+describe('linkBoundSeconds', () => {
+  it('is the slower of downloads (parallelism) and uploads (slots)', () => {
+    // 1 peer: 8 pieces, 6 at a time, 100 ms each → 8·100/6 ms; uploads (CDN's 8 slots) allow more.
+    expect(linkBoundSeconds({ peers: 1, tasks: 1, pieceCount: 8, pieceMs: 100, parallelism: 6 })).toBeCloseTo(0.8 / 6);
+    // 100 peers with 64 in flight each: 4 upload slots a peer (+ the CDN's 8) are the limit.
+    expect(linkBoundSeconds({ peers: 100, tasks: 1, pieceCount: 10, pieceMs: 100, parallelism: 64 })).toBeCloseTo((100 * 10 * 0.1) / 408);
+  });
+});
