@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { TaskEvent } from '../../core/events/index.ts';
 import { computeTaskId } from '../../core/ids/index.ts';
 import { pieceRange } from '../../core/pieces/index.ts';
-import { applyTaskEvent, decide, initialTaskState, type TaskCommand, type TaskState } from '../../core/task/index.ts';
+import { applyTaskEvent, decide, initialTaskState, type PeerState, type TaskCommand, type TaskState } from '../../core/task/index.ts';
 
 export interface TaskHistoryOptions {
   /** How many events to produce (the history is cut there: a prefix is a valid history too). */
@@ -75,8 +75,8 @@ export function buildTaskHistory(opts: TaskHistoryOptions): TaskHistory {
     }
     for (const peerId of [...active]) {
       at += 1;
-      run(roundOf(state.peers[peerId]!, at, random, failEvery));
-      if (state.peers[peerId]!.haveCount === pieceCount) {
+      run(roundOf(state.peers.get(peerId)!, at, random, failEvery));
+      if (state.peers.get(peerId)!.haveCount === pieceCount) {
         run({ type: 'Leave', at, peerId, outcome: 'succeeded' });
         active.splice(active.indexOf(peerId), 1);
       }
@@ -87,7 +87,7 @@ export function buildTaskHistory(opts: TaskHistoryOptions): TaskHistory {
 }
 
 /** A peer's round trip: everything in flight is reported (rarely one fails), and it wants 8 more. */
-function roundOf(peer: TaskState['peers'][string], at: number, random: () => number, failEvery: number): TaskCommand {
+function roundOf(peer: PeerState, at: number, random: () => number, failEvery: number): TaskCommand {
   const ok: { piece: number; source: string; ms: number }[] = [];
   const failed: { piece: number; source: string; reason: 'timeout' }[] = [];
   for (const [piece, { source }] of Object.entries(peer.inflight)) {

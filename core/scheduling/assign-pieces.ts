@@ -24,7 +24,7 @@ export interface PieceChoice {
  * See docs/scheduling.md.
  */
 export function assignPieces(state: TaskState, peerId: string, want: number, policy: SchedulingPolicy, now: number): PieceChoice[] {
-  const requester = state.peers[peerId];
+  const requester = state.peers.get(peerId);
   const limit = Math.min(want, policy.maxAssignmentsPerRound);
   if (!requester || requester.status !== 'active' || !(limit >= 1)) return [];
   const pool = new SourcePool(state, requester, policy, now);

@@ -14,8 +14,8 @@ export interface ExpiredAssignments {
  */
 export function expiredAssignments(state: TaskState, now: number): ExpiredAssignments[] {
   const out: ExpiredAssignments[] = [];
-  for (const peerId of Object.keys(state.peers).sort()) {
-    const peer = state.peers[peerId]!;
+  for (const peerId of [...state.peers.keys()].sort()) {
+    const peer = state.peers.get(peerId)!;
     if (peer.status !== 'active') continue;
     const pieces: number[] = [];
     for (const [piece, entry] of Object.entries(peer.inflight)) if (entry.deadline <= now) pieces.push(Number(piece));

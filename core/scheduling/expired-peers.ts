@@ -9,8 +9,8 @@ import type { SchedulingPolicy } from './policy.ts';
  */
 export function expiredPeers(state: TaskState, now: number, policy: SchedulingPolicy): string[] {
   const out: string[] = [];
-  for (const peerId of Object.keys(state.peers).sort()) {
-    const peer = state.peers[peerId]!;
+  for (const peerId of [...state.peers.keys()].sort()) {
+    const peer = state.peers.get(peerId)!;
     if (peer.status === 'active' && now - peer.lastSeenAt >= policy.peerExpiryMs) out.push(peerId);
   }
   return out;

@@ -27,7 +27,7 @@ export function piecesFromOrigin(state: TaskState): number[] {
       continue;
     }
     if ((state.availability[p] ?? 0) > 0) continue;
-    active ??= Object.values(state.peers).filter((peer) => peer.status === 'active');
+    active ??= [...state.peers.values()].filter((peer) => peer.status === 'active');
     if (active.some((peer) => !peer.have[p])) out.push(p);
   }
   return out;

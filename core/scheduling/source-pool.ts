@@ -75,9 +75,9 @@ export class SourcePool {
     const mine = new Map<string, number>();
     for (const entry of Object.values(requester.inflight)) mine.set(entry.source, (mine.get(entry.source) ?? 0) + 1);
     let active = 0;
-    for (const peer of Object.values(state.peers)) if (peer.status === 'active') active++;
+    for (const peer of state.peers.values()) if (peer.status === 'active') active++;
     this.peerShare = fairShare(policy.peerUploadSlots, active);
-    for (const peer of Object.values(state.peers)) {
+    for (const peer of state.peers.values()) {
       const id = peer.peerId;
       if (id === requester.peerId || peer.haveCount === 0) continue;
       if (peer.status !== 'active' && peer.status !== 'succeeded') continue;

@@ -29,7 +29,8 @@ function write(value: unknown, out: string[]): void {
     out.push(']');
     return;
   }
-  const record = value as Record<string, unknown>;
+  // A Map (the task's peers) is written as the object it is stored as (storedTaskState).
+  const record = value instanceof Map ? (Object.fromEntries(value) as Record<string, unknown>) : (value as Record<string, unknown>);
   const keys = Object.keys(record).sort();
   out.push('{');
   let first = true;

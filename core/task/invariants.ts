@@ -12,7 +12,7 @@ export function taskInvariantViolations(state: TaskState): string[] {
   const availability = new Array<number>(n).fill(0);
   const inflightCount = new Array<number>(n).fill(0);
   const uploading = new Map<string, number>();
-  for (const peer of Object.values(state.peers)) {
+  for (const peer of state.peers.values()) {
     if (peer.have.length !== n) errors.push(`peer ${peer.peerId}: have has ${peer.have.length} entries, not ${n}`);
     const held = peer.have.filter(Boolean).length;
     if (held !== peer.haveCount) errors.push(`peer ${peer.peerId}: haveCount ${peer.haveCount} but holds ${held}`);
@@ -34,7 +34,7 @@ export function taskInvariantViolations(state: TaskState): string[] {
   for (const [name, arr] of [['availability', state.availability], ['inflightCount', state.inflightCount], ['pieces', state.pieces], ['cdnHeld', state.cdnHeld]] as const) {
     if (arr.length !== n) errors.push(`${name} has ${arr.length} entries, not ${n}`);
   }
-  for (const peer of Object.values(state.peers)) {
+  for (const peer of state.peers.values()) {
     const expected = uploading.get(peer.peerId) ?? 0;
     if (peer.uploading !== expected) errors.push(`peer ${peer.peerId}: uploading ${peer.uploading} != ${expected} in flight from it`);
   }

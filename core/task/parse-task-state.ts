@@ -74,5 +74,11 @@ export function parseTaskState(raw: unknown): TaskState {
   }
   const cdnHeld = parsed.data.cdnHeld ?? parsed.data.pieces.map((p) => p !== null);
   const cdnHeldCount = parsed.data.cdnHeldCount ?? cdnHeld.filter(Boolean).length;
-  return { ...parsed.data, cdnHeld, cdnHeldCount } as TaskState;
+  const peers = new Map(Object.entries(parsed.data.peers)) as TaskState['peers'];
+  return { ...parsed.data, cdnHeld, cdnHeldCount, peers } as TaskState;
+}
+
+/** The TaskState as plain JSON-ready data, for storage (a stream snapshot): parseTaskState reads it back. */
+export function storedTaskState(state: TaskState): Record<string, unknown> {
+  return { ...state, peers: Object.fromEntries(state.peers) };
 }

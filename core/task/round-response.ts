@@ -26,7 +26,7 @@ export function roundResponse(
   options: RoundResponseOptions,
 ): RoundResponse {
   if (state.status === 'failed') return { action: 'failed', reason: state.failure ?? 'failed' };
-  const peer = state.peers[peerId];
+  const peer = state.peers.get(peerId);
   const { pieceCount, pieceSize, contentLength } = state;
   if (pieceCount === null || pieceSize === null || contentLength === null || !peer) {
     return { action: 'wait', retryAfterMs: options.waitRetryMs };
@@ -35,7 +35,7 @@ export function roundResponse(
   const assignments: Assignment[] = [];
   for (const { piece, source } of assigned ?? []) {
     const info = state.pieces[piece];
-    const address = source === CDN_SOURCE ? options.cdnAddress : state.peers[source]?.address;
+    const address = source === CDN_SOURCE ? options.cdnAddress : state.peers.get(source)?.address;
     if (!info || !address) continue;
     const { offset, length } = pieceRange(piece, pieceSize, contentLength);
     assignments.push({ piece, source, address, offset, size: length, digest: info.digest });

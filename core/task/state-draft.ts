@@ -32,11 +32,11 @@ export class StateDraft {
 
   /** The peer, copied for writing (undefined if it never joined). */
   peer(peerId: string): PeerState | undefined {
-    const current = this.state.peers[peerId];
+    const current = this.state.peers.get(peerId);
     if (!current || this.owned || this.copiedPeers.has(peerId)) return current;
     this.copyPeers();
     const copy = { ...current };
-    this.state.peers[peerId] = copy;
+    this.state.peers.set(peerId, copy);
     this.copiedPeers.add(peerId);
     return copy;
   }
@@ -44,7 +44,7 @@ export class StateDraft {
   /** Adds or replaces a whole peer (a new object, so its parts need no copying). */
   putPeer(peer: PeerState): void {
     this.copyPeers();
-    this.state.peers[peer.peerId] = peer;
+    this.state.peers.set(peer.peerId, peer);
     if (this.owned) return;
     this.copiedPeers.add(peer.peerId);
     this.copiedHave.add(peer.peerId);
@@ -112,6 +112,6 @@ export class StateDraft {
   private copyPeers(): void {
     if (this.peersCopied) return;
     this.peersCopied = true;
-    this.state.peers = { ...this.state.peers };
+    this.state.peers = new Map(this.state.peers);
   }
 }

@@ -9,7 +9,7 @@ import type { TaskState } from './task-state.ts';
  */
 export function taskView(state: TaskState): TaskView {
   let peers = 0;
-  for (const peer of Object.values(state.peers)) if (peer.status === 'active' || peer.status === 'succeeded') peers++;
+  for (const peer of state.peers.values()) if (peer.status === 'active' || peer.status === 'succeeded') peers++;
   return {
     taskId: state.taskId,
     status: state.status,

@@ -7,6 +7,7 @@ import {
   snapshotFromState,
   stateOf,
   parseTaskState,
+  storedTaskState,
   type TaskCommand,
   type TaskSnapshot,
 } from '../../core/task/index.ts';
@@ -294,7 +295,7 @@ export class TaskRuntime {
     actor.snapshotVersion = version;
     // Not on the acknowledgement path: a lost snapshot only means a longer replay next time.
     this.opts.store
-      .saveSnapshot({ streamId: actor.taskId, version, state: stateOf(actor.snapshot) })
+      .saveSnapshot({ streamId: actor.taskId, version, state: storedTaskState(stateOf(actor.snapshot)) })
       .catch(() => {
         actor.snapshotVersion = 0;
       });

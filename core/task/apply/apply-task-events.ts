@@ -35,7 +35,7 @@ export function applySourceProbed(draft: StateDraft, { data }: EventOf<'SourcePr
   s.availability = new Array<number>(n).fill(0);
   s.inflightCount = new Array<number>(n).fill(0);
   s.cdnUploading = 0;
-  for (const peerId of Object.keys(s.peers)) {
+  for (const peerId of s.peers.keys()) {
     const peer = draft.peer(peerId)!;
     peer.have = new Array<boolean>(n).fill(false);
     peer.haveCount = 0;

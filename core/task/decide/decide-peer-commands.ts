@@ -12,7 +12,7 @@ import { boundedReason, requirePeer, requireStatus } from './guards.ts';
  */
 export function decideJoin(cmd: Join, state: TaskState): TaskEvent[] {
   requireStatus(state);
-  const existing = state.peers[cmd.peerId];
+  const existing = state.peers.get(cmd.peerId);
   if (existing?.status === 'active') {
     if (existing.address === cmd.address && existing.hostId === cmd.hostId) return [];
     throw new DamselflyError('DF_ERR_PEER_EXISTS', `peer ${cmd.peerId} is active at ${existing.address}`);
@@ -62,7 +62,7 @@ export function decideExpireAssignments(cmd: ExpireAssignments, state: TaskState
 export function nextExpiryAt(state: TaskState, policy: SchedulingPolicy): number | null {
   if (state.status === 'absent' || state.status === 'evicted') return null;
   let next = Infinity;
-  for (const peer of Object.values(state.peers)) {
+  for (const peer of state.peers.values()) {
     if (peer.status !== 'active') continue;
     next = Math.min(next, peer.lastSeenAt + policy.peerExpiryMs);
     for (const entry of Object.values(peer.inflight)) next = Math.min(next, entry.deadline);

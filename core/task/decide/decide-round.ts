@@ -72,7 +72,7 @@ function expireUnreachableSources(failed: Round['failed'], state: TaskState, at:
   for (const { source, reason } of failed) {
     if (reason !== 'unreachable' || source === CDN_SOURCE || done.has(source)) continue;
     done.add(source);
-    const peer = state.peers[source];
+    const peer = state.peers.get(source);
     if (!peer || peer.status !== 'active') continue;
     const pieces = Object.keys(peer.inflight).map(Number).sort((a, b) => a - b);
     if (pieces.length > 0) out.push({ type: 'AssignmentsExpired', data: { peerId: source, pieces, at } });
@@ -102,7 +102,7 @@ function reconcileReport(cmd: Round, state: TaskState, peer: PeerState) {
 function checkEntry(state: TaskState, peerId: string, entry: { piece: number; source: string }): void {
   requirePiece(state, entry.piece);
   if (entry.source === peerId) throw new DamselflyError('DF_ERR_VALIDATION', `peer ${peerId} cannot be its own source`);
-  if (entry.source !== CDN_SOURCE && !state.peers[entry.source]) {
+  if (entry.source !== CDN_SOURCE && !state.peers.has(entry.source)) {
     throw new DamselflyError('DF_ERR_UNKNOWN_SOURCE', `source ${entry.source} is not part of task ${state.taskId}`);
   }
 }

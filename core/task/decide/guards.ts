@@ -15,7 +15,7 @@ export function requireStatus(state: TaskState, allowed: readonly TaskStatus[] =
 }
 
 export function requirePeer(state: TaskState, peerId: string): PeerState {
-  const peer = state.peers[peerId];
+  const peer = state.peers.get(peerId);
   if (!peer) throw new DamselflyError('DF_ERR_UNKNOWN_PEER', `peer ${peerId} has not joined task ${state.taskId}`);
   return peer;
 }

@@ -29,6 +29,19 @@ describe('WarmCopies', () => {
     expect(warm.runningTasks(() => false)).toEqual([]);
   });
 
+  it('hands out a snapshot of its own: folding more events later does not change it', () => {
+    const events = storedHistory();
+    const warm = new WarmCopies();
+    warm.apply(events.slice(0, 100));
+    const early = warm.get(TASK_ID)!;
+    const hashAt100 = stateHash(replay(events.slice(0, 100)));
+    expect(stateHash(early.snapshot)).toBe(hashAt100);
+    warm.apply(events.slice(100));
+    expect(warm.get(TASK_ID)!.version).toBe(events.length);
+    expect(stateHash(early.snapshot)).toBe(hashAt100);
+    expect(early.snapshot.context.peers.size).toBeLessThan(warm.get(TASK_ID)!.snapshot.context.peers.size);
+  });
+
   it('keeps no copy of a stream it joined mid-way, and drops one with a gap', () => {
     const events = storedHistory();
     const late = new WarmCopies();

@@ -67,8 +67,8 @@ const scenario: fc.Arbitrary<Scenario> = fc
 
 /** The specification of a source, written independently of SourcePool: may `id` serve `requester` at all (slots aside)? */
 function eligibleIgnoringLoad(s: Scenario, id: string): boolean {
-  const peer = s.state.peers[id]!;
-  const me = s.state.peers[s.requester]!;
+  const peer = s.state.peers.get(id)!;
+  const me = s.state.peers.get(s.requester)!;
   if (id === s.requester || (me.failedSources[id] ?? 0) > 0) return false;
   if (peer.failuresCaused >= s.policy.quarantineAfterFailures) return false;
   if (peer.status === 'succeeded') return true;
@@ -78,7 +78,7 @@ function eligibleIgnoringLoad(s: Scenario, id: string): boolean {
 /** Upload slots each source has in use once `choices` are applied. */
 function loadAfter(s: Scenario, choices: PieceChoice[]): Map<string, number> {
   const load = new Map<string, number>([[CDN_SOURCE, s.state.cdnUploading]]);
-  for (const [id, peer] of Object.entries(s.state.peers)) load.set(id, peer.uploading);
+  for (const [id, peer] of [...s.state.peers.entries()]) load.set(id, peer.uploading);
   for (const c of choices) load.set(c.source, load.get(c.source)! + 1);
   return load;
 }
@@ -87,12 +87,12 @@ function loadAfter(s: Scenario, choices: PieceChoice[]): Map<string, number> {
 function mineAfter(s: Scenario, choices: PieceChoice[]): Map<string, number> {
   const mine = new Map<string, number>();
   const add = (source: string) => mine.set(source, (mine.get(source) ?? 0) + 1);
-  Object.values(s.state.peers[s.requester]!.inflight).forEach((e) => add(e.source));
+  Object.values(s.state.peers.get(s.requester)!.inflight).forEach((e) => add(e.source));
   choices.forEach((c) => add(c.source));
   return mine;
 }
 
-const activePeers = (s: Scenario) => Object.values(s.state.peers).filter((p) => p.status === 'active').length;
+const activePeers = (s: Scenario) => [...s.state.peers.values()].filter((p) => p.status === 'active').length;
 const shareOf = (s: Scenario, source: string) =>
   fairShare(source === CDN_SOURCE ? s.policy.cdnUploadSlots : s.policy.peerUploadSlots, activePeers(s));
 
@@ -106,14 +106,14 @@ const POLICY_FOR_PRESSURE: SchedulingPolicy = {
   waitRetryMs: 200,
 };
 
-const cdnUsable = (s: Scenario) => (s.state.peers[s.requester]!.failedSources[CDN_SOURCE] ?? 0) < s.policy.quarantineAfterFailures;
+const cdnUsable = (s: Scenario) => (s.state.peers.get(s.requester)!.failedSources[CDN_SOURCE] ?? 0) < s.policy.quarantineAfterFailures;
 
 describe('assignPieces (properties)', () => {
   it('assigns only pieces the requester lacks and does not fetch, each once, at most min(want, max)', () => {
     fc.assert(
       fc.property(scenario, (s) => {
         const choices = assignPieces(s.state, s.requester, s.want, s.policy, s.now);
-        const me = s.state.peers[s.requester]!;
+        const me = s.state.peers.get(s.requester)!;
         expect(choices.length).toBeLessThanOrEqual(Math.min(s.want, s.policy.maxAssignmentsPerRound));
         expect(new Set(choices.map((c) => c.piece)).size).toBe(choices.length);
         if (me.status !== 'active') expect(choices).toEqual([]);
@@ -141,12 +141,12 @@ describe('assignPieces (properties)', () => {
             // The CDN is the fallback: no eligible peer holds the piece, busy or not, and no first
             // copy is on its way — unless every piece is seeded and in the swarm already, when
             // the CDN also relieves busy holders.
-            const holders = Object.keys(s.state.peers).filter((id) => s.state.peers[id]!.have[c.piece] && eligibleIgnoringLoad(s, id));
+            const holders = [...s.state.peers.keys()].filter((id) => s.state.peers.get(id)!.have[c.piece] && eligibleIgnoringLoad(s, id));
             const allSpread = s.state.seededCount === s.state.pieceCount && s.state.availability.every((a) => a > 0);
             if (!allSpread) expect(holders).toEqual([]);
             expect(s.state.availability[c.piece] === 0 && s.state.inflightCount[c.piece]! > 0).toBe(false);
           } else {
-            expect(s.state.peers[c.source]!.have[c.piece]).toBe(true);
+            expect(s.state.peers.get(c.source)!.have[c.piece]).toBe(true);
             expect(eligibleIgnoringLoad(s, c.source)).toBe(true);
             expect(load.get(c.source)).toBeLessThanOrEqual(s.policy.peerUploadSlots);
           }
@@ -180,7 +180,7 @@ describe('assignPieces (properties)', () => {
         const state = buildState({ pieceCount: n, peers: [{ id: 'seed', status: 'succeeded', have: seedHas }, ...peers, { id: 'r' }] });
         const policy = { ...POLICY_FOR_PRESSURE, peerUploadSlots: slots, cdnUploadSlots: slots };
         const choices = assignPieces(state, 'r', want, policy, 0);
-        const used = source === 'seed' ? state.peers.seed!.uploading : state.cdnUploading;
+        const used = source === 'seed' ? state.peers.get('seed')!.uploading : state.cdnUploading;
         expect(choices.filter((c) => c.source === source).length).toBeLessThanOrEqual(Math.max(0, slots - used));
       }),
       { numRuns: 300 },
@@ -190,7 +190,7 @@ describe('assignPieces (properties)', () => {
   it('leaves nothing assignable behind when it returns fewer than asked (so [] really means "wait")', () => {
     fc.assert(
       fc.property(scenario, (s) => {
-        const me = s.state.peers[s.requester]!;
+        const me = s.state.peers.get(s.requester)!;
         const limit = Math.min(s.want, s.policy.maxAssignmentsPerRound);
         const choices = assignPieces(s.state, s.requester, s.want, s.policy, s.now);
         if (me.status !== 'active' || choices.length === limit) return;
@@ -200,7 +200,7 @@ describe('assignPieces (properties)', () => {
         const chosen = new Set(choices.map((c) => c.piece));
         for (let p = 0; p < s.state.pieceCount!; p++) {
           if (me.have[p] || me.inflight[p] || chosen.has(p)) continue;
-          const holders = Object.keys(s.state.peers).filter((id) => s.state.peers[id]!.have[p] && eligibleIgnoringLoad(s, id));
+          const holders = [...s.state.peers.keys()].filter((id) => s.state.peers.get(id)!.have[p] && eligibleIgnoringLoad(s, id));
           for (const id of holders) expect(free(id, s.policy.peerUploadSlots)).toBe(false);
           const onItsWay = s.state.availability[p] === 0 && s.state.inflightCount[p]! > 0;
           if (holders.length === 0 && !onItsWay && s.state.cdnHeld[p] && cdnUsable(s)) {

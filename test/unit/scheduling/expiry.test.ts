@@ -21,7 +21,7 @@ describe('expiredAssignments', () => {
 
   it('keeps entries that are not yet due', () => {
     const state = buildState({ pieceCount: 2, deadline: 1_000, peers: [{ id: 'a', inflight: { 0: CDN_SOURCE } }] });
-    state.peers.a!.inflight[1] = { source: CDN_SOURCE, deadline: 5_000 };
+    state.peers.get('a')!.inflight[1] = { source: CDN_SOURCE, deadline: 5_000 };
     expect(expiredAssignments(state, 2_000)).toEqual([{ peerId: 'a', pieces: [0] }]);
   });
 });

@@ -53,7 +53,7 @@ export function buildState(spec: TaskSpec): TaskState {
     const peer: PeerState = {
       peerId: s.id,
       hostId: `host-${s.id}`,
-      address: `127.0.0.1:${10_000 + Object.keys(state.peers).length}`,
+      address: `127.0.0.1:${10_000 + [...state.peers.keys()].length}`,
       status: s.status ?? 'active',
       joinedAt: 0,
       lastSeenAt: s.lastSeenAt ?? 0,
@@ -65,10 +65,10 @@ export function buildState(spec: TaskSpec): TaskState {
       failuresCaused: s.failuresCaused ?? 0,
       served: 0,
     };
-    state.peers[s.id] = peer;
+    state.peers.set(s.id, peer);
   }
   for (const s of spec.peers) {
-    const peer = state.peers[s.id]!;
+    const peer = state.peers.get(s.id)!;
     if (peer.status === 'active' || peer.status === 'succeeded') peer.have.forEach((h, p) => h && state.availability[p]!++);
     for (const [key, source] of Object.entries(s.inflight ?? {})) {
       const p = Number(key);
@@ -76,7 +76,7 @@ export function buildState(spec: TaskSpec): TaskState {
       peer.inflight[p] = { source, deadline: spec.deadline ?? 1_000 };
       state.inflightCount[p]!++;
       if (source === CDN_SOURCE) state.cdnUploading++;
-      else state.peers[source]!.uploading++;
+      else state.peers.get(source)!.uploading++;
     }
   }
   return state;
@@ -84,6 +84,6 @@ export function buildState(spec: TaskSpec): TaskState {
 
 /** The same state with its peers record in reverse key order (determinism must not depend on it). */
 export function reversePeers(state: TaskState): TaskState {
-  const peers = Object.fromEntries(Object.entries(state.peers).reverse());
+  const peers = new Map([...state.peers.entries()].reverse());
   return { ...state, peers };
 }

@@ -51,24 +51,24 @@ export function simulateSwarm(cfg: SwarmConfig, maxRounds = 10_000): SwarmResult
   let maxPeerUploads = 0;
   let maxCdnUploads = 0;
   let round = 0;
-  while (ids.some((id) => state.peers[id]!.status === 'active')) {
+  while (ids.some((id) => state.peers.get(id)!.status === 'active')) {
     if (++round > maxRounds) throw new Error(`swarm did not complete in ${maxRounds} rounds`);
     const now = round * ROUND_MS;
-    for (const id of ids) peerServed += land(state, state.peers[id]!, cfg, now);
+    for (const id of ids) peerServed += land(state, state.peers.get(id)!, cfg, now);
     for (const id of shuffled(ids, round)) {
-      const peer = state.peers[id]!;
+      const peer = state.peers.get(id)!;
       if (peer.status !== 'active') continue;
       const want = cfg.downloadSlots - Object.keys(peer.inflight).length;
       for (const c of assignPieces(state, peer.peerId, want, policy, now)) {
         peer.inflight[c.piece] = { source: c.source, deadline: c.deadline };
         state.inflightCount[c.piece]!++;
         if (c.source === CDN_SOURCE) state.cdnUploading++;
-        else state.peers[c.source]!.uploading++;
+        else state.peers.get(c.source)!.uploading++;
       }
       peer.lastSeenAt = now;
     }
     maxCdnUploads = Math.max(maxCdnUploads, state.cdnUploading);
-    for (const id of ids) maxPeerUploads = Math.max(maxPeerUploads, state.peers[id]!.uploading);
+    for (const id of ids) maxPeerUploads = Math.max(maxPeerUploads, state.peers.get(id)!.uploading);
   }
   const { peers: n, pieces: p, cdnUploadSlots: c, peerUploadSlots: s, downloadSlots: d } = cfg;
   const lowerBound = Math.max(p / c, p / d, (n * p) / (c + n * s));
@@ -86,8 +86,8 @@ function land(state: TaskState, peer: PeerState, cfg: SwarmConfig, now: number):
       state.cdnUploading--;
       state.cdnServed++;
     } else {
-      state.peers[entry.source]!.uploading--;
-      state.peers[entry.source]!.served++;
+      state.peers.get(entry.source)!.uploading--;
+      state.peers.get(entry.source)!.served++;
       fromPeers++;
     }
     if (!peer.have[p]) {

@@ -40,7 +40,7 @@ describe('applyTaskEvent', () => {
     expect(s.pieces).toEqual([null, null, null]);
     expect(s.availability).toEqual([0, 0, 0]);
     expect(s.inflightCount).toEqual([0, 0, 0]);
-    expect(s.peers.early!.have).toEqual([false, false, false]);
+    expect(s.peers.get('early')!.have).toEqual([false, false, false]);
   });
 
   it('PiecesSeeded stores digests and counts each piece once', () => {
@@ -59,31 +59,31 @@ describe('applyTaskEvent', () => {
     let s = swarm();
     s = apply(s, reported('a', [{ piece: 0, source: 'cdn' }]));
     s = apply(s, assigned('b', [{ piece: 0, source: 'a' }, { piece: 1, source: 'cdn', deadline: 99 }]));
-    expect(s.peers.b!.inflight).toEqual({ 0: { source: 'a', deadline: 1_000 }, 1: { source: 'cdn', deadline: 99 } });
+    expect(s.peers.get('b')!.inflight).toEqual({ 0: { source: 'a', deadline: 1_000 }, 1: { source: 'cdn', deadline: 99 } });
     expect(s.inflightCount.slice(0, 3)).toEqual([1, 1, 0]);
-    expect(s.peers.a!.uploading).toBe(1);
+    expect(s.peers.get('a')!.uploading).toBe(1);
     expect(s.cdnUploading).toBe(1);
-    expect(s.peers.b!.lastSeenAt).toBe(20);
+    expect(s.peers.get('b')!.lastSeenAt).toBe(20);
   });
 
   it('PiecesReported ok stores the piece, frees the slot and credits the source', () => {
     let s = apply(swarm(), reported('a', [{ piece: 0, source: 'cdn' }]));
     s = apply(s, assigned('b', [{ piece: 0, source: 'a' }, { piece: 1, source: 'cdn' }]));
     s = apply(s, reported('b', [{ piece: 0, source: 'a' }, { piece: 1, source: 'cdn' }]));
-    expect(s.peers.b!.have.slice(0, 3)).toEqual([true, true, false]);
-    expect(s.peers.b!.haveCount).toBe(2);
-    expect(s.peers.b!.inflight).toEqual({});
+    expect(s.peers.get('b')!.have.slice(0, 3)).toEqual([true, true, false]);
+    expect(s.peers.get('b')!.haveCount).toBe(2);
+    expect(s.peers.get('b')!.inflight).toEqual({});
     expect(s.availability.slice(0, 3)).toEqual([2, 1, 0]);
     expect(s.inflightCount.slice(0, 2)).toEqual([0, 0]);
-    expect(s.peers.a!).toMatchObject({ uploading: 0, served: 1 });
+    expect(s.peers.get('a')!).toMatchObject({ uploading: 0, served: 1 });
     expect(s).toMatchObject({ cdnUploading: 0, cdnServed: 2 });
   });
 
   it('a repeated ok report changes nothing but the version and times', () => {
     const once = apply(swarm(), reported('a', [{ piece: 2, source: 'cdn' }]));
     const twice = apply(once, reported('a', [{ piece: 2, source: 'cdn' }], [], 31));
-    expect(twice.peers.a!.lastSeenAt).toBe(31);
-    const timeless = (s: TaskState) => ({ ...s, version: 0, lastEventAt: 0, peers: { ...s.peers, a: { ...s.peers.a!, lastSeenAt: 0 } } });
+    expect(twice.peers.get('a')!.lastSeenAt).toBe(31);
+    const timeless = (s: TaskState) => ({ ...s, version: 0, lastEventAt: 0, peers: { ...s.peers, a: { ...s.peers.get('a')!, lastSeenAt: 0 } } });
     expect(timeless(twice)).toEqual(timeless(once));
   });
 
@@ -91,16 +91,16 @@ describe('applyTaskEvent', () => {
     let s = apply(swarm(), reported('a', [{ piece: 0, source: 'cdn' }, { piece: 1, source: 'cdn' }]));
     s = apply(s, assigned('b', [{ piece: 0, source: 'a' }, { piece: 1, source: 'a' }]));
     s = apply(s, reported('b', [], [{ piece: 0, source: 'a', reason: 'digest' }, { piece: 1, source: 'a', reason: 'io' }]));
-    expect(s.peers.b!.inflight).toEqual({});
-    expect(s.peers.b!.failedSources).toEqual({ a: 1 });
-    expect(s.peers.a!).toMatchObject({ uploading: 0, failuresCaused: 1, served: 0 });
-    expect(s.peers.b!.haveCount).toBe(0);
+    expect(s.peers.get('b')!.inflight).toEqual({});
+    expect(s.peers.get('b')!.failedSources).toEqual({ a: 1 });
+    expect(s.peers.get('a')!).toMatchObject({ uploading: 0, failuresCaused: 1, served: 0 });
+    expect(s.peers.get('b')!.haveCount).toBe(0);
   });
 
   it('AssignmentsExpired returns the pieces and the slots', () => {
     let s = apply(swarm(), assigned('a', [{ piece: 0, source: 'cdn' }, { piece: 1, source: 'cdn' }]));
     s = apply(s, { type: 'AssignmentsExpired', data: { peerId: 'a', pieces: [0], at: 2_000 } });
-    expect(s.peers.a!.inflight).toEqual({ 1: { source: 'cdn', deadline: 1_000 } });
+    expect(s.peers.get('a')!.inflight).toEqual({ 1: { source: 'cdn', deadline: 1_000 } });
     expect(s.cdnUploading).toBe(1);
     expect(s.inflightCount.slice(0, 2)).toEqual([0, 1]);
   });
@@ -112,18 +112,18 @@ describe('applyTaskEvent', () => {
     expect(succeeded.availability.slice(0, 4)).toEqual([2, 0, 0, 1]);
     const left = apply(succeeded, { type: 'PeerLeft', data: { peerId: 'b', reason: 'expired', at: 50 } });
     // expiry is not hearing from the peer: lastSeenAt stays at its last assignment
-    expect(left.peers.b!).toMatchObject({ status: 'left', inflight: {}, lastSeenAt: 20 });
+    expect(left.peers.get('b')!).toMatchObject({ status: 'left', inflight: {}, lastSeenAt: 20 });
     expect(left.availability.slice(0, 4)).toEqual([1, 0, 0, 0]);
     expect(left).toMatchObject({ cdnUploading: 0 });
     const failed = apply(succeeded, { type: 'PeerFailed', data: { peerId: 'a', reason: 'disk full', at: 60 } });
-    expect(failed.peers.a!.status).toBe('failed');
+    expect(failed.peers.get('a')!.status).toBe('failed');
     expect(failed.availability[0]).toBe(1);
   });
 
   it('PeerJoined again starts the peer over but keeps what others owe it', () => {
     let s = apply(swarm(), reported('a', [{ piece: 0, source: 'cdn' }]), assigned('b', [{ piece: 0, source: 'a' }]));
     s = apply(s, { type: 'PeerJoined', data: { peerId: 'a', hostId: 'h2', address: '127.0.0.1:9', at: 70 } });
-    expect(s.peers.a!).toMatchObject({ hostId: 'h2', haveCount: 0, uploading: 1, status: 'active', joinedAt: 70 });
+    expect(s.peers.get('a')!).toMatchObject({ hostId: 'h2', haveCount: 0, uploading: 1, status: 'active', joinedAt: 70 });
     expect(s.availability[0]).toBe(0);
   });
 

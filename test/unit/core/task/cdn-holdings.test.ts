@@ -99,8 +99,8 @@ describe('CDN holdings across owners', () => {
 
   it('after a takeover the scheduler sends peers to the holders, never to a CDN that lacks the piece', () => {
     const s = afterTakeover([]);
-    const held = [...s.peers.a!.have.keys()].filter((p) => s.peers.a!.have[p]);
-    const lost = [...s.peers.a!.have.keys()].filter((p) => !s.peers.a!.have[p]);
+    const held = [...s.peers.get('a')!.have.keys()].filter((p) => s.peers.get('a')!.have[p]);
+    const lost = [...s.peers.get('a')!.have.keys()].filter((p) => !s.peers.get('a')!.have[p]);
     expect(held).toHaveLength(4);
     const { events, state } = runReal([round('b', 60)], s);
     const assignments = events.flatMap((e) => (e.type === 'PiecesAssigned' ? e.data.assignments : []));

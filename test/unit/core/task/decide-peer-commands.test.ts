@@ -14,7 +14,7 @@ describe('Join', () => {
 
   it('lets a peer that left join again', () => {
     const { state } = run([join('a'), { type: 'Leave', at: 11, peerId: 'a', outcome: 'left' }, join('a', 12)], seedingTask(2));
-    expect(state.peers.a).toMatchObject({ status: 'active', joinedAt: 12 });
+    expect(state.peers.get('a')).toMatchObject({ status: 'active', joinedAt: 12 });
   });
 
   it('is refused on a task that does not exist or failed', () => {
@@ -38,7 +38,7 @@ describe('Leave', () => {
       s,
     );
     expect(events.map((e) => e.type)).toEqual(['PeerSucceeded', 'PeerFailed', 'PeerLeft', 'PeerLeft']);
-    expect(Object.values(state.peers).map((p) => p.status)).toEqual(['left', 'failed', 'left']);
+    expect([...state.peers.values()].map((p) => p.status)).toEqual(['left', 'failed', 'left']);
   });
 
   it('refuses unknown peers', () => {

@@ -48,7 +48,7 @@ describe('Round', () => {
   it('expires the in-flight downloads of a source reported unreachable, so its pieces are not stuck', () => {
     let s = run([round('a', 250, 2)], swarm()).state; // a fetches pieces 2 and 3 from the CDN
     s = run([round('b', 300, 1)], s).state; // b: piece 0 from a
-    expect(Object.keys(s.peers.a!.inflight)).toEqual(['2', '3']);
+    expect(Object.keys(s.peers.get('a')!.inflight)).toEqual(['2', '3']);
     const events = decide(round('b', 400, 0, [], [{ piece: 0, source: 'a', reason: 'unreachable' }]), s, OPTIONS);
     expect(types(events)).toEqual(['PiecesReported', 'AssignmentsExpired']);
     expect(events[1]!.data).toEqual({ peerId: 'a', pieces: [2, 3], at: 400 });
@@ -64,7 +64,7 @@ describe('Round', () => {
     const after = run([round('b', 400, 0, [], [{ piece: 0, source: 'a', reason: 'digest' }])], s).state;
     // Retrying the same round blames nobody twice.
     expect(decide(round('b', 401, 0, [], [{ piece: 0, source: 'a', reason: 'digest' }]), after, OPTIONS)).toEqual([]);
-    expect(after.peers.a!.failuresCaused).toBe(1);
+    expect(after.peers.get('a')!.failuresCaused).toBe(1);
     // And the scheduler no longer offers the source that failed b.
     const [next] = decide(round('b', 402, 1), after, OPTIONS);
     expect(next).toMatchObject({ data: { assignments: [{ piece: 0, source: 'cdn' }] } });

@@ -27,8 +27,8 @@ export function digestOf(n: number): string {
  * if it holds the piece.
  */
 export const simpleAssign: AssignFn = (state, peerId, want, policy, now) => {
-  const me = state.peers[peerId]!;
-  const holders = Object.values(state.peers)
+  const me = state.peers.get(peerId)!;
+  const holders = [...state.peers.values()]
     .filter((p) => p.peerId !== peerId && (p.status === 'active' || p.status === 'succeeded'))
     .sort((a, b) => (a.peerId < b.peerId ? -1 : 1));
   const load = new Map(holders.map((p) => [p.peerId, p.uploading]));

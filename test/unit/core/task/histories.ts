@@ -41,7 +41,7 @@ export function commandFor(step: Step, state: TaskState, at: number, scenario: S
   const n = state.pieceCount ?? 0;
   const newcomer = PEERS[a % PEERS.length]!;
   // Mostly address peers that joined, so that rounds and leaves are not refused for nothing.
-  const joined = Object.keys(state.peers).filter((id) => state.peers[id]!.status === 'active');
+  const joined = [...state.peers.keys()].filter((id) => state.peers.get(id)!.status === 'active');
   const peerId = joined.length > 0 && c % 5 !== 0 ? joined[a % joined.length]! : newcomer;
   if (state.status === 'created' && kind < 60) {
     return { type: 'RecordProbe', at, contentLength: scenario.pieces * 10 - scenario.short, pieceSize: 10, acceptRanges: true, etag: null, lastModified: null };
@@ -75,7 +75,7 @@ export function commandFor(step: Step, state: TaskState, at: number, scenario: S
 function roundFor({ b, c }: Step, state: TaskState, at: number, peerId: string): Round {
   const ok: Round['ok'] = [];
   const failed: Round['failed'] = [];
-  const peer = state.peers[peerId];
+  const peer = state.peers.get(peerId);
   let bits = b;
   for (const [piece, entry] of Object.entries(peer?.inflight ?? {})) {
     const choice = bits % 3;

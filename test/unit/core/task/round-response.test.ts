@@ -16,7 +16,7 @@ describe('roundResponse', () => {
       pieceCount: 3,
       assignments: [
         { piece: 2, source: 'cdn', address: '127.0.0.1:8002', offset: 200, size: 50, digest: digestOf(2) },
-        { piece: 0, source: 'a', address: s.peers.a!.address, offset: 0, size: 100, digest: digestOf(0) },
+        { piece: 0, source: 'a', address: s.peers.get('a')!.address, offset: 0, size: 100, digest: digestOf(0) },
       ],
     });
   });
