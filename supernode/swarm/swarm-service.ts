@@ -33,7 +33,7 @@ export interface SwarmServiceOptions {
 export class SwarmService {
   constructor(private readonly o: SwarmServiceOptions) {}
 
-  async registerTask(req: RegisterTaskRequest): Promise<TaskViewWithHash> {
+  async registerTask(req: RegisterTaskRequest): Promise<TaskView> {
     const fields = taskFieldsOf(req);
     const taskId = computeTaskId(fields);
     this.o.credentials.remember(taskId, req.headers);
@@ -46,15 +46,15 @@ export class SwarmService {
         if (!isDamselflyError(err, 'DF_ERR_TASK_EXISTS')) throw err;
       }
     }
-    const view = await this.view(taskId);
+    const view = await this.summary(taskId);
     this.o.onTaskTouched?.(taskId, view.status);
     return view;
   }
 
-  async join(taskId: string, req: JoinRequest): Promise<TaskViewWithHash> {
+  async join(taskId: string, req: JoinRequest): Promise<TaskView> {
     await this.requireTask(taskId);
-    await this.o.runtime.execute(taskId, { type: 'Join', at: this.o.clock(), ...req });
-    return this.view(taskId);
+    const outcome = await this.o.runtime.execute(taskId, { type: 'Join', at: this.o.clock(), ...req });
+    return taskView(stateOf(outcome.snapshot));
   }
 
   async round(taskId: string, peerId: string, req: RoundRequest): Promise<RoundResponse> {
@@ -82,9 +82,18 @@ export class SwarmService {
     await this.o.runtime.execute(taskId, { type: 'Leave', at: this.o.clock(), peerId, outcome: req.outcome, ...(req.reason ? { reason: req.reason } : {}) });
   }
 
+  /**
+   * The task's status with its state hash (GET, for operators and replay checks). The hash is
+   * O(task state); register and join answer without it (summary), or a swarm of N peers joining
+   * would hash a state of up to N peers N times.
+   */
   async view(taskId: string): Promise<TaskViewWithHash> {
     const snapshot = await this.o.runtime.snapshot(taskId);
     return { ...taskView(stateOf(snapshot)), stateHash: stateHash(snapshot) };
+  }
+
+  async summary(taskId: string): Promise<TaskView> {
+    return taskView(stateOf(await this.o.runtime.snapshot(taskId)));
   }
 
   private async requireTask(taskId: string): Promise<void> {

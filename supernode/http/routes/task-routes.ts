@@ -21,7 +21,7 @@ export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { pre
   const preHandler = routing.preHandler as never;
   app.post('/api/v1/tasks', {
     preHandler,
-    schema: { summary: 'Register (or find) the task for a URL', security, body: RegisterTaskRequest, response: { 200: TaskViewWithHash } },
+    schema: { summary: 'Register (or find) the task for a URL', security, body: RegisterTaskRequest, response: { 200: TaskView } },
   }, async (req) => swarm.registerTask(req.body));
 
   app.get('/api/v1/tasks/:taskId', {
@@ -35,7 +35,7 @@ export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { pre
 
   app.post('/api/v1/tasks/:taskId/peers', {
     preHandler,
-    schema: { summary: 'A peer joins the task', security, params: TaskParams, body: JoinRequest, response: { 200: TaskViewWithHash } },
+    schema: { summary: 'A peer joins the task', security, params: TaskParams, body: JoinRequest, response: { 200: TaskView } },
   }, async (req) => swarm.join(req.params.taskId, req.body));
 
   app.post('/api/v1/tasks/:taskId/peers/:peerId/rounds', {

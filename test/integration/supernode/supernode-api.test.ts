@@ -108,6 +108,10 @@ describe('supernode API on Postgres + Kafka', () => {
     const taskId: string = reg.body.taskId;
     const join = await call('POST', `/api/v1/tasks/${taskId}/peers`, { peerId: 'p1', hostId: 'h1', address: '127.0.0.1:1' });
     expect(join.status).toBe(200);
+    // Register and join answer without the state hash (O(state) each: only GET computes it).
+    expect(join.body).toMatchObject({ taskId, peers: 1 });
+    expect(join.body.stateHash).toBeUndefined();
+    expect(reg.body.stateHash).toBeUndefined();
     const have = new Set<number>();
     let pieceCount = Infinity;
     let pending: { piece: number; source: string; ms: number }[] = [];
