@@ -16,7 +16,7 @@ export interface PieceChoice {
  * rarest first (holders + copies in flight), the least loaded eligible holder as source, the
  * CDN only for pieces no eligible peer holds (see SourcePool.take). Returns [] when nothing is
  * assignable, which the caller answers with "wait". Pure and deterministic: the same state
- * gives the same choices whatever order the peers record happens to be in.
+ * gives the same choices whatever order the peers map happens to be in.
  *
  * Cost: O(pieces) to build the rarity heap, then per piece examined O(log pieces) plus
  * O(eligible peers) while some source has a free slot; the walk stops as soon as the answer

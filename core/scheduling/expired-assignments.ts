@@ -9,7 +9,7 @@ export interface ExpiredAssignments {
 /**
  * The in-flight assignments whose deadline has come (deadline <= now), grouped by requester,
  * peers in id order and pieces ascending: the events built from this must not depend on the
- * order the peers record happens to be in (join order live, sorted after a snapshot).
+ * order the peers map happens to be in (join order live, sorted after a snapshot).
  * Only active peers hold assignments (leaving ends them), so only those are visited.
  */
 export function expiredAssignments(state: TaskState, now: number): ExpiredAssignments[] {

@@ -4,7 +4,7 @@ import type { PeerState, TaskState } from './task-state.ts';
  * Copy-on-write access to a TaskState while one event is applied. Snapshots must stay
  * immutable (a failed append falls back to the previous state; decide() evolves hypothetical
  * states), but a deep copy per event would cost O(task). A draft copies each container at most
- * once per event and only when it is written: the peers record, the touched peers, their
+ * once per event and only when it is written: the peers map, the touched peers, their
  * `have`/`inflight`/`failedSources`, and the per-piece arrays.
  *
  * An `owned` draft writes in place instead: replay() folds a long run of events over a state

@@ -42,7 +42,7 @@ export function decideLeave(cmd: Leave, state: TaskState): TaskEvent[] {
  * The timer tick. A peer not heard from for `peerExpiryMs` is gone (PeerLeft 'expired', which
  * also ends its assignments); every other assignment past its deadline expires, so the piece
  * can be given to someone else. Which ones is the scheduling policy's call (core/scheduling),
- * in peer id order, so the events do not depend on the order of the peers record.
+ * in peer id order, so the events do not depend on the order of the peers map.
  */
 export function decideExpireAssignments(cmd: ExpireAssignments, state: TaskState, policy: SchedulingPolicy): TaskEvent[] {
   if (state.status === 'absent' || state.status === 'evicted') return [];

@@ -212,7 +212,7 @@ describe('assignPieces (properties)', () => {
     );
   });
 
-  it('is deterministic, whatever the order of the peers record', () => {
+  it('is deterministic, whatever the order of the peers map', () => {
     fc.assert(
       fc.property(scenario, (s) => {
         const a = assignPieces(s.state, s.requester, s.want, s.policy, s.now);

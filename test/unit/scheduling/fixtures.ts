@@ -82,7 +82,7 @@ export function buildState(spec: TaskSpec): TaskState {
   return state;
 }
 
-/** The same state with its peers record in reverse key order (determinism must not depend on it). */
+/** The same state with its peers map in reverse order (determinism must not depend on it). */
 export function reversePeers(state: TaskState): TaskState {
   const peers = new Map([...state.peers.entries()].reverse());
   return { ...state, peers };
