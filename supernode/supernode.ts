@@ -14,7 +14,7 @@ import { SwarmService } from './swarm/swarm-service.ts';
 import { TaskSignals } from './swarm/task-signals.ts';
 import { stateOf } from '../core/task/index.ts';
 import { openEventStore, openEventBus, openLeaseStore } from './wiring/open-ports.ts';
-import { ownerRouting, ShardOwnership, WarmCopies } from './cluster/index.ts';
+import { loadFromStore, ownerRouting, ShardOwnership, WarmCopies } from './cluster/index.ts';
 import { registerClusterRoutes } from './http/routes/cluster-routes.ts';
 import { randomUUID } from 'node:crypto';
 import { OutboxRelay } from './relay/outbox-relay.ts';
@@ -72,7 +72,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   // A stable default id (from host:port) lets a restarted replica find its own leases again.
   const replicaId = config.replicaId ?? (config.port ? `sn-${config.host}-${config.port}` : `sn-${config.host}-${randomUUID().slice(0, 8)}`);
   const leases = openLeaseStore(store);
-  const warm = new WarmCopies();
+  const warm = new WarmCopies(loadFromStore(store));
   // Embedded (PGlite), this is the only replica there can be: nothing can take its shards, and
   // renewing 64 leases every 500 ms would only load the PGlite worker that the appends need.
   const alone = !config.databaseUrl;
@@ -171,12 +171,13 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   await app.listen({ port: config.port, host: config.host });
   const port = (app.server.address() as { port: number }).port;
   address = config.advertise ?? `${config.host}:${port}`;
-  // Warm copies: every event of the cluster, from the start of the topic, in a consumer group
-  // of this process's own (each replica must see every partition). Joining a Kafka group takes
-  // seconds: not awaited, the store is the truth meanwhile.
+  // Warm copies: every event of the cluster from now on, in a consumer group of this process's
+  // own (each replica must see every partition); a task first seen mid-stream is loaded from
+  // the store once. Joining a Kafka group takes seconds: not awaited, the store is the truth
+  // meanwhile.
   const stopWarm = alone
     ? Promise.resolve(async () => undefined) // nobody to take over from
-    : bus.subscribe(`damselfly-warm-${replicaId}-${randomUUID().slice(0, 8)}`, async (events) => warm.apply(events))
+    : bus.subscribe(`damselfly-warm-${replicaId}-${randomUUID().slice(0, 8)}`, (events) => warm.apply(events), { from: 'end' })
     .catch((err: Error) => {
       logger.warn({ err: err.message }, 'warm copies unavailable; takeovers read the store only');
       return async () => undefined;

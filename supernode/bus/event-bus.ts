@@ -8,14 +8,21 @@ import type { StoredEvent } from '../../core/events/index.ts';
  * Delivery is at-least-once: consumers dedupe by `eventId` and drop events whose epoch is
  * lower than one already seen for the stream.
  */
+export interface SubscribeOptions {
+  /** Where a group with no committed offsets starts (default 'start'). */
+  from?: 'start' | 'end';
+}
+
 export interface EventBus {
   /** Publishes events, keyed by stream id, preserving order per stream. Resolves when acked. */
   publish(events: StoredEvent[]): Promise<void>;
   /**
-   * Consumes the topic from the beginning (or the group's committed offsets) and calls `handle`
-   * per batch, per partition, in partition order. Returns a function that stops the consumer.
+   * Consumes the topic from the group's committed offsets — for a new group, from the beginning,
+   * or with `from: 'end'` from the end (only what is published once the consumer has joined) —
+   * and calls `handle` per batch, per partition, in partition order. Returns a function that
+   * stops the consumer.
    */
-  subscribe(groupId: string, handle: (events: StoredEvent[]) => Promise<void>): Promise<() => Promise<void>>;
+  subscribe(groupId: string, handle: (events: StoredEvent[]) => Promise<void>, opts?: SubscribeOptions): Promise<() => Promise<void>>;
   /** Every event of one stream in the log, in log order (for replay and audit). */
   readStream(streamId: string): Promise<StoredEvent[]>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import { Kafka, Partitioners, type Admin, type KafkaConfig, type PartitionMetadata, type Producer } from 'kafkajs';
 import { MalformedEvent, type StoredEvent } from '../../core/events/index.ts';
 import { settlesWithin } from '../settles-within.ts';
-import type { EventBus } from './event-bus.ts';
+import type { EventBus, SubscribeOptions } from './event-bus.ts';
 import { KAFKA_LOG_LEVEL, kafkaLogCreator } from './kafka-log.ts';
 import { toKafkaMessage } from './kafka-message.ts';
 import { KafkaSockets } from './kafka-sockets.ts';
@@ -99,8 +99,10 @@ export class KafkaEventBus implements EventBus {
     await this.producer.send({ topic: this.topic, acks: -1, messages: events.map(toKafkaMessage) });
   }
 
-  async subscribe(groupId: string, handle: (events: StoredEvent[]) => Promise<void>): Promise<() => Promise<void>> {
-    const stopConsumer = await startKafkaSubscription({ config: this.config, topic: this.topic, groupId, handle, log: this.log, leaveTimeoutMs: this.closeTimeoutMs });
+  async subscribe(groupId: string, handle: (events: StoredEvent[]) => Promise<void>, opts: SubscribeOptions = {}): Promise<() => Promise<void>> {
+    const stopConsumer = await startKafkaSubscription({
+      config: this.config, topic: this.topic, groupId, handle, log: this.log, leaveTimeoutMs: this.closeTimeoutMs, fromBeginning: opts.from !== 'end',
+    });
     const stop = async () => {
       this.stops.delete(stop);
       await stopConsumer();

@@ -16,6 +16,8 @@ export interface KafkaSubscription {
   log: LogSink;
   /** How long a stop waits for the consumer to leave its group before cutting its connections. */
   leaveTimeoutMs?: number;
+  /** Where the group starts when it has no committed offsets: the topic's beginning, or its end. */
+  fromBeginning: boolean;
   /** First wait before replacing a crashed consumer; doubles while the replacements crash too. */
   restartDelayMs?: number;
 }
@@ -79,7 +81,7 @@ export async function startKafkaSubscription(s: KafkaSubscription): Promise<() =
     });
     try {
       await consumer.connect();
-      await consumer.subscribe({ topics: [s.topic], fromBeginning: true });
+      await consumer.subscribe({ topics: [s.topic], fromBeginning: s.fromBeginning });
     } catch (err) {
       await consumer.disconnect().catch((e: Error) => s.log.debug({ err: e, groupId: s.groupId }, 'disconnecting a consumer that failed to start'));
       throw err;

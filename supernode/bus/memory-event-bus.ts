@@ -1,6 +1,6 @@
 import type { StoredEvent } from '../../core/events/index.ts';
 import { deliverWithRetry, type BatchHandler } from './deliver-with-retry.ts';
-import type { EventBus } from './event-bus.ts';
+import type { EventBus, SubscribeOptions } from './event-bus.ts';
 import { silentLog, type LogSink } from './log-sink.ts';
 
 interface Group {
@@ -51,9 +51,9 @@ export class MemoryEventBus implements EventBus {
     return [...(this.byStream.get(streamId) ?? [])];
   }
 
-  async subscribe(groupId: string, handle: BatchHandler): Promise<() => Promise<void>> {
+  async subscribe(groupId: string, handle: BatchHandler, opts: SubscribeOptions = {}): Promise<() => Promise<void>> {
     let group = this.groups.get(groupId);
-    if (!group) this.groups.set(groupId, (group = { offset: 0, members: [] }));
+    if (!group) this.groups.set(groupId, (group = { offset: opts.from === 'end' ? this.log.length : 0, members: [] }));
     const member: Member = { running: true, done: Promise.resolve() };
     group.members.push(member);
     member.done = this.consume(group, member, groupId, handle);

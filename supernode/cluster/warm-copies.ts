@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../../core/events/index.ts';
-import { applyTaskEventInPlace, initialTaskState, snapshotFromState, type TaskSnapshot, type TaskState } from '../../core/task/index.ts';
+import { applyTaskEventInPlace, initialTaskState, parseTaskState, replay, snapshotFromState, stateOf, type TaskSnapshot, type TaskState } from '../../core/task/index.ts';
+import type { EventStore } from '../store/event-store.ts';
 
 interface WarmCopy {
   /** The fold of the events up to `foldedVersion`: this class's own, written in place. */
@@ -24,19 +25,27 @@ const FOLD_EVERY = 256;
  * state is private and written in place; only get() (a takeover) clones it. Cloning it at
  * every fold instead (core's replay() from a snapshot) was 7 % of an owner's CPU with 200 peers.
  *
- * Kafka delivers at least once and a consumer may start mid-stream: a copy is built only from a
- * stream's first event, a repeated version is skipped, and a gap (a version missing) drops the
- * copy — the store is the truth, so a missing copy only costs a longer catch-up.
+ * Kafka delivers at least once, and a replica reads the topic from where it was when the replica
+ * started, not from its start (on a long-lived cluster that would be the whole retention): a
+ * stream first seen mid-way is loaded from the store (`load`: snapshot + tail) before its
+ * event is folded in, so only the tasks active since the start cost a read, once. A repeated
+ * version is skipped, and a gap (a version missing) drops the copy until the stream's next
+ * event loads it again — the store is the truth, so a missing copy only costs a longer catch-up.
  */
 export class WarmCopies {
   private readonly copies = new Map<string, WarmCopy>();
+
+  /** `load`: a stream's state and version from the store; without it, copies start only at version 1. */
+  constructor(private readonly load?: (taskId: string) => Promise<{ state: TaskState; version: number } | undefined>) {}
 
   get size(): number {
     return this.copies.size;
   }
 
-  apply(events: readonly StoredEvent[]): void {
+  /** Folds a batch in (resolves once any stream it had to load from the store is loaded; a failed load only leaves that copy out). */
+  async apply(events: readonly StoredEvent[]): Promise<void> {
     for (const e of events) {
+      if (e.version > 1 && this.load && !this.copies.has(e.streamId)) await this.loadFromStore(e.streamId);
       const copy = this.copies.get(e.streamId);
       const version = copy ? copy.foldedVersion + copy.pending.length : 0;
       if (e.version <= version) continue; // a redelivery
@@ -75,6 +84,11 @@ export class WarmCopies {
     return running;
   }
 
+  private async loadFromStore(taskId: string): Promise<void> {
+    const loaded = await this.load!(taskId).catch(() => undefined);
+    if (loaded && loaded.version > 0 && !this.copies.has(taskId)) this.copies.set(taskId, { state: loaded.state, foldedVersion: loaded.version, pending: [] });
+  }
+
   /** The copy with every pending event folded in, if it is still kept. */
   private current(taskId: string): WarmCopy | undefined {
     const copy = this.copies.get(taskId);
@@ -91,4 +105,15 @@ export class WarmCopies {
     // Failed or evicted tasks need no warm copy: nobody resumes them, a read loads them from the store.
     if (status === 'failed' || status === 'evicted') this.copies.delete(taskId);
   }
+}
+
+/** WarmCopies' `load` from the event store: the stored snapshot, if any, and the events after it. */
+export function loadFromStore(store: Pick<EventStore, 'loadSnapshot' | 'readStream'>) {
+  return async (taskId: string): Promise<{ state: TaskState; version: number }> => {
+    const stored = await store.loadSnapshot(taskId);
+    const from = stored?.version ?? 0;
+    const tail = await store.readStream(taskId, { fromVersion: from });
+    const start = stored ? snapshotFromState(parseTaskState(stored.state)) : taskId;
+    return { state: stateOf(replay(tail, start)), version: from + tail.length };
+  };
 }

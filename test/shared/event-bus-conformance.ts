@@ -105,6 +105,22 @@ export function eventBusConformance(name: string, open: () => Promise<EventBus>)
       expect(replayedOld).toEqual([]);
     });
 
+    it('starts a new group at the end of the log when asked: only what is published after it joined', async () => {
+      const before = storedStream(`end-before-${randomUUID()}`, 5);
+      await bus.publish(before);
+      const seen: StoredEvent[] = [];
+      const stop = await bus.subscribe(`gend-${randomUUID()}`, async (batch) => void seen.push(...batch), { from: 'end' });
+      // Joining a Kafka group takes a moment: publish markers until one arrives.
+      const markers = storedStream(`end-after-${randomUUID()}`, 60);
+      for (let i = 0; i < markers.length && !seen.some((e) => e.streamId === markers[0]!.streamId); i++) {
+        await bus.publish([markers[i]!]);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await stop();
+      expect(seen.some((e) => e.streamId === markers[0]!.streamId)).toBe(true);
+      expect(seen.filter((e) => e.streamId === before[0]!.streamId)).toEqual([]);
+    });
+
     it('gives each group its own copy of the log', async () => {
       const streams = manyStreams('groups', 3, 10);
       await bus.publish(interleave(streams));
