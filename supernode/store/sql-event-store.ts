@@ -73,12 +73,18 @@ export class SqlEventStore implements EventStore {
    * transaction that can still commit has a tx_id >= that bound, so it will sort after the
    * cursor. The cost is latency (a long transaction holds the feed back), never a gap.
    * PGlite is PostgreSQL with one connection; the same query is exact there too.
+   *
+   * ORDER BY names the table's columns (`events.tx_id`): a bare `tx_id` would mean the output
+   * column `tx_id::text AS tx_id`, i.e. text order ("10" < "9") — which both skipped events
+   * once transaction ids crossed a power of ten with a backlog (the cursor compares as xid8)
+   * and sorted the whole table on every page instead of walking the index (383 ms a page of
+   * 1000 on a 550k-event table, against 2 ms).
    */
   async readAll(cursor: GlobalCursor, limit: number): Promise<{ events: StoredEvent[]; cursor: GlobalCursor }> {
     const rows = await this.client.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events
-       WHERE (tx_id, position) > ($1::xid8, $2) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY tx_id, position LIMIT $3`,
+       WHERE (events.tx_id, events.position) > ($1::xid8, $2) AND events.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY events.tx_id, events.position LIMIT $3`,
       [cursor.txId, cursor.position, limit],
       'damselfly_read_all',
     );

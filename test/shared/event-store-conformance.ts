@@ -291,6 +291,32 @@ export function describeSqlEventStoreSpecifics(
       }
     });
 
+    it('orders the feed by transaction id as a number: a reader never passes an older transaction', async () => {
+      // Two committed transactions whose ids straddle a power of ten (9 and 10): ordered as
+      // text, "10" < "9", a page of one would hand out 10 first and the cursor would move past 9
+      // for good. Explicit tx ids (far below any running transaction) stand in for the real
+      // counter crossing 99999 → 100000 with a backlog, which the test database had done.
+      const [a, b] = [stream('tx9'), stream('tx10')];
+      const { type, data } = newEvents(1)[0]!;
+      const ids = [randomUUID(), randomUUID()];
+      for (const [txId, s, id] of [['10', b, ids[1]], ['9', a, ids[0]]] as const) {
+        await client.query(
+          `INSERT INTO events (tx_id, stream_id, version, event_id, type, schema_version, data, epoch)
+           VALUES ($1::xid8, $2, 1, $3::uuid, $4, 1, $5::jsonb, 1)`,
+          [txId, s, id, type, JSON.stringify(data)],
+        );
+      }
+      try {
+        const first = await store.readAll({ txId: '8', position: 0 }, 1);
+        expect(first.events.map((e) => e.streamId)).toEqual([a]);
+        const second = await store.readAll(first.cursor, 1);
+        expect(second.events.map((e) => e.streamId)).toEqual([b]);
+      } finally {
+        // The store is shared by the suite: later feed reads must not meet these rows.
+        await client.query('DELETE FROM events WHERE event_id = ANY($1::uuid[])', [ids]);
+      }
+    });
+
     it('group-commits concurrent appends and reports batch sizes and append outcomes', async () => {
       commits.length = 0;
       appends.length = 0;
