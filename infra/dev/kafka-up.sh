@@ -133,6 +133,9 @@ show_logs() {
   log "--- tail $OUT_LOG";    tail -n 20 "$OUT_LOG" >&2 2>/dev/null || true
   # Last, so that a caller keeping only the end of stderr still sees why.
   log "--- first errors of this start:"
+  # A port taken by another socket is the usual culprit, and its line comes after unrelated
+  # start-up ERRORs (a KRaft controller's NotControllerException is normal): name it first.
+  grep -h -m 2 -E 'failed to bind|Address already in use' "$SERVER_LOG" "$OUT_LOG" >&2 2>/dev/null || true
   grep -h -m 5 -E 'FATAL|ERROR|Exception' "$SERVER_LOG" "$OUT_LOG" >&2 2>/dev/null || log "(none logged)"
 }
 

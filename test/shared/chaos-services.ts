@@ -13,8 +13,13 @@ import { fileURLToPath } from 'node:url';
  * machine the scripts install what is missing exactly as for the shared services. A cold start
  * takes a few seconds (initdb once, then a JVM); a restart of either takes about as long.
  *
- * Knobs: DAMSELFLY_CHAOS_PG_PORT (56432), DAMSELFLY_CHAOS_KAFKA_PORT (60092),
- * DAMSELFLY_CHAOS_KAFKA_CONTROLLER_PORT (60093), DAMSELFLY_CHAOS_KEEP_SERVICES=1 (leave them
+ * The ports are below Linux's ephemeral range (32768–60999 by default). Every outgoing
+ * connection takes a local port from that range, and the suite makes thousands of them while
+ * it restarts these services: in CI a restarted broker once failed twice with "failed to bind
+ * to 127.0.0.1:60092: Address already in use" — some client socket held that port as its own.
+ *
+ * Knobs: DAMSELFLY_CHAOS_PG_PORT (27432), DAMSELFLY_CHAOS_KAFKA_PORT (27092),
+ * DAMSELFLY_CHAOS_KAFKA_CONTROLLER_PORT (27093), DAMSELFLY_CHAOS_KEEP_SERVICES=1 (leave them
  * running after the file, for a fast edit-run loop). Two runs on one machine share these
  * services (same dev dir and ports): do not run two chaos suites at once.
  */
@@ -43,9 +48,9 @@ function scriptEnv(): NodeJS.ProcessEnv {
     ...process.env,
     DAMSELFLY_DEV_DIR: join(mainDir, 'chaos'),
     DAMSELFLY_KAFKA_LIBS_DIR: join(mainDir, 'kafka-libs'),
-    DAMSELFLY_PG_PORT: process.env.DAMSELFLY_CHAOS_PG_PORT || '56432',
-    DAMSELFLY_KAFKA_PORT: process.env.DAMSELFLY_CHAOS_KAFKA_PORT || '60092',
-    DAMSELFLY_KAFKA_CONTROLLER_PORT: process.env.DAMSELFLY_CHAOS_KAFKA_CONTROLLER_PORT || '60093',
+    DAMSELFLY_PG_PORT: process.env.DAMSELFLY_CHAOS_PG_PORT || '27432',
+    DAMSELFLY_KAFKA_PORT: process.env.DAMSELFLY_CHAOS_KAFKA_PORT || '27092',
+    DAMSELFLY_KAFKA_CONTROLLER_PORT: process.env.DAMSELFLY_CHAOS_KAFKA_CONTROLLER_PORT || '27093',
   };
   // These point the scripts at existing (shared) services, which they would then only check.
   delete env.DAMSELFLY_DATABASE_URL;
