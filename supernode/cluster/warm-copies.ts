@@ -42,10 +42,17 @@ export class WarmCopies {
     return this.copies.size;
   }
 
-  /** Folds a batch in (resolves once any stream it had to load from the store is loaded; a failed load only leaves that copy out). */
+  /**
+   * Folds a batch in (resolves once any stream it had to load from the store is loaded). A failed
+   * load leaves that copy out, and is not tried again within the batch: with the store away,
+   * one attempt per event would hold the consumer up for a timeout per event.
+   */
   async apply(events: readonly StoredEvent[]): Promise<void> {
+    const failed = new Set<string>();
     for (const e of events) {
-      if (e.version > 1 && this.load && !this.copies.has(e.streamId)) await this.loadFromStore(e.streamId);
+      if (e.version > 1 && this.load && !this.copies.has(e.streamId) && !failed.has(e.streamId)) {
+        if (!(await this.loadFromStore(e.streamId))) failed.add(e.streamId);
+      }
       const copy = this.copies.get(e.streamId);
       const version = copy ? copy.foldedVersion + copy.pending.length : 0;
       if (e.version <= version) continue; // a redelivery
@@ -84,9 +91,12 @@ export class WarmCopies {
     return running;
   }
 
-  private async loadFromStore(taskId: string): Promise<void> {
-    const loaded = await this.load!(taskId).catch(() => undefined);
+  /** Whether the store answered (with a copy, or with nothing stored yet). */
+  private async loadFromStore(taskId: string): Promise<boolean> {
+    const loaded = await this.load!(taskId).then((l) => l ?? null, () => undefined);
+    if (loaded === undefined) return false;
     if (loaded && loaded.version > 0 && !this.copies.has(taskId)) this.copies.set(taskId, { state: loaded.state, foldedVersion: loaded.version, pending: [] });
+    return true;
   }
 
   /** The copy with every pending event folded in, if it is still kept. */

@@ -41,12 +41,15 @@ describe('WarmCopies', () => {
     const store = new MemoryEventStore();
     await store.append(TASK_ID, 0, events, { epoch: 1 });
     const load = loadFromStore(store);
+    let attempts = 0;
     const warm = new WarmCopies(async (id) => {
+      attempts++;
       if (!up) throw new Error('database down');
       return load(id);
     });
-    await warm.apply(events.slice(100, 101));
+    await warm.apply(events.slice(100, 110));
     expect(warm.get(TASK_ID)).toBeUndefined();
+    expect(attempts).toBe(1); // once per batch, not once per event
     up = true;
     await warm.apply(events.slice(101));
     expect(stateHash(warm.get(TASK_ID)!.snapshot)).toBe(stateHash(replay(events)));
