@@ -34,3 +34,35 @@ export function machineCpuSeconds(): { busy: number; total: number } {
   }
   return { busy: busy / 1000, total: total / 1000 };
 }
+
+export interface CpuUsed<K extends string> {
+  /** CPU seconds each group of processes used while measured; null without procfs or if one is gone. */
+  seconds: Record<K, number | null>;
+  /** The machine's busy share over the same time (all cores). */
+  machineBusy: number;
+}
+
+/**
+ * Starts measuring the CPU of named groups of processes (by pid) and of the machine; the
+ * returned function ends the measurement. The benchmarks time their runs with it.
+ */
+export function startCpuMeter<K extends string>(groups: Record<K, readonly (number | undefined)[]>): () => CpuUsed<K> {
+  const read = () => {
+    const seconds = {} as Record<K, number | null>;
+    for (const key of Object.keys(groups) as K[]) {
+      const each = groups[key].map(processCpuSeconds);
+      seconds[key] = each.some((s) => s === null) ? null : each.reduce<number>((a, s) => a + s!, 0);
+    }
+    return { seconds, machine: machineCpuSeconds() };
+  };
+  const start = read();
+  return () => {
+    const end = read();
+    const seconds = {} as Record<K, number | null>;
+    for (const key of Object.keys(groups) as K[]) {
+      const [a, b] = [start.seconds[key], end.seconds[key]];
+      seconds[key] = a === null || b === null ? null : b - a;
+    }
+    return { seconds, machineBusy: (end.machine.busy - start.machine.busy) / (end.machine.total - start.machine.total) };
+  };
+}

@@ -74,7 +74,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   const leases = openLeaseStore(store);
   const warm = new WarmCopies(loadFromStore(store));
   // Embedded (PGlite), this is the only replica there can be: nothing can take its shards, and
-  // renewing 64 leases every 500 ms would only load the PGlite worker that the appends need.
+  // a lease round every 500 ms would only load the PGlite worker that the appends need.
   const alone = !config.databaseUrl;
   const leaseTtlMs = alone ? 30_000 : config.leaseTtlMs;
   const ownership = new ShardOwnership({

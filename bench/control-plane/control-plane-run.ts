@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { TaskView } from '../../core/wire/peer-api.ts';
 import { SupernodeClient } from '../../peer/dfget/supernode-client.ts';
 import { startSupernodeProcess, stopProcess } from '../processes.ts';
-import { machineCpuSeconds, processCpuSeconds } from '../process-cpu.ts';
+import { startCpuMeter } from '../process-cpu.ts';
 import { startOrigin } from '../swarm/origin-server.ts';
 import { runSimulatedPeer, type SimulatedPeerResult } from './simulated-peer.ts';
 
@@ -55,8 +55,8 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     const views = await Promise.all(Array.from({ length: o.tasks }, (_, t) => client.registerTask({ url: `${origin.url}?task=${t}`, headers: {}, filter: [] })));
     const taskIds = views.map((v) => v.taskId);
 
-    const cpuOf = () => ({ supernode: processCpuSeconds(supernode?.pid), bench: process.cpuUsage(), machine: machineCpuSeconds() });
-    const before = cpuOf();
+    const stopCpuMeter = startCpuMeter({ supernode: [supernode.pid] });
+    const benchBefore = process.cpuUsage();
     const startedAt = performance.now();
     const results: SimulatedPeerResult[] = await Promise.all(
       Array.from({ length: o.peers }, (_, i) =>
@@ -70,10 +70,10 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
         }),
       ),
     );
-    const after = cpuOf();
+    const cpu = stopCpuMeter();
+    const bench = process.cpuUsage(benchBefore);
     const seconds = (Math.max(...results.map((r) => r.doneAt)) - startedAt) / 1000;
     const finalViews = await Promise.all(taskIds.map(async (id) => TaskView.parse(await (await fetch(`http://${started.address}/api/v1/tasks/${id}`)).json())));
-    const bench = process.cpuUsage(before.bench);
     return {
       seconds,
       pieceCount: finalViews[0]!.pieceCount ?? 0,
@@ -82,11 +82,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
       pieceTransfers: results.reduce((s, r) => s + r.pieces, 0),
       errors: results.reduce((s, r) => s + r.errors, 0),
       events: finalViews.reduce((s, v) => s + v.version, 0),
-      cpu: {
-        supernodeSeconds: after.supernode === null || before.supernode === null ? null : after.supernode - before.supernode,
-        benchSeconds: (bench.user + bench.system) / 1e6,
-        machineBusy: (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total),
-      },
+      cpu: { supernodeSeconds: cpu.seconds.supernode, benchSeconds: (bench.user + bench.system) / 1e6, machineBusy: cpu.machineBusy },
     };
   } finally {
     await sn?.close();

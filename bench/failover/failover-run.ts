@@ -179,7 +179,6 @@ function acknowledgedShare(paths: string[], total: number): number {
   return readAcks(paths).reduce((n, a) => n + a.ok, 0) / total;
 }
 
-
 /** The new owner's events read from the store on rehydration, by where it started from (its /metrics). */
 async function rehydratedEvents(r: Replica): Promise<Record<string, number>> {
   const text = await (await request(`${r.base}/metrics`)).body.text();

@@ -9,7 +9,7 @@ import { startBenchPeer, type BenchPeer, type PeerResult } from './peer-process.
 export type { PeerResult } from './peer-process.ts';
 import { startOrigin, type Origin } from './origin-server.ts';
 import { p2pLowerBoundSeconds } from '../lower-bound.ts';
-import { machineCpuSeconds, processCpuSeconds } from '../process-cpu.ts';
+import { startCpuMeter } from '../process-cpu.ts';
 
 export interface SwarmOptions {
   peers: number;
@@ -84,16 +84,11 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
       peers.push(peer);
     }
     await Promise.all(peers.map((p) => p.ready));
-    const cpuOf = () => ({
-      supernode: processCpuSeconds(supernode?.pid),
-      peers: sumOrNull(peers.map((p) => processCpuSeconds(p.proc.pid))),
-      machine: machineCpuSeconds(),
-    });
-    const cpuAtGo = cpuOf();
+    const stopCpuMeter = startCpuMeter({ supernode: [supernode?.pid], peers: peers.map((p) => p.proc.pid) });
     const goAt = performance.now();
     for (const p of peers) p.go();
     const done = await Promise.all(peers.map((p) => p.result));
-    const cpuAtEnd = cpuOf();
+    const cpu = stopCpuMeter();
     const doneAt = peers.map((p) => p.doneAt()!);
     const seconds = (Math.max(...doneAt) - goAt) / 1000;
     const filesIdentical = outputs.every((f) => createHash('sha256').update(readFileSync(f)).digest('hex') === digest);
@@ -111,11 +106,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
       piecesFromPeers: done.reduce((s, r) => s + (r.fromPeers ?? 0), 0),
       piecesFromCdn: done.reduce((s, r) => s + (r.fromCdn ?? 0), 0),
       peerResults: done,
-      cpu: {
-        supernodeSeconds: difference(cpuAtEnd.supernode, cpuAtGo.supernode),
-        peersSeconds: difference(cpuAtEnd.peers, cpuAtGo.peers),
-        machineBusy: (cpuAtEnd.machine.busy - cpuAtGo.machine.busy) / (cpuAtEnd.machine.total - cpuAtGo.machine.total),
-      },
+      cpu: { supernodeSeconds: cpu.seconds.supernode, peersSeconds: cpu.seconds.peers, machineBusy: cpu.machineBusy },
     };
   } finally {
     await Promise.all(peers.map((p) => p.stop()));
@@ -123,12 +114,4 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
     await origin.close();
     if (!o.dir) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function sumOrNull(xs: (number | null)[]): number | null {
-  return xs.some((x) => x === null) ? null : xs.reduce<number>((a, x) => a + x!, 0);
-}
-
-function difference(end: number | null, start: number | null): number | null {
-  return end === null || start === null ? null : end - start;
 }

@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../../core/events/index.ts';
 import { applyTaskEventInPlace, initialTaskState, parseTaskState, replay, snapshotFromState, stateOf, type TaskSnapshot, type TaskState } from '../../core/task/index.ts';
 import type { EventStore } from '../store/event-store.ts';
+import { streamTail } from '../store/stream-tail.ts';
 
 interface WarmCopy {
   /** The fold of the events up to `foldedVersion`: this class's own, written in place. */
@@ -121,9 +122,12 @@ export class WarmCopies {
 export function loadFromStore(store: Pick<EventStore, 'loadSnapshot' | 'readStream'>) {
   return async (taskId: string): Promise<{ state: TaskState; version: number }> => {
     const stored = await store.loadSnapshot(taskId);
-    const from = stored?.version ?? 0;
-    const tail = await store.readStream(taskId, { fromVersion: from });
-    const start = stored ? snapshotFromState(parseTaskState(stored.state)) : taskId;
-    return { state: stateOf(replay(tail, start)), version: from + tail.length };
+    let version = stored?.version ?? 0;
+    let snapshot: TaskSnapshot | string = stored ? snapshotFromState(parseTaskState(stored.state)) : taskId;
+    for await (const tail of streamTail(store, taskId, version)) {
+      snapshot = replay(tail, snapshot);
+      version = tail[tail.length - 1]!.version;
+    }
+    return { state: typeof snapshot === 'string' ? initialTaskState(taskId) : stateOf(snapshot), version };
   };
 }

@@ -15,6 +15,7 @@ import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
 import { DamselflyError, isDamselflyError } from '../../core/errors.ts';
 import type { TaskState } from '../../core/task/index.ts';
 import type { EventStore } from '../store/event-store.ts';
+import { streamTail } from '../store/stream-tail.ts';
 import type { OwnershipClaim } from '../cluster/shard-ownership.ts';
 import type { CommandOutcome, PendingCommand, TaskActor } from './task-actor.ts';
 
@@ -146,10 +147,8 @@ export class TaskRuntime {
     const start = warm && warm.version > version ? 'warm' : stored ? 'snapshot' : 'empty';
     if (start === 'warm') ({ snapshot, version } = warm!);
     let tailEvents = 0;
-    for (;;) {
-      const tail = await this.opts.store.readStream(taskId, { fromVersion: version, limit: 5000 });
+    for await (const tail of streamTail(this.opts.store, taskId, version)) {
       for (const e of tail) snapshot = evolve(snapshot, e);
-      if (tail.length === 0) break;
       tailEvents += tail.length;
       version = tail[tail.length - 1]!.version;
     }
