@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { SCHEMA_VERSION, type NewEvent, type StoredEvent, type TaskEvent } from '../../core/events/index.ts';
+import type { StoredEvent } from '../../core/events/index.ts';
 import {
-  decide,
   evolve,
   initialTaskSnapshot,
   snapshotFromState,
@@ -14,9 +13,10 @@ import {
 import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
 import { DamselflyError, isDamselflyError } from '../../core/errors.ts';
 import type { TaskState } from '../../core/task/index.ts';
-import type { EventStore } from '../store/event-store.ts';
+import type { AppendResult, EventStore } from '../store/event-store.ts';
 import { streamTail } from '../store/stream-tail.ts';
 import type { OwnershipClaim } from '../cluster/shard-ownership.ts';
+import { decideBatch, type AcceptedCommand, type BatchDeciding, type DecidedBatch, type WriterClaim } from './decide-batch.ts';
 import type { CommandOutcome, PendingCommand, TaskActor } from './task-actor.ts';
 
 export interface TaskRuntimeOptions {
@@ -53,9 +53,8 @@ export interface TaskRuntimeOptions {
   maxConflictRetries?: number;
 }
 
-type Claim = { epoch: number; shard?: number; replicaId: string };
 /** Without ownership (unit tests, tools): the only writer, epoch 0, no shard fence. */
-const SOLE_WRITER: Claim = { epoch: 0, replicaId: 'sole' };
+const SOLE_WRITER: WriterClaim = { epoch: 0, replicaId: 'sole' };
 
 function notOwner(taskId: string): DamselflyError {
   return new DamselflyError('DF_ERR_NOT_OWNER', `this replica does not own task ${taskId} now`, { retryAfterMs: 200 });
@@ -72,9 +71,16 @@ export class TaskRuntime {
   private closed = false;
 
   private readonly clock: () => number;
+  private readonly deciding: BatchDeciding;
 
   constructor(private readonly opts: TaskRuntimeOptions) {
     this.clock = opts.clock ?? Date.now;
+    this.deciding = {
+      policy: opts.policy,
+      clock: this.clock,
+      newEventId: () => opts.newEventId?.() ?? randomUUID(),
+      cdnPiecesFor: (taskId, state) => opts.cdnPiecesFor?.(taskId, state) ?? Promise.resolve(undefined),
+    };
   }
 
   get liveActors(): number {
@@ -83,7 +89,7 @@ export class TaskRuntime {
 
   /** Executes a command (built from the current state if a function) against a task. */
   async execute(taskId: string, command: TaskCommand): Promise<CommandOutcome> {
-    if (this.closed) throw Object.assign(new Error('supernode is shutting down'), { code: 'DF_ERR_UNAVAILABLE' });
+    if (this.closed) throw new DamselflyError('DF_ERR_UNAVAILABLE', 'supernode is shutting down');
     const actor = await this.actor(taskId);
     actor.lastUsedAt = this.clock();
     return new Promise<CommandOutcome>((resolve, reject) => {
@@ -138,8 +144,19 @@ export class TaskRuntime {
     return pending;
   }
 
-  /** Snapshot + tail: the stored snapshot (if any), then every event after it. */
+  /** Loads the task's state and registers its actor: the one place an actor joins `actors`. */
   private async rehydrate(taskId: string): Promise<TaskActor> {
+    const state = await this.loadState(taskId);
+    const actor: TaskActor = { taskId, ...state, mailbox: [], busy: false, lastUsedAt: this.clock() };
+    this.actors.set(taskId, actor);
+    return actor;
+  }
+
+  /**
+   * Snapshot + tail: the stored snapshot (or a newer warm copy), then every event after it.
+   * Registers nothing; every load is counted in onRehydrated.
+   */
+  private async loadState(taskId: string): Promise<Pick<TaskActor, 'snapshot' | 'version' | 'snapshotVersion'>> {
     const warm = this.opts.warmStart?.(taskId);
     const stored = await this.opts.store.loadSnapshot(taskId);
     let snapshot = stored ? snapshotFromState(parseTaskState(stored.state)) : initialTaskSnapshot(taskId);
@@ -153,17 +170,7 @@ export class TaskRuntime {
       version = tail[tail.length - 1]!.version;
     }
     this.opts.onRehydrated?.(start, tailEvents);
-    const actor: TaskActor = {
-      taskId,
-      snapshot,
-      version,
-      snapshotVersion: stored?.version ?? 0,
-      mailbox: [],
-      busy: false,
-      lastUsedAt: this.clock(),
-    };
-    this.actors.set(taskId, actor);
-    return actor;
+    return { snapshot, version, snapshotVersion: stored?.version ?? 0 };
   }
 
   private async drainMailbox(actor: TaskActor): Promise<void> {
@@ -186,101 +193,70 @@ export class TaskRuntime {
   }
 
   /**
-   * Decides every command of the batch in order against the evolving state, appends all their
-   * events in one append, then answers each command. A command that decide() rejects fails
-   * alone; a version conflict (another writer got in) reloads the task and re-decides the batch.
+   * Decides the batch (decideBatch), appends all its events in one append with the expected
+   * version and this replica's epoch, then answers each command. A version conflict (another
+   * writer got in) catches the actor up from the store and re-decides the accepted commands,
+   * at most maxConflictRetries times.
    */
   private async runBatch(actor: TaskActor, batch: PendingCommand[]): Promise<void> {
     const started = performance.now();
     const maxRetries = this.opts.maxConflictRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       const claim = this.opts.ownership ? this.opts.ownership.claim(actor.taskId) : SOLE_WRITER;
-      if (!claim) {
-        this.actors.delete(actor.taskId);
-        for (const p of batch) p.reject(notOwner(actor.taskId));
-        return;
+      if (!claim) return this.stepDown(actor, batch);
+      const decision = await decideBatch(actor.taskId, actor.snapshot, batch, claim, this.deciding);
+      if (decision.fenced) return this.stepDown(actor, batch, claim.shard);
+      for (const { pending, error } of decision.rejected) pending.reject(error);
+      if (decision.events.length === 0) return answer(decision.accepted, [], 0);
+
+      const fence = { epoch: claim.epoch, ...(claim.shard === undefined ? {} : { shard: claim.shard }) };
+      const appended = await settle(() => this.opts.store.append(actor.taskId, actor.version, decision.events, fence));
+      if (appended.ok) return this.acknowledge(actor, decision, appended.value, batch.length, started);
+
+      const accepted = decision.accepted.map((a) => a.pending);
+      if (isDamselflyError(appended.error, 'DF_ERR_VERSION_CONFLICT') && attempt < maxRetries) {
+        // Someone else appended (e.g. a former owner's last write): catch up in place, this
+        // actor staying the registered one, and decide again.
+        ({ snapshot: actor.snapshot, version: actor.version } = await this.loadState(actor.taskId));
+        batch = accepted;
+        continue;
       }
-      let snapshot = actor.snapshot;
-      const accepted: { pending: PendingCommand; events: NewEvent[]; after: TaskSnapshot }[] = [];
-      const all: NewEvent[] = [];
-      // A new term starts with OwnershipAcquired, before any other event of this replica: it
-      // raises the stream's epoch, and tells every reader (replay, audit) who wrote from here on.
-      const takeover = await this.takeoverEvents(actor.taskId, stateOf(snapshot), claim);
-      if (takeover instanceof Error) {
-        for (const p of batch) p.reject(takeover);
-        return;
+      if (isDamselflyError(appended.error, 'DF_ERR_STALE_EPOCH') && claim.shard !== undefined) {
+        return this.stepDown(actor, accepted, claim.shard);
       }
-      for (const e of takeover) snapshot = evolve(snapshot, e);
-      all.push(...takeover);
-      for (const pending of batch) {
-        try {
-          const events = decide(pending.command, stateOf(snapshot), { policy: this.opts.policy }).map((e: TaskEvent) => this.envelope(e));
-          for (const e of events) snapshot = evolve(snapshot, e);
-          accepted.push({ pending, events, after: snapshot });
-          all.push(...events);
-        } catch (err) {
-          pending.reject(err);
-        }
-      }
-      if (all.length === 0) {
-        for (const a of accepted) a.pending.resolve({ events: [], snapshot: a.after });
-        return;
-      }
-      try {
-        const result = await this.opts.store.append(actor.taskId, actor.version, all, { epoch: claim.epoch, ...(claim.shard === undefined ? {} : { shard: claim.shard }) });
-        actor.snapshot = snapshot;
-        actor.version = result.version;
-        let i = takeover.length;
-        for (const a of accepted) {
-          const committed = result.events.slice(i, i + a.events.length);
-          i += a.events.length;
-          a.pending.resolve({ events: committed, snapshot: a.after });
-        }
-        this.opts.onBatch?.(all.length, batch.length, (performance.now() - started) / 1000);
-        this.opts.onCommitted?.(actor.taskId, result.events, snapshot);
-        this.maybeSnapshot(actor);
-        return;
-      } catch (err) {
-        // Only a version conflict is re-decided here: someone else appended (e.g. a former
-        // owner's last write). Any other failure — the store unavailable, whose append may or
-        // may not have committed — drops the live state: the next command reloads the truth.
-        const retryable = isDamselflyError(err, 'DF_ERR_VERSION_CONFLICT');
-        if (retryable && attempt < maxRetries) {
-          const fresh = await this.rehydrate(actor.taskId);
-          actor.snapshot = fresh.snapshot;
-          actor.version = fresh.version;
-          this.actors.set(actor.taskId, actor);
-          batch = accepted.map((a) => a.pending);
-          continue;
-        }
-        if (!retryable) this.actors.delete(actor.taskId);
-        if (isDamselflyError(err, 'DF_ERR_STALE_EPOCH') && claim.shard !== undefined) {
-          // Fenced: another replica holds the shard with a later epoch. Step down; the peer
-          // asks again and reaches the new owner.
-          this.opts.ownership?.lost(claim.shard);
-          for (const a of accepted) a.pending.reject(notOwner(actor.taskId));
-          return;
-        }
-        for (const a of accepted) a.pending.reject(err);
-        return;
-      }
+      return this.fail(actor, accepted, appended.error);
     }
   }
 
-  /** [OwnershipAcquired] when the task's last owner term is not this claim's, [] when it is; an Error if fenced. */
-  private async takeoverEvents(taskId: string, state: TaskState, claim: Claim): Promise<NewEvent[] | Error> {
-    if (claim.shard === undefined) return [];
-    if (state.owner?.epoch === claim.epoch && state.owner.replicaId === claim.replicaId) return [];
-    const cdnPieces = state.pieceCount ? await this.opts.cdnPiecesFor?.(taskId, state) : undefined;
-    const command = { type: 'AcquireOwnership', at: this.clock(), replicaId: claim.replicaId, epoch: claim.epoch, ...(cdnPieces ? { cdnPieces } : {}) } as TaskCommand;
-    try {
-      return decide(command, state, { policy: this.opts.policy }).map((e: TaskEvent) => this.envelope(e));
-    } catch (err) {
-      if (!isDamselflyError(err, 'DF_ERR_STALE_EPOCH')) return err as Error;
-      this.actors.delete(taskId);
-      this.opts.ownership?.lost(claim.shard);
-      return notOwner(taskId);
-    }
+  /** The batch is durable: the actor moves on, each command gets its events, then the side effects run. */
+  private acknowledge(actor: TaskActor, decision: DecidedBatch, result: AppendResult, commands: number, started: number): void {
+    actor.snapshot = decision.snapshot;
+    actor.version = result.version;
+    answer(decision.accepted, result.events, decision.takeover);
+    this.opts.onBatch?.(decision.events.length, commands, (performance.now() - started) / 1000);
+    this.opts.onCommitted?.(actor.taskId, result.events, decision.snapshot);
+    this.maybeSnapshot(actor);
+  }
+
+  /**
+   * The one place this replica stops serving a task: forget its live state, tell the leases a
+   * fenced shard is lost (another replica holds it with a later epoch), and answer NOT_OWNER —
+   * retryable, so the peer asks again and reaches the new owner.
+   */
+  private stepDown(actor: TaskActor, commands: readonly PendingCommand[], fencedShard?: number): void {
+    this.evict(actor.taskId);
+    if (fencedShard !== undefined) this.opts.ownership?.lost(fencedShard);
+    for (const c of commands) c.reject(notOwner(actor.taskId));
+  }
+
+  /**
+   * An append that failed for good. A conflict past the retries keeps the live state (the next
+   * batch conflicts and catches up); any other failure — the store unavailable, whose append may
+   * or may not have committed — drops it: the next command reloads the truth.
+   */
+  private fail(actor: TaskActor, commands: readonly PendingCommand[], err: unknown): void {
+    if (!isDamselflyError(err, 'DF_ERR_VERSION_CONFLICT')) this.evict(actor.taskId);
+    for (const c of commands) c.reject(err);
   }
 
   /** Forgets the live state of every task of a shard (taken over: reload; lost: stop serving). */
@@ -299,8 +275,22 @@ export class TaskRuntime {
         actor.snapshotVersion = 0;
       });
   }
+}
 
-  private envelope(e: TaskEvent): NewEvent {
-    return { ...e, eventId: this.opts.newEventId?.() ?? randomUUID(), schemaVersion: SCHEMA_VERSION } as NewEvent;
+/** Resolves each accepted command with its own events of `committed`, which start with `skip` events of the term. */
+function answer(accepted: readonly AcceptedCommand[], committed: readonly StoredEvent[], skip: number): void {
+  let i = skip;
+  for (const a of accepted) {
+    a.pending.resolve({ events: committed.slice(i, i + a.events.length), snapshot: a.after });
+    i += a.events.length;
+  }
+}
+
+/** A call's result or what it threw, as a value (a synchronous throw included). */
+async function settle<T>(call: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  try {
+    return { ok: true, value: await call() };
+  } catch (error) {
+    return { ok: false, error };
   }
 }

@@ -88,6 +88,47 @@ describe('TaskRuntime', () => {
     expect(stateOf(out.snapshot).contentLength).toBe(4 * 262144);
   });
 
+  it('catches up in place on a version conflict: a command arriving during the reload waits for the same actor', async () => {
+    const store = new MemoryEventStore();
+    const loads: [string, number][] = [];
+    let duringReload: Promise<unknown> | undefined;
+    const a = runtime(store, {
+      onRehydrated: (start, tail) => {
+        loads.push([start, tail]);
+        // The conflict reload (the second load): a peer's command comes in while it is under way.
+        if (loads.length === 2) queueMicrotask(() => (duringReload = a.execute(taskId, { type: 'Join', at: 6, peerId: 'p2', hostId: 'h2', address: '127.0.0.1:2' })));
+      },
+    });
+    const b = runtime(store);
+    await a.execute(taskId, create);
+    await b.execute(taskId, probe); // b appends behind a's back
+    await a.execute(taskId, { type: 'Join', at: 5, peerId: 'p1', hostId: 'h1', address: '127.0.0.1:1' });
+    await duringReload;
+    // One reload for the one conflict: a second actor for the task would have raced the first and conflicted again.
+    expect(loads).toEqual([['empty', 0], ['empty', 2]]);
+    expect(a.liveActors).toBe(1);
+    expect(stateHash(await a.snapshot(taskId))).toBe(stateHash(replay(await store.readStream(taskId))));
+  });
+
+  it('a replica whose claim is older than the task\'s recorded owner steps down before writing anything', async () => {
+    const epochs = new Map<number, number>([[0, 2]]);
+    const store = new MemoryEventStore(Date.now, (shard) => epochs.get(shard));
+    const lost: number[] = [];
+    const b = runtime(store, { ownership: { claim: () => ({ shard: 0, epoch: 2, replicaId: 'b' }), lost: () => undefined } });
+    await b.execute(taskId, create);
+    const a = runtime(store, { ownership: { claim: () => ({ shard: 0, epoch: 1, replicaId: 'a' }), lost: (s) => lost.push(s) } });
+    await expect(a.execute(taskId, probe)).rejects.toMatchObject({ code: 'DF_ERR_NOT_OWNER', retryable: true });
+    expect(lost).toEqual([0]);
+    expect(a.liveTaskIds()).not.toContain(taskId);
+    expect((await store.readStream(taskId)).map((e) => e.type)).toEqual(['OwnershipAcquired', 'TaskCreated']);
+  });
+
+  it('refuses commands once draining, with a retryable DF_ERR_UNAVAILABLE', async () => {
+    const rt = runtime(new MemoryEventStore());
+    await rt.drain();
+    await expect(rt.execute(taskId, create)).rejects.toMatchObject({ code: 'DF_ERR_UNAVAILABLE', retryable: true });
+  });
+
   it('starts each owner term with OwnershipAcquired, and a fenced former owner steps down with a retryable NOT_OWNER', async () => {
     const epochs = new Map<number, number>();
     const store = new MemoryEventStore(Date.now, (shard) => epochs.get(shard));
