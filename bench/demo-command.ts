@@ -1,17 +1,16 @@
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { z } from 'zod';
-import { parseFlags } from './parse-flags.ts';
-import { parseSize } from '../core/units/parse-size.ts';
+import { parseOptions, sizeOption } from '../edge/cli/parse-options.ts';
 import { runSwarm } from './swarm/swarm-run.ts';
 
 const DEMO_DIR = '.damselfly/demo';
 
 const Flags = z.object({
   peers: z.coerce.number().int().min(1).max(64),
-  size: z.string().transform((s) => parseSize(s)),
-  peerUpload: z.string().transform((s) => parseSize(s)),
-  originUpload: z.string().transform((s) => parseSize(s)),
+  size: sizeOption,
+  peerUpload: sizeOption,
+  originUpload: sizeOption,
 });
 
 /**
@@ -30,7 +29,7 @@ export function demoCommand(): Command {
     .option('--origin-upload <rate>', 'cap on the origin and the CDN (bytes/s)', '16MiB')
     .exitOverride()
     .action(async (raw) => {
-      const f = parseFlags(Flags, raw, 'demo');
+      const f = parseOptions(Flags, raw, 'demo');
       const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
       process.stdout.write(`damselfly demo: ${f.peers} peers fetch a ${mib(f.size)} file; origin+CDN capped at ${mib(f.originUpload)}/s, each peer's upload at ${mib(f.peerUpload)}/s\n`);
       const bar = new SingleBar({ format: ' peers done [{bar}] {value}/{total}  {last}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 1000 }, Presets.shades_classic);

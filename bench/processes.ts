@@ -5,8 +5,20 @@ import { fileURLToPath } from 'node:url';
 /** Spawning the real `damselfly` binary for the demo, benchmarks and e2e tests. */
 export const DAMSELFLY_BIN = fileURLToPath(new URL('../bin/damselfly.mjs', import.meta.url));
 
+/** The harness peer (bench/harness/harness-peer.ts): dfget's engine with "go", linger-until-EOF, --ack-log and --lie. */
+export const HARNESS_PEER = fileURLToPath(new URL('./harness/harness-peer.mjs', import.meta.url));
+
 export function spawnDamselfly(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [...(process.env.DAMSELFLY_CHILD_NODE_ARGS ?? "").split(" ").filter(Boolean), DAMSELFLY_BIN, ...args], {
+  return spawnNode(DAMSELFLY_BIN, args, env);
+}
+
+/** A harness peer process: `URL -o FILE --node H:P,.. [--upload-limit R] [--ack-log FILE] [--lie all|N,..]`. */
+export function spawnHarnessPeer(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawnNode(HARNESS_PEER, args, env);
+}
+
+function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [...(process.env.DAMSELFLY_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean), script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

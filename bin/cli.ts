@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { DamselflyError } from '../core/errors.ts';
 
 /**
  * The subcommands, each loaded only when it runs. A peer's `damselfly get` (and `dfget`) then
@@ -19,7 +20,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 /**
  * The `damselfly` binary. This is the one place that wires the supernode and the peer sides
  * together; each subcommand lives beside the code it drives. Every error reaches the single
- * exit point below: one line on stderr, exit code 2 for usage errors and 1 for failures.
+ * exit point below: one line on stderr and the catalogued exit code (core/errors.ts): 2 for
+ * usage mistakes (commander's and DF_ERR_USAGE), 1 for failures.
  * `only`: the subcommand about to run (the others are not loaded); absent, every one (help).
  */
 export async function program(only?: string): Promise<Command> {
@@ -45,7 +47,7 @@ function exitCodeOf(err: unknown): number {
     // Commander already printed its message (help and version exit with code 0).
     return err.exitCode === 0 ? 0 : 2;
   }
-  const e = err as { message?: string; exitCode?: number };
-  process.stderr.write(`damselfly: ${e?.message ?? String(err)}\n`);
-  return typeof e?.exitCode === 'number' ? e.exitCode : 1;
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`damselfly: ${message.replace(/\s+/g, ' ').trim()}\n`);
+  return err instanceof DamselflyError ? err.exitCode : 1;
 }

@@ -1,19 +1,24 @@
 /**
  * The one catalogue of Damselfly error codes. Codes are stable and never reused: clients match
- * on them. The supernode's HTTP edge renders a DamselflyError as application/problem+json
- * (type = code, title, status, detail) in one place; everything else only throws.
+ * on them. Every error the product raises is a DamselflyError with one of these codes; the HTTP
+ * edges render it as application/problem+json (edge/http/problem.ts: type = code, title,
+ * status, detail) and the CLI's one exit point (bin/cli.ts) prints it on one line and exits
+ * with its `exitCode`.
  *
  * `retryable` tells a client that the same request may succeed later unchanged (the server
  * lost a race or is temporarily without a resource), as opposed to a request that is wrong.
+ * `exitCode` is 1 (the command failed) unless said otherwise; 2 is a usage mistake.
  */
 export interface ErrorSpec {
   status: number;
   title: string;
   retryable?: boolean;
+  exitCode?: number;
 }
 
 export const ErrorCodes = {
   // Generic edge errors.
+  DF_ERR_USAGE: { status: 400, title: 'The command line is invalid', exitCode: 2 },
   DF_ERR_VALIDATION: { status: 400, title: 'The request is invalid' },
   DF_ERR_UNAUTHORIZED: { status: 401, title: 'A valid token is required' },
   DF_ERR_FORBIDDEN_ORIGIN: { status: 403, title: 'The origin address is not allowed' },
@@ -26,6 +31,7 @@ export const ErrorCodes = {
   DF_ERR_INTERNAL: { status: 500, title: 'Internal error' },
   DF_ERR_MALFORMED_EVENT: { status: 500, title: 'A stored event failed validation' },
   DF_ERR_MALFORMED_SNAPSHOT: { status: 500, title: 'A stored task snapshot failed validation' },
+  DF_ERR_MIGRATION_CHANGED: { status: 500, title: 'An applied migration was changed on disk' },
   DF_ERR_ORIGIN: { status: 502, title: 'The origin failed' },
   DF_ERR_ORIGIN_CHANGED: { status: 502, title: 'The origin content changed while it was being fetched' },
   DF_ERR_RANGE_NOT_SATISFIABLE: { status: 416, title: 'The requested range is not satisfiable' },
@@ -52,6 +58,8 @@ export const ErrorCodes = {
   DF_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
   DF_ERR_DIGEST_MISMATCH: { status: 502, title: 'The downloaded content does not match the expected digest' },
   DF_ERR_SUPERNODE_UNREACHABLE: { status: 503, title: 'No supernode answered', retryable: true },
+  // A supernode answered a peer's call with a 4xx problem; the remote code is on the error.
+  DF_ERR_SUPERNODE_REJECTED: { status: 502, title: 'The supernode refused the request' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -60,6 +68,8 @@ export class DamselflyError extends Error {
   readonly status: number;
   readonly title: string;
   readonly retryable: boolean;
+  /** The CLI's exit code for this error. */
+  readonly exitCode: number;
 
   constructor(
     readonly code: ErrorCode,
@@ -72,6 +82,7 @@ export class DamselflyError extends Error {
     this.status = spec.status;
     this.title = spec.title;
     this.retryable = spec.retryable ?? false;
+    this.exitCode = spec.exitCode ?? 1;
     this.retryAfterMs = options?.retryAfterMs;
   }
 
@@ -81,4 +92,9 @@ export class DamselflyError extends Error {
 
 export function isDamselflyError(e: unknown, code?: ErrorCode): e is DamselflyError {
   return e instanceof DamselflyError && (code === undefined || e.code === code);
+}
+
+/** A usage mistake on the command line (exit code 2): `detail` names the command and the flag. */
+export function usageError(detail: string): DamselflyError {
+  return new DamselflyError('DF_ERR_USAGE', detail);
 }

@@ -1,22 +1,22 @@
 import { z } from 'zod';
 import { DEFAULT_POLICY } from '../core/scheduling/policy.ts';
-import { parseSize } from '../core/units/parse-size.ts';
-import { parseDuration } from '../core/units/parse-duration.ts';
+import { HostPort } from '../core/wire/fields.ts';
+import { durationOption, parseOptions, sizeOption } from '../edge/cli/parse-options.ts';
 
 /**
  * Supernode configuration: parsed once at start-up from flags and environment into typed,
- * frozen values. A bad value stops the process with one clear line (see bin/cli.ts).
+ * frozen values. A bad value stops the process with one clear line naming the flag, exit code 2
+ * (edge/cli/parse-options.ts).
  */
-const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'expected host:port');
 
 export const SupernodeConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8002),
   host: z.string().default('127.0.0.1'),
   /** host:port peers use to reach this supernode's CDN; defaults to host:port. */
-  advertise: hostPort.optional(),
+  advertise: HostPort.optional(),
   replicaId: z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/).optional(),
   databaseUrl: z.string().url().optional(),
-  kafkaBrokers: z.array(hostPort).default([]),
+  kafkaBrokers: z.array(HostPort).default([]),
   kafkaTopic: z.string().min(1).default('damselfly.task-events'),
   dataDir: z.string().min(1).default('.damselfly/supernode'),
   token: z.string().min(1).optional(),
@@ -67,8 +67,20 @@ export interface SupernodeFlags {
   logLevel?: string;
 }
 
+/** The flags that are sizes or durations, read before the rest. */
+const UnitFlags = z.object({
+  cdnUploadRate: sizeOption.optional(),
+  cdnMaxBytes: sizeOption.optional(),
+  cdnMaxAge: durationOption.optional(),
+  leaseTtl: durationOption.optional(),
+});
+
+/** Config fields that are not named after their flag. */
+const FLAG_NAMES = { cdnMaxAgeMs: '--cdn-max-age', leaseTtlMs: '--lease-ttl', token: 'DAMSELFLY_TOKEN' };
+
 export function parseSupernodeConfig(flags: SupernodeFlags, env: NodeJS.ProcessEnv = process.env): SupernodeConfig {
   const brokers = flags.kafkaBrokers ?? env.DAMSELFLY_KAFKA_BROKERS;
+  const units = parseOptions(UnitFlags, { cdnUploadRate: flags.cdnUploadRate, cdnMaxBytes: flags.cdnMaxBytes, cdnMaxAge: flags.cdnMaxAge, leaseTtl: flags.leaseTtl }, 'supernode');
   const raw = {
     port: flags.port,
     host: flags.host,
@@ -79,19 +91,14 @@ export function parseSupernodeConfig(flags: SupernodeFlags, env: NodeJS.ProcessE
     kafkaTopic: flags.kafkaTopic,
     dataDir: flags.dataDir,
     token: env.DAMSELFLY_TOKEN || undefined,
-    cdnUploadRate: flags.cdnUploadRate ? parseSize(flags.cdnUploadRate) : undefined,
-    cdnMaxBytes: flags.cdnMaxBytes ? parseSize(flags.cdnMaxBytes) : undefined,
-    cdnMaxAgeMs: flags.cdnMaxAge ? parseDuration(flags.cdnMaxAge) : undefined,
+    cdnUploadRate: units.cdnUploadRate,
+    cdnMaxBytes: units.cdnMaxBytes,
+    cdnMaxAgeMs: units.cdnMaxAge,
     allowPrivateOrigins: flags.allowPrivateOrigins,
     snapshotEvery: flags.snapshotEvery === undefined ? undefined : Number(flags.snapshotEvery),
     shards: flags.shards === undefined ? undefined : Number(flags.shards),
-    leaseTtlMs: flags.leaseTtl ? parseDuration(flags.leaseTtl) : undefined,
+    leaseTtlMs: units.leaseTtl,
     logLevel: flags.logLevel ?? env.DAMSELFLY_LOG_LEVEL,
   };
-  const parsed = SupernodeConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0]!;
-    throw Object.assign(new Error(`invalid supernode option ${first.path.join('.')}: ${first.message}`), { exitCode: 2 });
-  }
-  return Object.freeze(parsed.data);
+  return Object.freeze(parseOptions(SupernodeConfigSchema, raw, 'supernode', FLAG_NAMES));
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { DamselflyError } from '../core/errors.ts';
 import type { SupernodeConfig } from './config.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../edge/log/logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createApp } from './http/server.ts';
 import { registerTaskRoutes } from './http/routes/task-routes.ts';

@@ -1,15 +1,14 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_POLICY } from '../../core/scheduling/policy.ts';
-import { parseSize } from '../../core/units/parse-size.ts';
 import { ensureLocalServices } from '../local-services.ts';
-import { parseFlags } from '../parse-flags.ts';
+import { parseOptions, sizeOption } from '../../edge/cli/parse-options.ts';
 import { runControlPlane, type ControlPlaneResult } from './control-plane-run.ts';
 
 const Flags = z.object({
   peers: z.coerce.number().int().min(1).max(5000),
   tasks: z.coerce.number().int().min(1).max(100),
-  size: z.string().transform((s) => parseSize(s)),
+  size: sizeOption,
   pieceMs: z.coerce.number().int().min(1).max(60_000),
   parallelism: z.coerce.number().int().min(1).max(64),
   postgresKafka: z.boolean().optional(),
@@ -35,7 +34,7 @@ export function controlPlaneCommand(): Command {
     .option('--json', 'one JSON object on stdout')
     .exitOverride()
     .action(async (raw) => {
-      const f = parseFlags(Flags, raw, 'bench control-plane');
+      const f = parseOptions(Flags, raw, 'bench control-plane');
       const services = f.postgresKafka ? await ensureLocalServices() : undefined;
       const run = await runControlPlane({
         peers: f.peers, tasks: f.tasks, fileBytes: f.size, pieceMs: f.pieceMs, parallelism: f.parallelism,

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
+import { parseOptions } from '../../edge/cli/parse-options.ts';
 import { runEventsBench, type EventsBenchOptions } from './run-events-bench.ts';
 import { renderEventsTable } from './events-table.ts';
 
@@ -35,19 +36,10 @@ export function eventsBenchCommand(): Command {
     .option('--json', 'print one JSON object on stdout')
     .exitOverride()
     .action(async (raw: Record<string, unknown>) => {
-      const parsed = Flags.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw Object.assign(new Error(`--${kebab(String(issue.path[0]))}: ${issue.message}`), { exitCode: 2 });
-      }
-      const { json, ...counts } = parsed.data;
+      const { json, ...counts } = parseOptions(Flags, raw, 'bench events');
       const options: EventsBenchOptions = counts;
       const progress = json ? () => undefined : (line: string) => process.stderr.write(`  ${line}\n`);
       const result = await runEventsBench(options, progress);
       process.stdout.write(json ? `${JSON.stringify(result)}\n` : renderEventsTable(result));
     });
-}
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

@@ -1,16 +1,15 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { parseFlags } from '../parse-flags.ts';
-import { parseSize } from '../../core/units/parse-size.ts';
+import { parseOptions, sizeOption } from '../../edge/cli/parse-options.ts';
 import { ensureLocalServices } from '../local-services.ts';
 import { runFailover, type FailoverResult } from './failover-run.ts';
 
 const Flags = z.object({
   replicas: z.coerce.number().int().min(2).max(9),
   peers: z.coerce.number().int().min(1).max(100),
-  size: z.string().transform((s) => parseSize(s)),
-  peerUpload: z.string().transform((s) => parseSize(s)),
-  originUpload: z.string().transform((s) => parseSize(s)),
+  size: sizeOption,
+  peerUpload: sizeOption,
+  originUpload: sizeOption,
   leaseTtl: z.string().regex(/^\d+(ms|s)$/, 'a duration such as 2s or 1500ms'),
   killAt: z.coerce.number().gt(0).lt(1),
   json: z.boolean().optional(),
@@ -35,7 +34,7 @@ export function failoverCommand(): Command {
     .option('--json', 'one JSON object on stdout')
     .exitOverride()
     .action(async (raw) => {
-      const f = parseFlags(Flags, raw, 'bench failover');
+      const f = parseOptions(Flags, raw, 'bench failover');
       const services = await ensureLocalServices();
       const result = await runFailover({
         replicas: f.replicas, peers: f.peers, fileBytes: f.size, peerUpload: f.peerUpload, originUpload: f.originUpload,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { tokenBucketThrottle } from '../../supernode/cdn/upload-throttle.ts';
+import { createThrottle, CHUNK_BURST_BYTES } from '../../edge/rate/throttle.ts';
 
 export interface Origin {
   url: string;
@@ -18,7 +18,7 @@ export interface Origin {
 export async function startOrigin(o: { content: Buffer; rate?: number; path?: string }): Promise<Origin> {
   const etag = `"${createHash('sha256').update(o.content).digest('hex').slice(0, 16)}"`;
   const lastModified = new Date(0).toUTCString();
-  const throttle = o.rate ? tokenBucketThrottle({ bytesPerSecond: o.rate, burstBytes: 64 * 1024 }) : undefined;
+  const throttle = createThrottle(o.rate, { burstBytes: CHUNK_BURST_BYTES });
   const path = o.path ?? '/file.bin';
   let served = 0;
   const chunk = 64 * 1024;
@@ -52,7 +52,7 @@ export async function startOrigin(o: { content: Buffer; rate?: number; path?: st
       try {
         for (let at = start; at <= end; at += chunk) {
           const piece = o.content.subarray(at, Math.min(end + 1, at + chunk));
-          await throttle?.take(piece.length, abort.signal);
+          await throttle.take(piece.length, abort.signal);
           served += piece.length;
           if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
         }

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { onLines, spawnDamselfly, stopProcess } from '../processes.ts';
+import { onLines, spawnHarnessPeer, stopProcess } from '../processes.ts';
 
-/** What `damselfly get --json` prints when it is done (the fields the benchmarks read). */
+/** What a peer prints when it is done: `damselfly get --json`'s result (the fields the benchmarks read). */
 export interface PeerResult {
   taskId?: string;
   bytes: number;
@@ -26,15 +26,12 @@ export interface BenchPeer {
 }
 
 /**
- * One `damselfly get` process of a benchmark: started with --wait-for-go (so all peers start
- * together once every process is up) and --linger-until-eof (it keeps serving its pieces until
- * the benchmark ends, as a real swarm's peers linger).
+ * One peer process of a benchmark (bench/harness/harness-peer.ts: dfget's engine): all peers
+ * start together on "go" once every process is up, and each keeps serving its pieces until the
+ * benchmark ends (stdin closed), as a real swarm's peers linger.
  */
 export function startBenchPeer(o: { index: number; url: string; output: string; nodes: string; peerUpload: number; extra?: string[]; token?: string }): BenchPeer {
-  const proc = spawnDamselfly(
-    ['get', o.url, '-o', o.output, '--node', o.nodes, '--json', '--upload-limit', String(o.peerUpload), '--wait-for-go', '--linger-until-eof', ...(o.extra ?? [])],
-    o.token ? { DAMSELFLY_TOKEN: o.token } : {},
-  );
+  const proc = spawnHarnessPeer([o.url, '-o', o.output, '--node', o.nodes, '--upload-limit', String(o.peerUpload), ...(o.extra ?? [])], o.token ? { DAMSELFLY_TOKEN: o.token } : {});
   let stderr = '';
   let doneAt: number | undefined;
   proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));

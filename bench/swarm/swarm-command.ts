@@ -1,15 +1,14 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { parseFlags } from '../parse-flags.ts';
-import { parseSize } from '../../core/units/parse-size.ts';
+import { parseOptions, sizeOption } from '../../edge/cli/parse-options.ts';
 import { runSwarm, type SwarmResult } from './swarm-run.ts';
 import { ensureLocalServices } from '../local-services.ts';
 
 const Flags = z.object({
   peers: z.coerce.number().int().min(1).max(200),
-  size: z.string().transform((s) => parseSize(s)),
-  peerUpload: z.string().transform((s) => parseSize(s)),
-  originUpload: z.string().transform((s) => parseSize(s)),
+  size: sizeOption,
+  peerUpload: sizeOption,
+  originUpload: sizeOption,
   json: z.boolean().optional(),
   baseline: z.boolean(),
   postgresKafka: z.boolean().optional(),
@@ -36,7 +35,7 @@ export function swarmCommand(): Command {
     .option('--json', 'one JSON object on stdout')
     .exitOverride()
     .action(async (raw) => {
-      const f = parseFlags(Flags, raw, 'bench swarm');
+      const f = parseOptions(Flags, raw, 'bench swarm');
       const services = f.postgresKafka ? await ensureLocalServices() : undefined;
       const common = {
         peers: f.peers,

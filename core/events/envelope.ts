@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TaskEvent } from './task-events.ts';
+import { DamselflyError } from '../errors.ts';
 
 /** The schema version every event is written with today (see task-events.ts); readers accept 1 and 2. */
 export const SCHEMA_VERSION = 2;
@@ -29,15 +30,14 @@ const envelopeFields = z.object({
   recordedAt: z.number().int().nonnegative(),
 });
 
-export class MalformedEvent extends Error {
-  readonly code = 'DF_ERR_MALFORMED_EVENT';
+export class MalformedEvent extends DamselflyError {
   constructor(
     readonly where: string,
     readonly eventId: unknown,
     readonly position: unknown,
     readonly issues: string,
   ) {
-    super(`malformed event ${String(eventId)} at ${where} position ${String(position)}: ${issues}`);
+    super('DF_ERR_MALFORMED_EVENT', `malformed event ${String(eventId)} at ${where} position ${String(position)}: ${issues}`);
   }
 }
 

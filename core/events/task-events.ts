@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Sha256Hex } from '../wire/fields.ts';
 
 /**
  * The events of a download task, schema version 2 (2 added `OwnershipAcquired.cdnPieces`;
@@ -16,7 +17,6 @@ export const CDN_SOURCE = 'cdn';
 const at = z.number().int().nonnegative();
 const piece = z.number().int().nonnegative();
 const id = z.string().min(1).max(200);
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const FailureReason = z.enum(['digest', 'unreachable', 'timeout', 'http', 'refused', 'io']);
 export type FailureReason = z.infer<typeof FailureReason>;
@@ -55,7 +55,7 @@ export const SourceProbed = z.object({
 export const PiecesSeeded = z.object({
   type: z.literal('PiecesSeeded'),
   data: z.object({
-    pieces: z.array(z.object({ piece, size: z.number().int().nonnegative(), digest: sha256Hex })).min(1),
+    pieces: z.array(z.object({ piece, size: z.number().int().nonnegative(), digest: Sha256Hex })).min(1),
     at,
   }),
 });

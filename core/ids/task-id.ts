@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { normaliseUrl } from './normalise-url.ts';
+import { SHA256_HEX } from '../wire/fields.ts';
 
 export interface TaskIdInput {
   url: string;
@@ -25,8 +26,6 @@ export function computeTaskId(input: TaskIdInput): string {
   return createHash('sha256').update(`u:${url}\0${content}\0${range}`).digest('hex');
 }
 
-const TASK_ID = /^[0-9a-f]{64}$/;
-
 export function isTaskId(value: string): boolean {
-  return TASK_ID.test(value);
+  return SHA256_HEX.test(value);
 }

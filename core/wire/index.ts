@@ -1,1 +1,2 @@
 export * from './peer-api.ts';
+export * from './fields.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FailureReason } from '../events/task-events.ts';
+import { HostPort, Sha256Digest } from './fields.ts';
 
 /**
  * The wire contract between peers (dfget, the daemon) and the supernode, under /api/v1.
@@ -14,7 +15,7 @@ export const RegisterTaskRequest = z.object({
   url: z.string().url().max(4096),
   /** Headers for the origin (e.g. Authorization). Used for fetching only, never persisted. */
   headers: z.record(z.string(), z.string().max(8192)).default({}),
-  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
+  digest: Sha256Digest.optional(),
   /** Query parameter names removed from the URL before computing the task id. */
   filter: z.array(z.string().min(1).max(200)).max(50).default([]),
   identifier: z.string().max(500).optional(),
@@ -44,7 +45,7 @@ export const JoinRequest = z.object({
   peerId: id,
   hostId: id,
   /** host:port of the peer's uploader. */
-  address: z.string().min(3).max(300).regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'host:port'),
+  address: HostPort.min(3).max(300),
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 

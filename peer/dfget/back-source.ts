@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { Agent, interceptors, request } from 'undici';
 import { DamselflyError } from '../../core/errors.ts';
-import type { Throttle } from '../rate/throttle.ts';
+import type { Throttle } from '../../edge/rate/throttle.ts';
 
 export interface OriginDownload {
   url: string;

@@ -1,6 +1,6 @@
 import type { TaskRegistry } from '../storage/task-registry.ts';
 import type { Uploader } from '../uploader/uploader.ts';
-import type { PeerLogger } from '../log/peer-logger.ts';
+import type { LogSink } from '../../edge/log/log-sink.ts';
 import type { SwarmCounters } from './swarm-counters.ts';
 
 export interface DownloadOptions {
@@ -39,20 +39,8 @@ export interface DownloadOptions {
   /** download(): keep serving this long after the file is complete (default 0). */
   lingerMs?: number;
   onProgress?: (c: SwarmCounters) => void;
-  logger?: PeerLogger;
+  logger?: LogSink;
   signal?: AbortSignal;
-  /** FOR TESTS ONLY: the uploader this download starts serves corrupt bytes for these pieces. */
-  corruptUploads?: (taskId: string, piece: number) => boolean;
-  /** FOR TESTS ONLY: called with every non-empty report, once a supernode answered its round 2xx. */
-  onRoundAcknowledged?: (ack: AcknowledgedRound) => void;
-}
-
-/** A report the supernode acknowledged: the pieces verified and the fetches that failed. */
-export interface AcknowledgedRound {
-  taskId: string;
-  peerId: string;
-  ok: { piece: number; source: string }[];
-  failed: { piece: number; source: string; reason: string }[];
 }
 
 export interface DownloadResult {

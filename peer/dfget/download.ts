@@ -5,9 +5,9 @@ import { Agent } from 'undici';
 import { DamselflyError } from '../../core/errors.ts';
 import type { RegisterTaskRequest } from '../../core/wire/peer-api.ts';
 import { TaskRegistry } from '../storage/task-registry.ts';
-import { createThrottle } from '../rate/throttle.ts';
-import { startUploader, type Uploader } from '../uploader/uploader.ts';
-import { silentLogger } from '../log/peer-logger.ts';
+import { createThrottle, CHUNK_BURST_BYTES } from '../../edge/rate/index.ts';
+import { registryPieceSource, startUploader, type Uploader } from '../uploader/index.ts';
+import { silentLog } from '../../edge/log/log-sink.ts';
 import { redactHeaders, redactUrl } from '../log/redact-headers.ts';
 import { SupernodeClient, SupernodesUnreachable } from './supernode-client.ts';
 import { fetchPiece } from './fetch-piece.ts';
@@ -46,7 +46,7 @@ export async function download(o: DownloadOptions): Promise<DownloadResult> {
  */
 export async function startDownload(o: DownloadOptions): Promise<Download> {
   const started = performance.now();
-  const log = o.logger ?? silentLogger;
+  const log = o.logger ?? silentLog;
   // One signal for everything in flight (pieces, throttle waits): more listeners than the default 10.
   const abort = new AbortController();
   setMaxListeners(1000, abort.signal);
@@ -54,10 +54,10 @@ export async function startDownload(o: DownloadOptions): Promise<Download> {
   o.signal?.addEventListener('abort', () => abort.abort(o.signal!.reason), { once: true });
   const signal = abort.signal;
   const seconds = () => (performance.now() - started) / 1000;
-  const downloadThrottle = createThrottle(o.downloadLimit ?? o.totalLimit);
+  const downloadThrottle = createThrottle(o.downloadLimit ?? o.totalLimit, { burstBytes: CHUNK_BURST_BYTES });
   const registry = o.uploader?.registry ?? new TaskRegistry();
   const uploader: Uploader = o.uploader?.uploader ?? (await startUploader({
-    registry, logger: log, rateLimit: o.uploadLimit ?? o.totalLimit, corrupt: o.corruptUploads, host: o.listen?.host, port: o.listen?.port, advertiseHost: o.listen?.advertiseHost,
+    source: registryPieceSource(registry), logger: log, rateLimit: o.uploadLimit ?? o.totalLimit, host: o.listen?.host, port: o.listen?.port, advertiseHost: o.listen?.advertiseHost,
   }));
   const closeUploader = () => (o.uploader ? Promise.resolve() : uploader.close());
   const client = new SupernodeClient(o.nodes, { token: o.token, connectTimeoutMs: o.connectTimeoutMs });
@@ -97,7 +97,6 @@ export async function startDownload(o: DownloadOptions): Promise<Download> {
     giveUpAfterMs: o.giveUpAfterMs ?? 60_000,
     fetch: (a) => fetchPiece(taskId, a, { dispatcher, timeoutMs: o.pieceTimeoutMs ?? 30_000, throttle: downloadThrottle, signal, now: () => performance.now() }),
     onProgress: o.onProgress,
-    onAcknowledged: o.onRoundAcknowledged,
   });
   let file;
   try {

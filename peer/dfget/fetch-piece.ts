@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { errors, request, type Dispatcher } from 'undici';
 import { piecePath, type Assignment } from '../../core/wire/peer-api.ts';
 import type { FailureReason } from '../../core/events/index.ts';
-import type { Throttle } from '../rate/throttle.ts';
+import type { Throttle } from '../../edge/rate/throttle.ts';
 
 export type PieceOutcome = { ok: true; bytes: Buffer; ms: number } | { ok: false; reason: FailureReason; detail: string };
 

@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { DamselflyError, ErrorCodes, type ErrorCode } from '../../core/errors.ts';
+import { DamselflyError, ErrorCodes, type ErrorCode, type ErrorSpec } from '../../core/errors.ts';
 import {
   RoundResponse,
   TaskView,
@@ -16,22 +16,25 @@ export class SupernodesUnreachable extends DamselflyError {
   }
 }
 
-/** A supernode answered with a 4xx problem: the request itself is refused; another node won't help. */
-export class SupernodeRejected extends Error {
+/**
+ * A supernode answered with a 4xx problem: the request itself is refused; another node won't
+ * help. `problemCode` is the supernode's code; `retryable` is that code's, not this one's.
+ */
+export class SupernodeRejected extends DamselflyError {
+  /** The same request may succeed later (the server lost a race or is not ready yet). */
+  readonly remoteRetryable: boolean;
+
   constructor(
-    readonly status: number,
+    /** The supernode's HTTP status. */
+    readonly remoteStatus: number,
     /** The problem's stable code (core/errors.ts), or 'unknown' for a body that is not one. */
     readonly problemCode: string,
     detail: string,
-    readonly retryAfterMs?: number,
+    retryAfterMs?: number,
   ) {
-    super(`the supernode refused the request (${status} ${problemCode}): ${detail}`);
-  }
-
-  /** The same request may succeed later (the server lost a race or is not ready yet). */
-  get retryable(): boolean {
-    const spec = ErrorCodes[this.problemCode as ErrorCode] as { retryable?: boolean } | undefined;
-    return spec?.retryable === true;
+    super('DF_ERR_SUPERNODE_REJECTED', `the supernode refused the request (${remoteStatus} ${problemCode}): ${detail}`, { retryAfterMs });
+    const spec = ErrorCodes[problemCode as ErrorCode] as ErrorSpec | undefined;
+    this.remoteRetryable = spec?.retryable === true;
   }
 }
 

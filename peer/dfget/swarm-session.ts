@@ -3,12 +3,11 @@ import { DamselflyError } from '../../core/errors.ts';
 import type { Assignment, JoinRequest, RegisterTaskRequest, RoundResponse, TaskView } from '../../core/wire/peer-api.ts';
 import { PieceFile, type PieceLayout } from '../storage/piece-file.ts';
 import type { TaskRegistry } from '../storage/task-registry.ts';
-import type { PeerLogger } from '../log/peer-logger.ts';
+import type { LogSink } from '../../edge/log/log-sink.ts';
 import { SupernodeRejected, SupernodesUnreachable, type SupernodeClient } from './supernode-client.ts';
 import type { PieceOutcome } from './fetch-piece.ts';
 import { PieceReports } from './piece-reports.ts';
 import { SwarmCounters } from './swarm-counters.ts';
-import type { AcknowledgedRound } from './download-options.ts';
 
 export interface SwarmSessionOptions {
   client: SupernodeClient;
@@ -19,13 +18,11 @@ export interface SwarmSessionOptions {
   registry: TaskRegistry;
   parallelism: number;
   fetch: (a: Assignment) => Promise<PieceOutcome>;
-  logger: PeerLogger;
+  logger: LogSink;
   /** How long the supernodes may stay unreachable in the middle of a download before giving up. */
   giveUpAfterMs: number;
   signal?: AbortSignal;
   onProgress?: (c: SwarmCounters) => void;
-  /** Told of every non-empty report after the supernode answered its round 2xx (tests: --ack-log). */
-  onAcknowledged?: (ack: AcknowledgedRound) => void;
 }
 
 /** How long an idle peer lets the supernode hold its round (long poll, RoundRequest.holdMs). */
@@ -98,24 +95,14 @@ export class SwarmSession {
   private async round(): Promise<RoundResponse> {
     const report = this.reports.take();
     const want = Math.max(0, this.o.parallelism - this.inflight.size);
-    let resp: RoundResponse;
     try {
       this.counters.rounds++;
-      resp = await this.o.client.round(this.o.taskId, this.o.join.peerId, { ...report, want, holdMs: this.inflight.size === 0 ? HOLD_MS : 0 });
+      return await this.o.client.round(this.o.taskId, this.o.join.peerId, { ...report, want, holdMs: this.inflight.size === 0 ? HOLD_MS : 0 });
     } catch (err) {
       // Nothing reported is lost: it goes out again with the next round (the supernode drops repeats).
       this.reports.putBack(report);
       throw err;
     }
-    if (this.o.onAcknowledged && (report.ok.length > 0 || report.failed.length > 0)) {
-      const { taskId, join } = this.o;
-      this.o.onAcknowledged({
-        taskId, peerId: join.peerId,
-        ok: report.ok.map(({ piece, source }) => ({ piece, source })),
-        failed: report.failed.map(({ piece, source, reason }) => ({ piece, source, reason })),
-      });
-    }
-    return resp;
   }
 
   /** Decides whether a failed call is survivable; returns how to attach again, or rethrows. */
@@ -133,7 +120,7 @@ export class SwarmSession {
       log.warn({ code: err.problemCode, node: this.o.client.node }, 'the supernode does not know this peer; joining again');
       return 'register';
     }
-    if (err instanceof SupernodeRejected && err.retryable) {
+    if (err instanceof SupernodeRejected && err.remoteRetryable) {
       await this.pause(Math.max(POLL_MS, err.retryAfterMs ?? 0), true);
       return undefined;
     }

@@ -1,1 +1,2 @@
 export { startUploader, type Uploader, type UploaderOptions } from './uploader.ts';
+export { registryPieceSource } from './registry-piece-source.ts';

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../../core/events/index.ts';
-import type { LogSink } from './log-sink.ts';
+import type { LogSink } from '../../edge/log/log-sink.ts';
 
 export type BatchHandler = (events: StoredEvent[]) => Promise<void>;
 

@@ -8,7 +8,7 @@ import { KafkaSockets } from './kafka-sockets.ts';
 import { ensureTopic } from './kafka-topic.ts';
 import { readKeyFromPartition } from './kafka-stream-reader.ts';
 import { startKafkaSubscription } from './kafka-subscription.ts';
-import { silentLog, type LogSink } from './log-sink.ts';
+import { silentLog, type LogSink } from '../../edge/log/log-sink.ts';
 
 export const DEFAULT_TOPIC = 'damselfly.task-events';
 

@@ -1,6 +1,6 @@
 import { logLevel, type logCreator } from 'kafkajs';
-import type { LogSink } from './log-sink.ts';
-import { RepeatLimiter } from '../repeat-limiter.ts';
+import type { LogSink } from '../../edge/log/log-sink.ts';
+import { RepeatLimiter } from '../../edge/log/repeat-limiter.ts';
 
 /**
  * Routes kafkajs' own logging into our logger instead of the console. kafkajs is chatty at

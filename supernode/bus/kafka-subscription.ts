@@ -1,11 +1,11 @@
 import { Kafka, type Consumer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
 import type { StoredEvent } from '../../core/events/index.ts';
-import { RepeatLimiter } from '../repeat-limiter.ts';
+import { RepeatLimiter } from '../../edge/log/repeat-limiter.ts';
 import { settlesWithin } from '../settles-within.ts';
 import { deliverWithRetry, type BatchHandler } from './deliver-with-retry.ts';
 import { fromKafkaMessage } from './kafka-message.ts';
 import { KafkaSockets } from './kafka-sockets.ts';
-import type { LogSink } from './log-sink.ts';
+import type { LogSink } from '../../edge/log/log-sink.ts';
 
 export interface KafkaSubscription {
   /** The bus's client settings: the subscription makes a client of its own, whose connections it can cut. */

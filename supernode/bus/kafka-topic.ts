@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import type { LogSink } from './log-sink.ts';
+import type { LogSink } from '../../edge/log/log-sink.ts';
 
 export interface TopicSpec {
   topic: string;

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../../core/events/index.ts';
 import { deliverWithRetry, type BatchHandler } from './deliver-with-retry.ts';
 import type { EventBus, SubscribeOptions } from './event-bus.ts';
-import { silentLog, type LogSink } from './log-sink.ts';
+import { silentLog, type LogSink } from '../../edge/log/log-sink.ts';
 
 interface Group {
   /** Committed offset: the index in the log of the next event to deliver. */

@@ -9,7 +9,7 @@ import { OriginGuard, type OriginPolicy } from './origin-guard.ts';
 import { probeOrigin, type OriginProbe } from './origin-probe.ts';
 import { pieceRoute } from './piece-route.ts';
 import { seed, type SeedRequest, type SeedResult } from './seeder.ts';
-import { tokenBucketThrottle, type ByteThrottle } from './upload-throttle.ts';
+import { createThrottle, type Throttle } from '../../edge/rate/index.ts';
 
 export interface CdnOptions extends OriginPolicy {
   dataDir: string;
@@ -39,13 +39,13 @@ export class Cdn {
   readonly store: CdnStore;
   readonly guard: OriginGuard;
   readonly client: OriginClient;
-  readonly throttle: ByteThrottle | undefined;
+  readonly throttle: Throttle;
 
   constructor(private readonly o: CdnOptions) {
     this.store = new CdnStore(o.dataDir);
     this.guard = new OriginGuard({ allowPrivateOrigins: o.allowPrivateOrigins, allowList: o.allowList }, o.resolve);
     this.client = new OriginClient(this.guard);
-    this.throttle = o.uploadRate ? tokenBucketThrottle({ bytesPerSecond: o.uploadRate }) : undefined;
+    this.throttle = createThrottle(o.uploadRate);
   }
 
   probe(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<OriginProbe> {

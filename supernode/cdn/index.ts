@@ -10,4 +10,4 @@ export * from './piece-cutter.ts';
 export * from './piece-route.ts';
 export * from './secret-mask.ts';
 export * from './seeder.ts';
-export * from './upload-throttle.ts';
+export * from '../../edge/rate/throttle.ts';

@@ -6,7 +6,7 @@ import { bodyExcerpt, discardBody, isTransientOriginError, isTransientStatus, or
 import { checkResponseVersion, originChanged, type Validators } from './origin-version.ts';
 import { cutPieces } from './piece-cutter.ts';
 import { maskSecrets } from './secret-mask.ts';
-import type { ByteThrottle } from './upload-throttle.ts';
+import type { Throttle } from '../../edge/rate/throttle.ts';
 
 export interface SeedRequest {
   taskId: string;
@@ -39,7 +39,7 @@ export interface SeederDeps {
   client: OriginClient;
   logger?: Logger;
   /** Caps the origin fetch when the origin and the CDN share one upload budget. */
-  throttle?: ByteThrottle;
+  throttle?: Throttle;
   onOriginBytes?: (bytes: number) => void;
   /** Resumptions allowed without progress in between (default 5), and the first backoff. */
   retries?: number;

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { request } from 'undici';
+import { DamselflyError } from '../../core/errors.ts';
 import { ClusterView } from '../http/routes/cluster-routes.ts';
 
 /** `damselfly cluster status`: the operator view (GET /api/v1/cluster) of any replica. */
@@ -12,10 +13,10 @@ export function clusterCommand(): Command {
     .action(async (flags: { node: string; json?: boolean }) => {
       const token = process.env.DAMSELFLY_TOKEN;
       const res = await request(`http://${flags.node}/api/v1/cluster`, { headers: token ? { authorization: `Bearer ${token}` } : {} }).catch((err: Error) => {
-        throw new Error(`cannot reach ${flags.node}: ${err.message}`);
+        throw new DamselflyError('DF_ERR_SUPERNODE_UNREACHABLE', `cannot reach ${flags.node}: ${err.message}`);
       });
       const text = await res.body.text();
-      if (res.statusCode !== 200) throw new Error(`${flags.node} answered ${res.statusCode}: ${text.replace(/\s+/g, ' ').slice(0, 300)}`);
+      if (res.statusCode !== 200) throw new DamselflyError('DF_ERR_SUPERNODE_REJECTED', `${flags.node} answered ${res.statusCode}: ${text.replace(/\s+/g, ' ').slice(0, 300)}`);
       const view = ClusterView.parse(JSON.parse(text));
       process.stdout.write(flags.json ? `${JSON.stringify(view)}\n` : render(view));
     });

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { DamselflyError } from '../../core/errors.ts';
 import { pieceProvenance, servedBySource, timeline } from '../../core/history/index.ts';
 import { readTaskEvents, sourceOptions, type SourceFlags } from './read-task-events.ts';
 
@@ -11,7 +12,7 @@ export function historyCommand(): Command {
     .exitOverride()
     .action(async (flags: SourceFlags & { json?: boolean }) => {
       const events = await readTaskEvents(flags.task, 'postgres', flags);
-      if (events.length === 0) throw new Error(`no events for task ${flags.task}`);
+      if (events.length === 0) throw new DamselflyError('DF_ERR_NOT_FOUND', `no events for task ${flags.task}`);
       const entries = timeline(events);
       const pieces = pieceProvenance(events);
       if (flags.json) {

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { usageError } from '../../core/errors.ts';
+import { isTaskId } from '../../core/ids/index.ts';
 import type { StoredEvent } from '../../core/events/index.ts';
 import { parseSupernodeConfig } from '../config.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger } from '../../edge/log/logger.ts';
 import { openEventBus, openEventStore } from '../wiring/open-ports.ts';
 
 export interface SourceFlags {
@@ -23,11 +25,11 @@ export function sourceOptions(cmd: Command): Command {
 
 /** Reads every event of one task from the event store or from the Kafka topic. */
 export async function readTaskEvents(taskId: string, from: 'postgres' | 'kafka', flags: SourceFlags): Promise<StoredEvent[]> {
-  if (!/^[0-9a-f]{64}$/.test(taskId)) throw Object.assign(new Error(`--task must be 64 hex digits, got ${taskId}`), { exitCode: 2 });
+  if (!isTaskId(taskId)) throw usageError(`--task must be 64 hex digits, got ${taskId}`);
   const config = parseSupernodeConfig({ databaseUrl: flags.databaseUrl, kafkaBrokers: flags.kafkaBrokers, kafkaTopic: flags.kafkaTopic, dataDir: flags.dataDir });
   const logger = createLogger({ level: 'warn' });
   if (from === 'kafka') {
-    if (config.kafkaBrokers.length === 0) throw Object.assign(new Error('--from kafka needs --kafka-brokers or DAMSELFLY_KAFKA_BROKERS'), { exitCode: 2 });
+    if (config.kafkaBrokers.length === 0) throw usageError('--from kafka needs --kafka-brokers or DAMSELFLY_KAFKA_BROKERS');
     const bus = await openEventBus(config, logger);
     try {
       return await bus.readStream(taskId);

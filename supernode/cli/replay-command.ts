@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
+import { DamselflyError, usageError } from '../../core/errors.ts';
 import { replay, stateHash, stateOf } from '../../core/task/index.ts';
 import { eventTime } from '../../core/history/index.ts';
 import type { StoredEvent } from '../../core/events/index.ts';
@@ -22,12 +23,12 @@ export function replayCommand(): Command {
     .exitOverride()
     .action(async (flags: SourceFlags & { from: 'postgres' | 'kafka'; until?: string; json?: boolean }) => {
       const until = Until.safeParse(flags.until);
-      if (!until.success) throw Object.assign(new Error(`--until must be an ISO time, got ${flags.until}`), { exitCode: 2 });
+      if (!until.success) throw usageError(`replay: --until must be an ISO time, got ${flags.until}`);
       const started = performance.now();
       const all = await readTaskEvents(flags.task, flags.from, flags);
       const untilMs = until.data ? Date.parse(until.data) : undefined;
       const events = untilMs === undefined ? all : all.filter((e: StoredEvent) => eventTime(e) <= untilMs);
-      if (events.length === 0) throw new Error(`no events for task ${flags.task} in ${flags.from}`);
+      if (events.length === 0) throw new DamselflyError('DF_ERR_NOT_FOUND', `no events for task ${flags.task} in ${flags.from}`);
       const snapshot = replay(events);
       const state = stateOf(snapshot);
       const result = {

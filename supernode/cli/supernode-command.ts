@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { parseSupernodeConfig, type SupernodeFlags } from '../config.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger } from '../../edge/log/logger.ts';
 import { startSupernode } from '../supernode.ts';
 
 /** `damselfly supernode`: runs until SIGTERM/SIGINT, then drains and exits 0. */

@@ -1,5 +1,5 @@
 import { desiredShards, shardOf } from '../../core/cluster/index.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../edge/log/logger.ts';
 import type { LeaseStore, ReplicaInfo, ShardLease } from './lease-store.ts';
 
 export interface ShardOwnershipOptions {

@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../edge/log/logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { installProblemHandlers, problemOf, sendProblem } from './problem.ts';
+import { installProblemHandlers, replyProblem } from '../../edge/http/fastify-problems.ts';
+import { problemOf } from '../../edge/http/problem.ts';
 
 export type App = Awaited<ReturnType<typeof createApp>>;
 
@@ -39,16 +40,16 @@ export async function createApp(opts: AppOptions) {
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/api/v1/') || req.url === '/api/v1/openapi.json') return;
     if (opts.token && req.headers.authorization !== `Bearer ${opts.token}`) {
-      return sendProblem(reply, problemOf('DF_ERR_UNAUTHORIZED', 'a valid cluster token is required (Authorization: Bearer …)'));
+      return replyProblem(reply, problemOf('DF_ERR_UNAUTHORIZED', 'a valid cluster token is required (Authorization: Bearer …)'));
     }
     const down = opts.unavailable?.();
-    if (down) return sendProblem(reply, problemOf('DF_ERR_UNAVAILABLE', down, { retryAfterMs: 1000 }));
+    if (down) return replyProblem(reply, problemOf('DF_ERR_UNAVAILABLE', down, { retryAfterMs: 1000 }));
   });
 
   // Unhealthy while starting (no shard held yet) or draining: a load balancer sends nothing here then.
   app.get('/healthy', { schema: { hide: true } }, async (_req, reply) => {
     const down = opts.unavailable?.();
-    return down ? sendProblem(reply, problemOf('DF_ERR_UNAVAILABLE', down, { retryAfterMs: 1000 })) : { status: 'ok' };
+    return down ? replyProblem(reply, problemOf('DF_ERR_UNAVAILABLE', down, { retryAfterMs: 1000 })) : { status: 'ok' };
   });
   app.get('/_ping', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send('pong'));
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>

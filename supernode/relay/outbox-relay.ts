@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../../core/events/index.ts';
 import type { EventBus } from '../bus/event-bus.ts';
-import { silentLog, type LogSink } from '../bus/log-sink.ts';
-import { RepeatLimiter } from '../repeat-limiter.ts';
+import { silentLog, type LogSink } from '../../edge/log/log-sink.ts';
+import { RepeatLimiter } from '../../edge/log/repeat-limiter.ts';
 import type { EventStore, GlobalCursor } from '../store/event-store.ts';
 import { WakeableSleep } from './wakeable-sleep.ts';
 

@@ -1,9 +1,9 @@
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../edge/log/logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { nextExpiryAt, stateOf } from '../../core/task/index.ts';
 import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
 import type { TaskRuntime } from './task-runtime.ts';
-import { RepeatLimiter } from '../repeat-limiter.ts';
+import { RepeatLimiter } from '../../edge/log/repeat-limiter.ts';
 
 /**
  * The durable timers' clock. Deadlines are data in the task state (assignment deadlines, peer

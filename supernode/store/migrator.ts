@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DamselflyError } from '../../core/errors.ts';
 import { assertSchemaName, type SqlClient } from './sql-client.ts';
 
 /** The project's migrations: migrations/NNNN_name.sql, applied in name order. */
@@ -15,9 +16,9 @@ export interface MigrateOptions {
   schema?: string;
 }
 
-export class MigrationChecksumMismatch extends Error {
+export class MigrationChecksumMismatch extends DamselflyError {
   constructor(readonly file: string, readonly applied: string, readonly onDisk: string) {
-    super(`migration ${file} was applied with sha256 ${applied} but the file now has ${onDisk}: ` +
+    super('DF_ERR_MIGRATION_CHANGED', `migration ${file} was applied with sha256 ${applied} but the file now has ${onDisk}: ` +
       'applied migrations must never change; add a new migration instead');
   }
 }

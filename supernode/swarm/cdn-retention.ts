@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../edge/log/logger.ts';
 import type { Cdn } from '../cdn/index.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
 import type { Seeding } from './seeding.ts';

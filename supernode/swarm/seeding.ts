@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../edge/log/logger.ts';
 import { isDamselflyError, type ErrorCode } from '../../core/errors.ts';
 import { piecesFromOrigin } from '../../core/scheduling/pieces-from-origin.ts';
 import { stateOf, type TaskState } from '../../core/task/index.ts';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { SupernodeConfig } from '../config.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../edge/log/logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EventStore } from '../store/event-store.ts';
 import type { EventBus } from '../bus/event-bus.ts';

@@ -32,7 +32,7 @@ describe('damselfly bench control-plane', () => {
   it('refuses a bad flag with exit code 2', () => {
     const r = run(['bench', 'control-plane', '--peers', '0']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/bench control-plane: peers/);
+    expect(r.stderr).toMatch(/bench control-plane: --peers/);
   });
 });
 

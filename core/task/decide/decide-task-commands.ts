@@ -2,11 +2,10 @@ import type { EventOf, TaskEvent } from '../../events/index.ts';
 import { DamselflyError } from '../../errors.ts';
 import { computeTaskId } from '../../ids/index.ts';
 import { pieceCountFor, pieceRange, pieceSizeFor } from '../../pieces/index.ts';
+import { SHA256_HEX } from '../../wire/fields.ts';
 import type { TaskState } from '../task-state.ts';
 import type { AcquireOwnership, CompleteSeed, CreateTask, Evict, FailTask, RecordProbe, RecordSeededPieces } from '../task-commands.ts';
 import { boundedReason, requirePiece, requireStatus } from './guards.ts';
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export function decideCreateTask(cmd: CreateTask, state: TaskState): TaskEvent[] {
   if (state.status !== 'absent' && state.status !== 'evicted') {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { TaskParams } from '../../../core/wire/fields.ts';
 import type { LeaseStore } from '../../cluster/lease-store.ts';
 import type { ShardOwnership } from '../../cluster/shard-ownership.ts';
 import type { App } from '../server.ts';
 
-const TaskParams = z.object({ taskId: z.string().regex(/^[0-9a-f]{64}$/, 'a task id is 64 hex digits') });
 const security = [{ bearer: [] }];
 
 export const ClusterView = z.object({

@@ -1,10 +1,9 @@
-import { z } from 'zod';
+import { TaskParams } from '../../../core/wire/fields.ts';
 import { pieceProvenance, servedBySource, timeline } from '../../../core/history/index.ts';
 import { DamselflyError } from '../../../core/errors.ts';
 import type { EventStore } from '../../store/event-store.ts';
 import type { App } from '../server.ts';
 
-const TaskParams = z.object({ taskId: z.string().regex(/^[0-9a-f]{64}$/, 'a task id is 64 hex digits') });
 
 /**
  * Provenance: the task's timeline and, per piece, which peer got it from which source, when,

@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { DamselflyError } from '../../../core/errors.ts';
+import { TaskParams } from '../../../core/wire/fields.ts';
 import { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, TaskView } from '../../../core/wire/peer-api.ts';
 import type { App } from '../server.ts';
 import type { SwarmService } from '../../swarm/swarm-service.ts';
 
-const TaskParams = z.object({ taskId: z.string().regex(/^[0-9a-f]{64}$/, 'a task id is 64 hex digits') });
 const PeerParams = TaskParams.extend({ peerId: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/) });
 const TaskViewWithHash = TaskView.extend({ stateHash: z.string() });
 const security = [{ bearer: [] }];
@@ -29,7 +30,7 @@ export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { pre
     schema: { summary: 'Task status and state hash', security, params: TaskParams, response: { 200: TaskViewWithHash } },
   }, async (req) => {
     const view = await swarm.view(req.params.taskId);
-    if (view.status === 'absent') throw Object.assign(new Error(`unknown task ${req.params.taskId}`), { code: 'DF_ERR_NOT_FOUND' });
+    if (view.status === 'absent') throw new DamselflyError('DF_ERR_NOT_FOUND', `unknown task ${req.params.taskId}`);
     return view;
   });
 

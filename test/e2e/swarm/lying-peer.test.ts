@@ -14,9 +14,9 @@ const HEAD_START = 4;
 const FINISH_WITHIN_MS = 120_000;
 
 /**
- * A peer process whose uploader flips a byte of every piece it serves (the hidden test flag
- * --test-corrupt-uploads). It starts first, so the honest peers are sent to it; each corrupt
- * piece fails verification, is reported with reason 'digest', and is fetched again elsewhere.
+ * A peer process whose uploader flips a byte of every piece it serves (the harness peer's
+ * --lie: a wrapped piece source). It starts first, so the honest peers are sent to it; each
+ * corrupt piece fails verification, is reported with reason 'digest', and is fetched again elsewhere.
  * The liar is penalised: dropped by each requester at its first failure, and quarantined for
  * everyone once it caused quarantineAfterFailures failures.
  */
@@ -27,7 +27,7 @@ describe('a peer that serves corrupt pieces', () => {
 
   it('is caught by the digest, its pieces come from elsewhere, and it stops being a source', async () => {
     const node = swarm.supernode.address;
-    const liar = startPeer({ index: 0, url: swarm.origin.url, dir: work.dir, node, uploadLimit: PEER_UPLOAD, extra: ['--test-corrupt-uploads', 'all'] });
+    const liar = startPeer({ index: 0, url: swarm.origin.url, dir: work.dir, node, uploadLimit: PEER_UPLOAD, extra: ['--lie', 'all'] });
     peers.push(liar);
     for (let i = 1; i <= HONEST; i++) peers.push(startPeer({ index: i, url: swarm.origin.url, dir: work.dir, node, uploadLimit: PEER_UPLOAD }));
     await Promise.all(peers.map((p) => p.ready));

@@ -4,16 +4,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { freePort, onLines, spawnDamselfly, stopProcess, waitHealthy } from '../../../bench/processes.ts';
+import { freePort, onLines, spawnDamselfly, spawnHarnessPeer, stopProcess, waitHealthy } from '../../../bench/processes.ts';
 import { startOrigin, type Origin } from '../../../bench/swarm/origin-server.ts';
 import type { PeerResult } from '../../../bench/swarm/swarm-run.ts';
 import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
 
 /**
  * Real processes on loopback for the swarm e2e tests: an origin (in the test process, counting
- * its bytes), one `damselfly supernode` process on the real PostgreSQL + Kafka, and
- * `damselfly get` processes started with --wait-for-go and --linger-until-eof, so a test
- * decides when each peer starts and keeps every peer serving until it ends.
+ * its bytes), one `damselfly supernode` process on the real PostgreSQL + Kafka, and harness
+ * peer processes (bench/harness/harness-peer.ts: dfget's engine, started on "go" and serving
+ * until stdin closes), so a test decides when each peer starts and keeps every peer serving
+ * until it ends.
  */
 export const TOKEN = 'e2e-swarm-token';
 
@@ -68,10 +69,7 @@ export interface PeerProcess {
 
 export function startPeer(o: { index: number; url: string; dir: string; node: string; uploadLimit: string; extra?: string[] }): PeerProcess {
   const output = join(o.dir, `peer-${o.index}.out`);
-  const proc = spawnDamselfly(
-    ['get', o.url, '-o', output, '--node', o.node, '--json', '--upload-limit', o.uploadLimit, '--wait-for-go', '--linger-until-eof', ...(o.extra ?? [])],
-    { DAMSELFLY_TOKEN: TOKEN },
-  );
+  const proc = spawnHarnessPeer([o.url, '-o', output, '--node', o.node, '--upload-limit', o.uploadLimit, ...(o.extra ?? [])], { DAMSELFLY_TOKEN: TOKEN });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
@@ -101,7 +99,7 @@ export function startPeer(o: { index: number; url: string; dir: string; node: st
     stderr: () => stderr,
     finish: async () => {
       proc.stdin!.end();
-      // Closing stdin ends --linger-until-eof: the peer leaves the task and exits by itself.
+      // Closing stdin ends the linger: the peer leaves the task and exits by itself.
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref());
       const code = await Promise.race([exited, timeout]);
       return code === 'timeout' ? stopProcess(proc, 5000) : code;

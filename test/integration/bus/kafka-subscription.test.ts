@@ -4,7 +4,7 @@ import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaEventBus } from '../../../supernode/bus/kafka-event-bus.ts';
 import { KafkaSockets } from '../../../supernode/bus/kafka-sockets.ts';
-import type { LogSink } from '../../../supernode/bus/log-sink.ts';
+import type { LogSink } from '../../../edge/log/log-sink.ts';
 import { kafkaBrokers } from '../../shared/env.ts';
 import { collector, interleave, manyStreams, waitFor } from '../../shared/event-bus-conformance.ts';
 

@@ -4,7 +4,7 @@ import type { StoredEvent } from '../../../core/events/index.ts';
 import { isDamselflyError } from '../../../core/errors.ts';
 import { KafkaEventBus } from '../../../supernode/bus/kafka-event-bus.ts';
 import { MemoryEventBus } from '../../../supernode/bus/memory-event-bus.ts';
-import type { LogSink } from '../../../supernode/bus/log-sink.ts';
+import type { LogSink } from '../../../edge/log/log-sink.ts';
 import { OutboxRelay } from '../../../supernode/relay/outbox-relay.ts';
 import { openPostgresEventStore } from '../../../supernode/store/open-event-store.ts';
 import type { EventStore } from '../../../supernode/store/event-store.ts';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { DAMSELFLY_BIN } from '../../../bench/processes.ts';
 import { startSupernode, type RunningSupernode } from '../../../supernode/supernode.ts';
 import { parseSupernodeConfig } from '../../../supernode/config.ts';
-import { createLogger } from '../../../supernode/logger.ts';
+import { createLogger } from '../../../edge/log/logger.ts';
 import { replay, stateHash } from '../../../core/task/index.ts';
 import { openPostgresEventStore } from '../../../supernode/store/index.ts';
 import { KafkaEventBus } from '../../../supernode/bus/index.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSupernodeConfig } from '../../../supernode/config.ts';
-import { createLogger } from '../../../supernode/logger.ts';
+import { createLogger } from '../../../edge/log/logger.ts';
 import { startSupernode, type RunningSupernode } from '../../../supernode/supernode.ts';
 import { databaseUrl } from '../../shared/env.ts';
 import { startTestOrigin } from '../../shared/origin.ts';

@@ -1,7 +1,7 @@
 import type { Admin } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { ensureTopic } from '../../../supernode/bus/kafka-topic.ts';
-import { silentLog } from '../../../supernode/bus/log-sink.ts';
+import { silentLog } from '../../../edge/log/log-sink.ts';
 
 type Metadata = Awaited<ReturnType<Admin['fetchTopicMetadata']>>;
 

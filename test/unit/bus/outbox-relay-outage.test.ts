@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DamselflyError } from '../../../core/errors.ts';
 import type { StoredEvent } from '../../../core/events/index.ts';
-import type { LogSink } from '../../../supernode/bus/log-sink.ts';
+import type { LogSink } from '../../../edge/log/log-sink.ts';
 import { OutboxRelay } from '../../../supernode/relay/outbox-relay.ts';
 import type { EventStore } from '../../../supernode/store/event-store.ts';
 import { MemoryEventStore } from '../../../supernode/store/memory-event-store.ts';

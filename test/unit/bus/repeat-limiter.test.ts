@@ -1,7 +1,7 @@
 import { logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { kafkaLogCreator } from '../../../supernode/bus/kafka-log.ts';
-import { RepeatLimiter } from '../../../supernode/repeat-limiter.ts';
+import { RepeatLimiter } from '../../../edge/log/repeat-limiter.ts';
 
 describe('RepeatLimiter', () => {
   it('lets a key through once, then once per period with the count held back; reset starts over', () => {

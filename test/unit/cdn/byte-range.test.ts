@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseByteRange } from '../../../core/http/byte-range.ts';
+import { parseByteRange } from '../../../edge/http/byte-range.ts';
 
 describe('parseByteRange', () => {
   it.each([

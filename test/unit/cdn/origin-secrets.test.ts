@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isDamselflyError } from '../../../core/errors.ts';
 import { Cdn } from '../../../supernode/cdn/cdn.ts';
-import { createLogger } from '../../../supernode/logger.ts';
+import { createLogger } from '../../../edge/log/logger.ts';
 import { TestOrigin, sha256, type OriginBehaviour } from './test-origin.ts';
 
 /**

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { piecePath } from '../../../core/wire/peer-api.ts';
 import { CdnStore } from '../../../supernode/cdn/cdn-store.ts';
 import { pieceRoute, type PieceRouteOptions } from '../../../supernode/cdn/piece-route.ts';
-import { tokenBucketThrottle } from '../../../supernode/cdn/upload-throttle.ts';
+import { createThrottle } from '../../../edge/rate/throttle.ts';
 import { generatedContent, sha256 } from './test-origin.ts';
 
 const TASK = sha256(Buffer.from('piece-route-task'));
@@ -102,7 +102,7 @@ describe.each(['memory', 'disk'] as const)('GET /pieces/:taskId/:piece, served f
   });
 
   it('refuses beyond its slots with 503 and Retry-After, and frees the slot when a response ends', async () => {
-    await serve({ slots: 1, retryAfterMs: 2000, throttle: tokenBucketThrottle({ bytesPerSecond: 200_000, burstBytes: 64 * 1024 }) });
+    await serve({ slots: 1, retryAfterMs: 2000, throttle: createThrottle(200_000, { burstBytes: 64 * 1024 }) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     const slow = await request(`${base}${piecePath(TASK, 0)}`);
@@ -128,7 +128,7 @@ describe.each(['memory', 'disk'] as const)('GET /pieces/:taskId/:piece, served f
 
   it('holds every response together to the upload rate cap', async () => {
     const rate = 400_000; // bytes/s; 4 × 100 kB = 400 kB ≈ 1 s beyond the 64 KiB burst
-    await serve({ slots: 8, throttle: tokenBucketThrottle({ bytesPerSecond: rate, burstBytes: 64 * 1024 }) });
+    await serve({ slots: 8, throttle: createThrottle(rate, { burstBytes: 64 * 1024 }) });
     const started = performance.now();
     const all = await Promise.all([0, 1, 2, 3].map(() => app.inject({ method: 'GET', url: piecePath(TASK, 0) })));
     const seconds = (performance.now() - started) / 1000;

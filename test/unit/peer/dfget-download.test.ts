@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { piecePath } from '../../../core/wire/peer-api.ts';
 import { startDownload, download } from '../../../peer/dfget/download.ts';
-import { startUploader, type Uploader } from '../../../peer/uploader/uploader.ts';
+import { registryPieceSource, startUploader, type Uploader } from '../../../peer/uploader/index.ts';
+import { lyingSource } from '../../../bench/harness/lying-source.ts';
 import { PieceFile } from '../../../peer/storage/piece-file.ts';
 import { TaskRegistry } from '../../../peer/storage/task-registry.ts';
 import { CDN, FakeSupernode, type FakeSource } from './fake-supernode.ts';
@@ -34,7 +35,8 @@ async function source(taskId: string, pieces: number[], o: { corrupt?: boolean }
   const file = await PieceFile.create(join(dir, `src-${randomBytes(3).toString('hex')}`), { contentLength: CONTENT.length, pieceSize: PIECE });
   for (const n of pieces) await file.writePiece(n, CONTENT.subarray(n * PIECE, (n + 1) * PIECE));
   registry.add(taskId, file);
-  const uploader = await startUploader({ registry, ...(o.corrupt ? { corrupt: () => true } : {}) });
+  const honest = registryPieceSource(registry);
+  const uploader = await startUploader({ source: o.corrupt ? lyingSource(honest, () => true) : honest });
   cleanups.push(() => uploader.close(), () => file.abort());
   return { address: uploader.address, pieces: new Set(pieces), uploader };
 }

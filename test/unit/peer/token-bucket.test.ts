@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createTokenBucket } from '../../../core/rate/token-bucket.ts';
+import { createTokenBucket } from '../../../edge/rate/token-bucket.ts';
 
 describe('token bucket (pure)', () => {
   it('lets a burst through at once, then makes takers wait for the rate', () => {

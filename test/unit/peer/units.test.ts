@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseSize } from '../../../core/units/parse-size.ts';
-import { parseDuration } from '../../../core/units/parse-duration.ts';
+import { parseSize } from '../../../edge/units/parse-size.ts';
+import { parseDuration } from '../../../edge/units/parse-duration.ts';
 
 describe('parseSize', () => {
   it('reads binary suffixes, long and short, and plain bytes', () => {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { piecePath } from '../../../core/wire/peer-api.ts';
-import { startUploader, type Uploader, type UploaderOptions } from '../../../peer/uploader/uploader.ts';
+import { registryPieceSource, startUploader, type Uploader, type UploaderOptions } from '../../../peer/uploader/index.ts';
+import { lyingSource } from '../../../bench/harness/lying-source.ts';
 import { heldTask, rawRequest, sha256Hex } from './peer-fixtures.ts';
 
 const PIECE = 64 * 1024;
@@ -22,10 +23,12 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function serve(o: Partial<UploaderOptions> & { stored?: number[]; contentLength?: number; pieceSize?: number } = {}) {
+async function serve(o: Partial<UploaderOptions> & { stored?: number[]; contentLength?: number; pieceSize?: number; lies?: (taskId: string, piece: number) => boolean } = {}) {
   const task = await heldTask({ dir, name: 'held.bin', contentLength: o.contentLength ?? 3 * PIECE + 100, pieceSize: o.pieceSize ?? PIECE, stored: o.stored });
   held = task.file;
-  uploader = await startUploader({ registry: task.registry, ...o });
+  const { lies, ...options } = o;
+  const honest = registryPieceSource(task.registry);
+  uploader = await startUploader({ ...options, source: lies ? lyingSource(honest, lies) : honest });
   return { ...task, port: uploader.port };
 }
 
@@ -105,7 +108,7 @@ describe('the piece uploader', () => {
 
   it('answers 503 with Retry-After when every upload slot is busy', async () => {
     // Slow uploads (40 KiB/s) keep the one slot busy while the second request arrives.
-    const { taskId, port } = await serve({ slots: 1, rateLimit: 40 * 1024, retryAfterSeconds: 2, pieceSize: 256 * 1024, contentLength: 512 * 1024 });
+    const { taskId, port } = await serve({ slots: 1, rateLimit: 40 * 1024, retryAfterMs: 2000, pieceSize: 256 * 1024, contentLength: 512 * 1024 });
     const first = await new Promise<IncomingMessage>((resolve, reject) => {
       httpRequest({ host: '127.0.0.1', port, path: piecePath(taskId, 0) }, resolve).on('error', reject).end();
     });
@@ -132,8 +135,8 @@ describe('the piece uploader', () => {
     expect(seconds).toBeGreaterThan(0.7);
   });
 
-  it('lies when told to (test hook): the bytes served no longer match the digest', async () => {
-    const { taskId, piece, port } = await serve({ corrupt: (_t, n) => n === 1 });
+  it('lies when its piece source is wrapped to (the harness peer\'s --lie): the bytes served no longer match the digest', async () => {
+    const { taskId, piece, port } = await serve({ lies: (_t, n) => n === 1 });
     const honest = await rawRequest(port, piecePath(taskId, 0));
     const lie = await rawRequest(port, piecePath(taskId, 1));
     expect(sha256Hex(honest.body)).toBe(sha256Hex(piece(0)));

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RoundRequest } from '../../../core/wire/peer-api.ts';
-import { getCommand } from '../../../peer/dfget/get-command.ts';
+import { download } from '../../../peer/dfget/download.ts';
 import { PieceFile } from '../../../peer/storage/piece-file.ts';
 import { TaskRegistry } from '../../../peer/storage/task-registry.ts';
-import { startUploader } from '../../../peer/uploader/uploader.ts';
-import { CDN, FakeSupernode } from './fake-supernode.ts';
+import { registryPieceSource, startUploader } from '../../../peer/uploader/index.ts';
+import { ackLogWriter, recordAcknowledgedRounds } from '../../../bench/harness/acknowledged-rounds.ts';
+import { CDN, FakeSupernode } from '../peer/fake-supernode.ts';
 
 const PIECE = 32 * 1024;
 const CONTENT = randomBytes(12 * PIECE);
@@ -60,22 +61,23 @@ async function lossyFront(target: string, drop: number) {
   return { address: `127.0.0.1:${(server.address() as { port: number }).port}`, acknowledged, dropped };
 }
 
-describe('damselfly get --ack-log (hidden, for the chaos suite)', () => {
+describe("the harness peer's --ack-log (recordAcknowledgedRounds, for the chaos suite)", () => {
   it('logs exactly the reports a supernode answered 2xx, each after its answer', async () => {
     const probe = new FakeSupernode({ url: URL_, content: CONTENT, pieceSize: PIECE, sources: new Map(), preference: [CDN] });
     const registry = new TaskRegistry();
     const cdnFile = await PieceFile.create(join(dir, 'cdn'), { contentLength: CONTENT.length, pieceSize: PIECE });
     for (let n = 0; n < 12; n++) await cdnFile.writePiece(n, CONTENT.subarray(n * PIECE, (n + 1) * PIECE));
     registry.add(probe.taskId, cdnFile);
-    const uploader = await startUploader({ registry });
+    const uploader = await startUploader({ source: registryPieceSource(registry) });
     cleanups.push(() => uploader.close(), () => cdnFile.abort());
     const sn = new FakeSupernode({ url: URL_, content: CONTENT, pieceSize: PIECE, sources: new Map([[CDN, { address: uploader.address, pieces: new Set(Array.from({ length: 12 }, (_, i) => i)) }]]), preference: [CDN] });
     cleanups.push(() => sn.close());
     const front = await lossyFront(await sn.listen(), 2);
 
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const log = join(dir, 'acks.jsonl');
-    await getCommand().parseAsync([URL_, '-o', join(dir, 'out.bin'), '--node', front.address, '--json', '--parallelism', '2', '--ack-log', log], { from: 'user' });
+    const stop = recordAcknowledgedRounds([front.address], ackLogWriter(log));
+    cleanups.push(async () => stop());
+    await download({ url: URL_, output: join(dir, 'out.bin'), nodes: [front.address], parallelism: 2 });
 
     expect(await readFile(join(dir, 'out.bin'))).toEqual(CONTENT);
     const lines = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { taskId: string; peerId: string; ok: { piece: number; source: string }[]; failed: unknown[] });

@@ -1,3 +1,5 @@
+import { usageError } from '../../core/errors.ts';
+
 /**
  * Sizes and rates with binary suffixes, as the CLI takes them: "64MiB", "2MiB" (a rate: bytes
  * per second), "512KiB", "1GiB"; K/M/G and KB/MB/GB are read as binary too (Dragonfly users
@@ -16,12 +18,12 @@ const UNITS: Record<string, number> = {
 export function parseSize(text: string | number): number {
   if (typeof text === 'number') {
     if (Number.isFinite(text) && text >= 0) return Math.floor(text);
-    throw new Error(`invalid size ${text}`);
+    throw usageError(`invalid size ${text}`);
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new Error(`invalid size "${text}" (expected e.g. 64MiB, 512KiB, 1GiB or a number of bytes)`);
+  if (!m || unit === undefined) throw usageError(`invalid size "${text}" (expected e.g. 64MiB, 512KiB, 1GiB or a number of bytes)`);
   const bytes = Math.floor(Number(m[1]) * unit);
-  if (!Number.isSafeInteger(bytes)) throw new Error(`size "${text}" is too large`);
+  if (!Number.isSafeInteger(bytes)) throw usageError(`size "${text}" is too large`);
   return bytes;
 }

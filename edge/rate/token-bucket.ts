@@ -1,7 +1,7 @@
 /**
  * A token bucket in pure form: time comes in as an argument, so it is deterministic and the
  * same arithmetic serves the peer's uploader and downloader, the CDN and the benchmark origin
- * (each wraps it with its own sleep). It lets a taker go into debt: a take larger than what is
+ * (throttle.ts does the waiting). It lets a taker go into debt: a take larger than what is
  * left returns how long to wait for the debt to be repaid, and later takers queue behind it,
  * so the aggregate rate holds however many streams share one bucket.
  */

@@ -1,0 +1,3 @@
+export { createPieceServer, type PieceServer, type PieceServerOptions } from './piece-server.ts';
+export { bufferPiece, type OpenPiece, type PieceSource } from './piece-source.ts';
+export { parsePiecePath, type PiecePath } from './piece-path.ts';

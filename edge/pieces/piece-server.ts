@@ -1,0 +1,119 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseByteRange } from '../http/byte-range.ts';
+import { problemOf, sendProblem } from '../http/problem.ts';
+import { silentLog, type LogSink } from '../log/log-sink.ts';
+import { unthrottled, type Throttle } from '../rate/throttle.ts';
+import { parsePiecePath } from './piece-path.ts';
+import type { OpenPiece, PieceSource } from './piece-source.ts';
+
+export interface PieceServerOptions {
+  source: PieceSource;
+  /** The host-wide upload cap, shared by every response of this server. */
+  throttle?: Throttle;
+  /** Responses in flight at once; beyond it 503 with Retry-After (the requester asks again). Default 16. */
+  slots?: number;
+  /** The Retry-After hint of that 503, ms. Default 1000. */
+  retryAfterMs?: number;
+  log?: LogSink;
+}
+
+export interface PieceServer {
+  /** Answers one request (GET or HEAD /pieces/<task>/<n>); never rejects. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Body bytes sent so far. */
+  bytesServed(): number;
+  /** Responses in progress right now. */
+  activeUploads(): number;
+}
+
+const CHUNK = 64 * 1024;
+
+/**
+ * The one implementation of the piece protocol every holder speaks — the CDN (mounted on the
+ * supernode's Fastify app), every peer's uploader and the daemon: GET or HEAD
+ * /pieces/:taskId/:piece, single byte ranges within the piece (206, 416), a slot limit (503 +
+ * Retry-After) and a shared rate cap, every refusal a problem+json. The path is parsed into two
+ * numbers before the source is asked, so nothing from a request ever names a file.
+ */
+export function createPieceServer(o: PieceServerOptions): PieceServer {
+  const throttle = o.throttle ?? unthrottled;
+  const slots = o.slots ?? 16;
+  const log = o.log ?? silentLog;
+  let busy = 0;
+  let served = 0;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendProblem(res, problemOf('DF_ERR_METHOD_NOT_ALLOWED', `${req.method} is not supported`), { allow: 'GET, HEAD' });
+    }
+    const path = parsePiecePath(req.url ?? '');
+    if ('code' in path) return sendProblem(res, problemOf(path.code, path.detail));
+    const { taskId, piece } = path;
+    const opened = await o.source.open(taskId, piece);
+    if (!opened) return sendProblem(res, problemOf('DF_ERR_NOT_FOUND', `no verified piece ${piece} of task ${taskId} here`));
+    try {
+      const size = opened.size;
+      const range = parseByteRange(req.headers.range, size);
+      if (range === 'unsatisfiable') {
+        return sendProblem(res, problemOf('DF_ERR_RANGE_NOT_SATISFIABLE', `piece ${piece} has ${size} bytes`), { 'content-range': `bytes */${size}` });
+      }
+      if (busy >= slots) {
+        return sendProblem(res, problemOf('DF_ERR_UNAVAILABLE', `all ${slots} upload slots are busy`, { retryAfterMs: o.retryAfterMs ?? 1000 }));
+      }
+      const { start, end } = range ?? { start: 0, end: size - 1 };
+      const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(Math.max(0, end - start + 1)), 'accept-ranges': 'bytes' };
+      if (range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+      res.writeHead(range ? 206 : 200, headers);
+      if (req.method === 'HEAD' || size === 0) return void res.end();
+      await send(opened, start, end, res);
+    } finally {
+      await opened.close();
+    }
+  }
+
+  /** Streams the bytes under the throttle; the slot is held until the response is over, however it ends. */
+  async function send(opened: OpenPiece, start: number, end: number, res: ServerResponse): Promise<void> {
+    busy++;
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    res.once('close', onClose);
+    try {
+      for await (const chunk of opened.chunks(start, end, CHUNK)) {
+        await throttle.take(chunk.length, gone.signal);
+        served += chunk.length;
+        if (!res.write(chunk)) await drained(res);
+        if (gone.signal.aborted) return;
+      }
+      res.end();
+    } catch (err) {
+      // The requester went away during a throttle wait or a read: nothing more to send.
+      if (!gone.signal.aborted) throw err;
+      res.destroy();
+    } finally {
+      res.off('close', onClose);
+      busy--;
+    }
+  }
+
+  return {
+    handle: (req, res) =>
+      handle(req, res).catch((err: Error) => {
+        log.error({ err: err.message, url: req.url }, 'piece upload failed');
+        if (!res.headersSent) sendProblem(res, problemOf('DF_ERR_INTERNAL', 'internal error'));
+        else res.destroy();
+      }),
+    bytesServed: () => served,
+    activeUploads: () => busy,
+  };
+}
+
+/** Resolves when the response can take more bytes, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
+}

@@ -1,0 +1,31 @@
+/**
+ * The port the piece server reads through: what one holder may serve. The CDN's store and a
+ * peer's verified pieces each implement it (supernode/cdn/cdn-piece-source.ts,
+ * peer/uploader/registry-piece-source.ts); the daemon's cache will too. Tests wrap a source to
+ * make a holder lie or stall — the one place fault injection enters the data plane.
+ */
+export interface PieceSource {
+  /**
+   * The piece if this holder may serve it now (complete and verified), else undefined. The
+   * piece server closes what it opened, however the response ends.
+   */
+  open(taskId: string, piece: number): Promise<OpenPiece | undefined>;
+}
+
+export interface OpenPiece {
+  readonly size: number;
+  /** The bytes start..end (inclusive) in chunks of at most `chunkBytes`. */
+  chunks(start: number, end: number, chunkBytes: number): AsyncIterable<Buffer> | Iterable<Buffer>;
+  close(): Promise<void>;
+}
+
+/** A piece held in memory, as a source hands it out. */
+export function bufferPiece(bytes: Buffer): OpenPiece {
+  return {
+    size: bytes.length,
+    *chunks(start, end, chunkBytes) {
+      for (let at = start; at <= end; at += chunkBytes) yield bytes.subarray(at, Math.min(end + 1, at + chunkBytes));
+    },
+    close: async () => {},
+  };
+}
