@@ -7,6 +7,8 @@ import { createMetrics } from './metrics.ts';
 import { createApp } from './http/server.ts';
 import { registerTaskRoutes } from './http/routes/task-routes.ts';
 import { registerHistoryRoutes } from './http/routes/history-routes.ts';
+import { registerTaskListRoutes } from './http/routes/task-list-routes.ts';
+import { followTaskFeed, TaskReadModel } from './read-model/index.ts';
 import { TaskRuntime } from './runtime/task-runtime.ts';
 import { OriginCredentials } from './swarm/origin-credentials.ts';
 import { Seeding } from './swarm/seeding.ts';
@@ -166,6 +168,8 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   const routing = ownerRouting({ ownership, selfAddress: () => address });
   registerTaskRoutes(app, swarm, routing);
   registerHistoryRoutes(app, store);
+  const taskList = new TaskReadModel({ store });
+  registerTaskListRoutes(app, taskList);
   registerClusterRoutes(app, { leases, ownership, leaseTtlMs, relayLag: () => relayLag, warmCopies: () => warm.size });
   cdn.registerRoutes(app as unknown as FastifyInstance);
   await app.listen({ port: config.port, host: config.host });
@@ -182,6 +186,9 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       logger.warn({ err: err.message }, 'warm copies unavailable; takeovers read the store only');
       return async () => undefined;
     });
+  // The task list: every committed event of the cluster (the whole bus, in a group of this
+  // process's own, plus the store's history); not awaited, the list fills as it is read.
+  const taskFeed = followTaskFeed(taskList, { bus, store, groupId: `damselfly-tasks-${replicaId}-${randomUUID().slice(0, 8)}`, log: logger.child({ component: 'task-list' }) });
   await ownership.start();
   relay.start();
   starting = false;
@@ -208,7 +215,10 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       await ownership.stop();
       // The Kafka clients cut their own connections when a disconnect lingers (a consumer's
       // JoinGroup held by the broker after a restart): these bounds are the last guard.
-      await bounded((async () => (await stopWarm)())(), 5000, 'stopping the warm-copy consumer', logger);
+      await Promise.all([
+        bounded((async () => (await stopWarm)())(), 5000, 'stopping the warm-copy consumer', logger),
+        bounded(taskFeed.stop(), 5000, 'stopping the task list feed', logger),
+      ]);
       await routing.close();
       await app.close();
       await cdn.close();

@@ -57,6 +57,11 @@ export class Deduplicator {
     return this.marks.get(streamId)?.version ?? 0;
   }
 
+  /** Forgets a stream (its next event counts as its first): for a consumer that drops the stream's data too. */
+  forget(streamId: string): void {
+    this.marks.delete(streamId);
+  }
+
   private remember(streamId: string, mark: StreamMark): void {
     // Delete first so that Map iteration order is least-recently-touched first.
     this.marks.delete(streamId);

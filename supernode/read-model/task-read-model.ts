@@ -1,32 +1,62 @@
 import type { StoredEvent } from '../../core/events/index.ts';
-import type { EventBus } from '../bus/event-bus.ts';
+import type { EventStore } from '../store/event-store.ts';
+import { streamTail } from '../store/stream-tail.ts';
 import { Deduplicator } from './deduplicator.ts';
+import { listPage, type TaskListPage, type TaskListQuery } from './task-list-page.ts';
 import { emptySummary, foldSummary, type SummaryState, type TaskSummary } from './task-summary.ts';
 
 /**
- * A per-task summary kept up to date from the distribution log. Fed at-least-once by
- * `bus.subscribe`, it stays exact because every event goes through the Deduplicator first:
- * a re-delivered batch changes nothing and an event from a fenced-off writer is dropped.
+ * Tasks kept by default. A summary is a few hundred bytes plus a byte per piece while seeding
+ * and an entry per peer that joined, so 10 000 tasks stay in the tens of megabytes.
+ */
+export const DEFAULT_MAX_TASKS = 10_000;
+
+export interface TaskReadModelOptions {
+  /**
+   * The memory bound: beyond this many tasks the one updated least recently is dropped (its
+   * summary and its Deduplicator mark). Tasks the CDN has collected go the same way in time:
+   * their stream ends with TaskEvicted and is touched no more. A dropped task that moves again
+   * is read back from the store whole (see `store`), so dropping never makes a summary wrong.
+   */
+  maxTasks?: number;
+  /**
+   * Where a stream seen mid-way is read from (the store is the truth): a task first seen after
+   * Kafka's retention cut its head, one dropped by `maxTasks` that moves again, or a gap.
+   * Without it such an event is applied as it is (unit tests).
+   */
+  store?: Pick<EventStore, 'readStream'>;
+}
+
+/**
+ * A per-task summary kept up to date from committed events (the bus, and the store's history:
+ * see task-feed.ts). Fed at least once, it stays exact because every event goes through the
+ * Deduplicator first: a re-delivered batch changes nothing and an event from a fenced-off
+ * writer is dropped. Batches are applied one at a time, in arrival order, whoever feeds them.
  */
 export class TaskReadModel {
+  /** Least recently updated first: an update re-inserts its task (a Map keeps insertion order). */
   private readonly tasks = new Map<string, SummaryState>();
-  readonly dedupe: Deduplicator;
+  readonly dedupe = new Deduplicator();
+  readonly maxTasks: number;
+  readonly counts = { dropped: 0, readFromStore: 0 };
+  private readonly store: Pick<EventStore, 'readStream'> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(opts: { dedupe?: Deduplicator } = {}) {
-    this.dedupe = opts.dedupe ?? new Deduplicator();
+  constructor(opts: TaskReadModelOptions = {}) {
+    this.maxTasks = opts.maxTasks ?? DEFAULT_MAX_TASKS;
+    this.store = opts.store;
   }
 
-  /** Applies a batch (any mix of streams, each in version order); returns how many were applied. */
-  apply(events: readonly StoredEvent[]): number {
-    let applied = 0;
-    for (const event of events) {
-      if (this.dedupe.check(event) !== 'apply') continue;
-      let state = this.tasks.get(event.streamId);
-      if (!state) this.tasks.set(event.streamId, (state = emptySummary(event.streamId)));
-      foldSummary(state, event);
-      applied += 1;
-    }
-    return applied;
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  /** Applies a batch (any mix of streams, each in version order); resolves to how many were applied. */
+  apply(events: readonly StoredEvent[]): Promise<number> {
+    const run = this.queue.then(() => this.applyInOrder(events));
+    // A batch that failed (the store away during a read-back) is the caller's to retry; the next one still runs.
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   get(taskId: string): TaskSummary | undefined {
@@ -34,14 +64,42 @@ export class TaskReadModel {
     return s && { ...s };
   }
 
-  list(): TaskSummary[] {
-    return [...this.tasks.values()].map((s) => ({ ...s.summary }));
+  /** One page of the list (see task-list-page.ts). */
+  page(query: TaskListQuery): TaskListPage {
+    return listPage([...this.tasks.values()].map((s) => s.summary), query);
   }
 
-  /** Consumes the bus in consumer group `groupId`; returns the function that stops it. */
-  follow(bus: EventBus, groupId: string): Promise<() => Promise<void>> {
-    return bus.subscribe(groupId, async (events) => {
-      this.apply(events);
-    });
+  private async applyInOrder(events: readonly StoredEvent[]): Promise<number> {
+    let applied = 0;
+    for (const event of events) {
+      if (this.store && event.version > this.dedupe.lastVersion(event.streamId) + 1) applied += await this.readBack(event.streamId);
+      applied += this.fold(event);
+    }
+    return applied;
+  }
+
+  /** Folds in what the store holds of a stream after the version applied (0 for a stream not kept). */
+  private async readBack(streamId: string): Promise<number> {
+    let applied = 0;
+    for await (const page of streamTail(this.store!, streamId, this.dedupe.lastVersion(streamId))) {
+      for (const event of page) applied += this.fold(event);
+    }
+    this.counts.readFromStore += 1;
+    return applied;
+  }
+
+  private fold(event: StoredEvent): number {
+    if (this.dedupe.check(event) !== 'apply') return 0;
+    const state = this.tasks.get(event.streamId) ?? emptySummary(event.streamId);
+    this.tasks.delete(event.streamId);
+    this.tasks.set(event.streamId, state);
+    foldSummary(state, event);
+    while (this.tasks.size > this.maxTasks) {
+      const oldest = this.tasks.keys().next().value as string;
+      this.tasks.delete(oldest);
+      this.dedupe.forget(oldest);
+      this.counts.dropped += 1;
+    }
+    return 1;
   }
 }

@@ -3,6 +3,7 @@ import type { StoredEvent } from '../../../core/events/index.ts';
 import { MemoryEventBus } from '../../../supernode/bus/memory-event-bus.ts';
 import { Deduplicator } from '../../../supernode/read-model/deduplicator.ts';
 import { TaskReadModel } from '../../../supernode/read-model/task-read-model.ts';
+import { followTaskFeed } from '../../../supernode/read-model/task-feed.ts';
 import { storedStream, waitFor } from '../../shared/event-bus-conformance.ts';
 
 describe('Deduplicator', () => {
@@ -32,9 +33,9 @@ describe('Deduplicator', () => {
 describe('TaskReadModel', () => {
   const events = storedStream('task-1', 9);
 
-  it('folds a task summary from its events', () => {
+  it('folds a task summary from its events', async () => {
     const model = new TaskReadModel();
-    expect(model.apply(events)).toBe(9);
+    expect(await model.apply(events)).toBe(9);
     // v1 created, v2 probed (256 pieces), odd v>=3 seed pieces 3,5,7,9; even v>=4 peers join.
     expect(model.get('task-1')).toEqual({
       taskId: 'task-1',
@@ -48,16 +49,16 @@ describe('TaskReadModel', () => {
     });
   });
 
-  it('ignores a re-delivered batch and drops a stale-epoch event', () => {
+  it('ignores a re-delivered batch and drops a stale-epoch event', async () => {
     const model = new TaskReadModel();
-    model.apply(events.slice(0, 6));
+    await model.apply(events.slice(0, 6));
     const before = model.get('task-1');
-    expect(model.apply(events.slice(2, 6))).toBe(0);
+    expect(await model.apply(events.slice(2, 6))).toBe(0);
     expect(model.get('task-1')).toEqual(before);
     // The stream moved to epoch 2; a zombie at epoch 1 then publishes "version 8".
     const takeover: StoredEvent = { ...events[6]!, epoch: 2, type: 'OwnershipAcquired', data: { replicaId: 'r2', epoch: 2, at: 5 } };
     const zombie: StoredEvent = { ...events[7]!, epoch: 1, type: 'TaskFailed', data: { reason: 'zombie', at: 6 } };
-    expect(model.apply([takeover, zombie])).toBe(1);
+    expect(await model.apply([takeover, zombie])).toBe(1);
     expect(model.get('task-1')).toMatchObject({ version: 7, status: 'seeding' });
     expect(model.dedupe.counts).toMatchObject({ duplicates: 4, stale: 1 });
   });
@@ -65,12 +66,12 @@ describe('TaskReadModel', () => {
   it('follows a bus at least once and still counts every piece once', async () => {
     const bus = new MemoryEventBus({ maxBatch: 3 });
     const model = new TaskReadModel();
-    const stop = await model.follow(bus, 'read-model');
+    const feed = followTaskFeed(model, { bus, groupId: 'read-model' });
     await bus.publish(events);
     await bus.publish(events.slice(3)); // a relay re-publishing after a crash
     await waitFor(() => model.dedupe.counts.duplicates === 6, 'the re-published events');
     expect(model.get('task-1')).toMatchObject({ version: 9, seededCount: 4, peers: 3 });
-    await stop();
+    await feed.stop();
     await bus.close();
   });
 });
