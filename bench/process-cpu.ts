@@ -19,7 +19,7 @@ export function processCpuSeconds(pid: number | undefined): number | null {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
   } catch {
-    return null;
+    return null; // the process is gone (or /proc is absent): no figure, rather than a wrong one
   }
 }
 

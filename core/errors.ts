@@ -57,6 +57,8 @@ export const ErrorCodes = {
   // Peer side (dfget, the uploader, the daemon).
   DF_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
   DF_ERR_DIGEST_MISMATCH: { status: 502, title: 'The downloaded content does not match the expected digest' },
+  // SIGINT/SIGTERM ended a command (130: the shell's code for an interrupt).
+  DF_ERR_INTERRUPTED: { status: 499, title: 'The command was interrupted', exitCode: 130 },
   DF_ERR_SUPERNODE_UNREACHABLE: { status: 503, title: 'No supernode answered', retryable: true },
   // A supernode answered a peer's call with a 4xx problem; the remote code is on the error.
   DF_ERR_SUPERNODE_REJECTED: { status: 502, title: 'The supernode refused the request' },

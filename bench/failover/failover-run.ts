@@ -157,7 +157,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     await Promise.all(peers.map((p) => p.stop()));
     await Promise.all(replicas.map((r) => r.stop().catch(() => null)));
     await origin.close();
-    await db.drop().catch(() => undefined);
+    await db.drop().catch(() => undefined); // clean-up after the figures: a failure here must not hide them
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -11,6 +11,7 @@ import {
 import { nextStatus } from './lifecycle.ts';
 import { StateDraft } from './state-draft.ts';
 import type { TaskState } from './task-state.ts';
+import { DamselflyError } from '../errors.ts';
 
 /**
  * The context reducer: the state after one event. Pure and total (any event applies in any
@@ -74,7 +75,7 @@ function applyToDraft(draft: StateDraft, event: TaskEvent): TaskState {
       break; // only the status changes
     default: {
       const unknown: never = event;
-      throw new Error(`unknown event ${JSON.stringify(unknown)}`);
+      throw new DamselflyError('DF_ERR_INTERNAL', `unknown event ${JSON.stringify(unknown)}`);
     }
   }
   const next = draft.state;

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
+import { DamselflyError } from '../../core/errors.ts';
 import { parseOptions } from '../../edge/cli/parse-options.ts';
 import { createLogger } from '../../edge/log/logger.ts';
 import { GetOptions, headerRecord } from './get-options.ts';
@@ -42,7 +43,7 @@ async function runGet(o: GetOptions): Promise<void> {
   let onSignal!: () => void;
   const interrupted = new Promise<void>((resolve) => {
     onSignal = () => {
-      stop.abort(new Error('interrupted'));
+      stop.abort(new DamselflyError('DF_ERR_INTERRUPTED', 'interrupted'));
       resolve();
     };
   });

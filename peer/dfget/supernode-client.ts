@@ -60,7 +60,7 @@ export class SupernodeClient {
     private readonly nodes: string[],
     private readonly o: { token?: string; connectTimeoutMs?: number; requestTimeoutMs?: number } = {},
   ) {
-    if (nodes.length === 0) throw new Error('no supernode given');
+    if (nodes.length === 0) throw new DamselflyError('DF_ERR_VALIDATION', 'no supernode given');
     const timeout = o.requestTimeoutMs ?? 30_000;
     this.agent = new Agent({ connect: { timeout: o.connectTimeoutMs ?? 3000 }, headersTimeout: timeout, bodyTimeout: timeout });
   }

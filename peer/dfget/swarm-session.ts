@@ -85,7 +85,7 @@ export class SwarmSession {
     const { client, taskId } = this.o;
     if (how === 'register') {
       const view = await client.registerTask(this.o.register);
-      if (view.taskId !== taskId) throw new Error(`the supernode computed task ${view.taskId}, expected ${taskId}`);
+      if (view.taskId !== taskId) throw new DamselflyError('DF_ERR_TASK_ID_MISMATCH', `the supernode computed task ${view.taskId}, expected ${taskId}`);
     }
     await this.layoutFrom(await client.join(taskId, this.o.join));
     this.reports.reReportAll();
@@ -208,7 +208,7 @@ export class SwarmSession {
     await this.settle();
     const file = this.file ?? (await this.ensureFile({ contentLength: 0, pieceSize: 1 }));
     if (!file.isComplete) {
-      throw new Error(`the supernode reports the download done, but only ${file.storedCount} of ${file.pieceCount} pieces are here`);
+      throw new DamselflyError('DF_ERR_TASK_STATE', `the supernode reports the download done, but only ${file.storedCount} of ${file.pieceCount} pieces are here`);
     }
     return file;
   }

@@ -121,7 +121,7 @@ export class PieceFile {
    * serving pieces while the peer lingers; close() releases it.
    */
   async commit(digest?: string): Promise<void> {
-    if (!this.isComplete) throw new Error(`cannot commit ${this.output}: ${this.stored.size} of ${this.pieceCount} pieces stored`);
+    if (!this.isComplete) throw new DamselflyError('DF_ERR_INTERNAL', `cannot commit ${this.output}: ${this.stored.size} of ${this.pieceCount} pieces stored`);
     await this.handle.sync();
     if (digest) {
       const actual = `sha256:${await sha256File(this.tempPath)}`;

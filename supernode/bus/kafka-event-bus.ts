@@ -9,6 +9,7 @@ import { ensureTopic } from './kafka-topic.ts';
 import { readKeyFromPartition } from './kafka-stream-reader.ts';
 import { startKafkaSubscription } from './kafka-subscription.ts';
 import { silentLog, type LogSink } from '../../edge/log/log-sink.ts';
+import { DamselflyError } from '../../core/errors.ts';
 
 export const DEFAULT_TOPIC = 'damselfly.task-events';
 
@@ -144,7 +145,7 @@ export class KafkaEventBus implements EventBus {
   private async partitions(): Promise<PartitionMetadata[]> {
     const { topics } = await this.admin.fetchTopicMetadata({ topics: [this.topic] });
     const meta = topics.find((t) => t.name === this.topic);
-    if (!meta || meta.partitions.length === 0) throw new Error(`kafka topic ${this.topic} has no partitions`);
+    if (!meta || meta.partitions.length === 0) throw new DamselflyError('DF_ERR_UNAVAILABLE', `kafka topic ${this.topic} has no partitions`);
     return meta.partitions;
   }
 

@@ -48,6 +48,7 @@ export class KafkaSockets {
    * `reason`, which kafkajs sees as a connection error: the requests on it fail at once.
    */
   close(reason: string): void {
+    // A socket error, for kafkajs (it fails the requests on the socket); never reaches a caller as is.
     this.closed ??= new Error(reason);
     for (const socket of this.open) {
       if (socket.writableEnded) socket.destroy();

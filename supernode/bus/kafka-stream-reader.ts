@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import type { StoredEvent } from '../../core/events/index.ts';
 import { fromKafkaMessage } from './kafka-message.ts';
+import { DamselflyError } from '../../core/errors.ts';
 
 export interface PartitionRead {
   kafka: Kafka;
@@ -22,7 +23,7 @@ export interface PartitionRead {
 export async function readKeyFromPartition(r: PartitionRead): Promise<StoredEvent[]> {
   const offsets = await r.admin.fetchTopicOffsets(r.topic);
   const bounds = offsets.find((o) => o.partition === r.partition);
-  if (!bounds) throw new Error(`kafka topic ${r.topic} has no partition ${r.partition}`);
+  if (!bounds) throw new DamselflyError('DF_ERR_UNAVAILABLE', `kafka topic ${r.topic} has no partition ${r.partition}`);
   const high = BigInt(bounds.high);
   // `next` is the first offset not yet looked at: a batch fetched twice (e.g. across the
   // group's first fetch and the pause) is skipped instead of yielding duplicates.
@@ -37,7 +38,7 @@ export async function readKeyFromPartition(r: PartitionRead): Promise<StoredEven
     settle = (err) => (err === undefined ? resolve() : reject(err));
   });
   const timer = setTimeout(
-    () => settle(new Error(`reading kafka ${r.topic} p${r.partition} timed out after ${r.timeoutMs} ms`)),
+    () => settle(new DamselflyError('DF_ERR_UNAVAILABLE', `reading kafka ${r.topic} p${r.partition} timed out after ${r.timeoutMs} ms`)),
     r.timeoutMs,
   );
   try {

@@ -95,6 +95,7 @@ export async function startKafkaSubscription(s: KafkaSubscription): Promise<() =
     consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => deliverBatch(consumer, payload) }).catch((err: Error) => {
       if (stopping || current !== consumer) return;
       s.log.error({ err, groupId: s.groupId }, 'kafka consumer failed to run');
+      // A consumer that crashed may fail to disconnect too; it is replaced either way (logged above).
       void consumer.disconnect().catch(() => undefined).finally(replaceLater);
     });
   };

@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs';
 import type { LogSink } from '../../edge/log/log-sink.ts';
+import { DamselflyError } from '../../core/errors.ts';
 
 export interface TopicSpec {
   topic: string;
@@ -44,7 +45,7 @@ export async function ensureTopic(admin: Admin, spec: TopicSpec): Promise<void> 
       const { topics } = await admin.fetchTopicMetadata({ topics: [spec.topic] });
       const partitions = topics.find((t) => t.name === spec.topic)?.partitions ?? [];
       if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return;
-      if (Date.now() >= deadline) throw new Error(`kafka topic ${spec.topic} has no leader for every partition after ${spec.timeoutMs} ms`);
+      if (Date.now() >= deadline) throw new DamselflyError('DF_ERR_UNAVAILABLE', `kafka topic ${spec.topic} has no leader for every partition after ${spec.timeoutMs} ms`);
     } catch (err) {
       if (!notReady(err) || Date.now() >= deadline) throw err;
       if (attempt === 1) spec.log.info({ topic: spec.topic, reason: (err as Error).message }, 'waiting for the kafka topic to be ready');

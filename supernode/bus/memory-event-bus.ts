@@ -2,6 +2,7 @@ import type { StoredEvent } from '../../core/events/index.ts';
 import { deliverWithRetry, type BatchHandler } from './deliver-with-retry.ts';
 import type { EventBus, SubscribeOptions } from './event-bus.ts';
 import { silentLog, type LogSink } from '../../edge/log/log-sink.ts';
+import { DamselflyError } from '../../core/errors.ts';
 
 interface Group {
   /** Committed offset: the index in the log of the next event to deliver. */
@@ -36,7 +37,7 @@ export class MemoryEventBus implements EventBus {
   ) {}
 
   async publish(events: StoredEvent[]): Promise<void> {
-    if (this.closed) throw new Error('the event bus is closed');
+    if (this.closed) throw new DamselflyError('DF_ERR_UNAVAILABLE', 'the event bus is closed');
     for (const e of events) {
       const copy = structuredClone(e);
       this.log.push(copy);

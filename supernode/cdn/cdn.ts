@@ -10,6 +10,7 @@ import { probeOrigin, type OriginProbe } from './origin-probe.ts';
 import { pieceRoute } from './piece-route.ts';
 import { seed, type SeedRequest, type SeedResult } from './seeder.ts';
 import { createThrottle, type Throttle } from '../../edge/rate/index.ts';
+import { DamselflyError } from '../../core/errors.ts';
 
 export interface CdnOptions extends OriginPolicy {
   dataDir: string;
@@ -76,7 +77,7 @@ export class Cdn {
     const hash = createHash('sha256');
     for (let piece = 0; piece < pieceCount; piece++) {
       const opened = await this.store.openPiece(taskId, piece);
-      if (!opened) throw new Error(`piece ${piece} of task ${taskId} is missing from the CDN`);
+      if (!opened) throw new DamselflyError('DF_ERR_INTERNAL', `piece ${piece} of task ${taskId} is missing from the CDN`);
       try {
         hash.update(await opened.fh.readFile());
       } finally {

@@ -91,6 +91,7 @@ export class OriginGuard {
       const allowedByName = this.policy.allowPrivateOrigins || this.allowedNames.has(name);
       const bad = allowedByName ? undefined : FORBIDDEN_NAMES.has(name) ? name : addresses.find((a) => this.isForbiddenAddress(a.address))?.address;
       if (bad !== undefined) return callback(forbidden(`${name} (${bad})`) as unknown as NodeJS.ErrnoException, '', 0);
+      // dns.lookup's contract: the caller (the socket) reports ENOTFOUND like any failed lookup.
       if (addresses.length === 0) return callback(Object.assign(new Error(`no address for ${name}`), { code: 'ENOTFOUND' }), '', 0);
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       callback(null, addresses[0]!.address, addresses[0]!.family);

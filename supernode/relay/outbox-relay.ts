@@ -4,6 +4,7 @@ import { silentLog, type LogSink } from '../../edge/log/log-sink.ts';
 import { RepeatLimiter } from '../../edge/log/repeat-limiter.ts';
 import type { EventStore, GlobalCursor } from '../store/event-store.ts';
 import { WakeableSleep } from './wakeable-sleep.ts';
+import { DamselflyError } from '../../core/errors.ts';
 
 /** Plain callbacks the supernode wires to prom-client (relayPublished, relayLag). */
 export interface RelayMetrics {
@@ -123,7 +124,7 @@ export class OutboxRelay {
     return new Promise((resolve, reject) => {
       const timeout = setTimeout(() => {
         this.flushWaiters = this.flushWaiters.filter((w) => w !== waiter);
-        reject(new Error(`relay flush timed out after ${timeoutMs} ms with about ${this.backlog} events unpublished`));
+        reject(new DamselflyError('DF_ERR_UNAVAILABLE', `relay flush timed out after ${timeoutMs} ms with about ${this.backlog} events unpublished`));
       }, timeoutMs);
       const waiter: FlushWaiter = {
         afterPass: this.pass,
@@ -141,7 +142,7 @@ export class OutboxRelay {
     this.timer.interrupt();
     await this.loop;
     this.loop = undefined;
-    for (const w of this.flushWaiters.splice(0)) w.reject(new Error('relay stopped before the flush completed'));
+    for (const w of this.flushWaiters.splice(0)) w.reject(new DamselflyError('DF_ERR_UNAVAILABLE', 'relay stopped before the flush completed'));
   }
 
   private async run(): Promise<void> {
@@ -225,6 +226,7 @@ export class OutboxRelay {
         // Leadership can move during a pass (this replica lost shard 0): stop before publishing
         // more, and start from the durable cursor should it come back.
         if (!this.o.active() && this.loop !== undefined) {
+          // The new leader resumes from the durable cursor, saved or not: nothing to report.
           saving.catch(() => undefined);
           this.cursor = undefined;
           return { caughtUp: true, pass };

@@ -4,6 +4,7 @@ import type { AppendResult } from './event-store.ts';
 import type { Outcome } from './group-commit.ts';
 import type { PendingAppend } from './pending-append.ts';
 import type { SqlQueryable } from './sql-client.ts';
+import { DamselflyError } from '../../core/errors.ts';
 
 /**
  * Every append of a group commit in ONE statement. The group travels as one JSON array
@@ -77,7 +78,7 @@ export async function appendGroup(q: SqlQueryable, appends: PendingAppend[]): Pr
   const expectedCount = appends.reduce((n, a) => n + (passed.has(a.streamId) ? a.events.length : 0), 0);
   // Cannot happen (the statement inserts every event of each passed append), but if it did the
   // positions could not be matched to events: report it rather than hand out wrong ones.
-  const miscount = positions.length === expectedCount ? undefined : new Error(`group append committed ${positions.length} events, expected ${expectedCount}`);
+  const miscount = positions.length === expectedCount ? undefined : new DamselflyError('DF_ERR_INTERNAL', `group append committed ${positions.length} events, expected ${expectedCount}`);
   const rejected = appends.filter((a) => !passed.has(a.streamId)).map((a) => ({ stream_id: a.streamId, shard: a.shard }));
   const heads = new Map<string, Head>();
   let headsError: unknown;
@@ -105,7 +106,7 @@ export async function appendGroup(q: SqlQueryable, appends: PendingAppend[]): Pr
     }
     if (a.events.length === 0) return { ok: true, value: { version: a.expected, events: [] } };
     // The guard refused what the head admits: a bug; this append fails, nothing of it was written.
-    return { ok: false, error: new Error(`append to ${a.streamId} inserted nothing although the stream is at ${a.expected}`) };
+    return { ok: false, error: new DamselflyError('DF_ERR_INTERNAL', `append to ${a.streamId} inserted nothing although the stream is at ${a.expected}`) };
   });
 }
 

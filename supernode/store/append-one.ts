@@ -3,6 +3,7 @@ import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './event-row.ts';
 import type { AppendResult } from './event-store.ts';
 import type { PendingAppend } from './pending-append.ts';
 import { sqlState, type SqlQueryable } from './sql-client.ts';
+import { DamselflyError } from '../../core/errors.ts';
 
 /**
  * One append alone, one statement: the group commit's fallback after a batch statement failed
@@ -46,7 +47,7 @@ export async function appendOne(tx: SqlQueryable, a: PendingAppend, engine: stri
   }
   if (rows.length === 0) {
     await rejectUnlessAt(tx, a);
-    throw new Error(`append to ${a.streamId} inserted nothing although the stream is at ${a.expected}`); // the guard and the check disagree: a bug
+    throw new DamselflyError('DF_ERR_INTERNAL', `append to ${a.streamId} inserted nothing although the stream is at ${a.expected}`); // the guard and the check disagree: a bug
   }
   return { version: next, events: rows.map((r) => toStoredEvent(r, engine)) };
 }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { SqlClient, SqlQueryable } from './sql-client.ts';
+import { DamselflyError } from '../../core/errors.ts';
 
 interface Reply {
   id?: number;
@@ -28,11 +29,13 @@ export class PgliteSqlClient implements SqlClient {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (!p) return;
+      // Rebuilt as node-postgres reports it (message + SQLSTATE `code`), so the store classifies
+      // an embedded error exactly as a server's (store-unavailable.ts, sqlState).
       if (m.error) p.reject(Object.assign(new Error(m.error.message), m.error));
       else p.resolve(m.rows ?? []);
     });
     worker.on('error', (err) => this.failAll(err));
-    worker.on('exit', (code) => this.failAll(new Error(`the embedded store's worker exited with code ${code}`)));
+    worker.on('exit', (code) => this.failAll(new DamselflyError('DF_ERR_INTERNAL', `the embedded store's worker exited with code ${code}`)));
   }
 
   static async open(dataDir: string): Promise<PgliteSqlClient> {

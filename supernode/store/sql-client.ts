@@ -1,3 +1,5 @@
+import { DamselflyError } from '../../core/errors.ts';
+
 /**
  * The little SQL surface the event store and the migrator need, so that one implementation
  * (SqlEventStore, migrate) runs on both PostgreSQL (pg Pool) and PGlite. Adapters:
@@ -34,5 +36,5 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Schema names end up in SQL text (identifiers cannot be parameters), so only plain ones pass. */
 export function assertSchemaName(schema: string): void {
-  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}: use [a-z_][a-z0-9_]*`);
+  if (!SCHEMA_NAME.test(schema)) throw new DamselflyError('DF_ERR_VALIDATION', `invalid schema name ${JSON.stringify(schema)}: use [a-z_][a-z0-9_]*`);
 }

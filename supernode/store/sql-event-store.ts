@@ -9,6 +9,7 @@ import { GroupCommit } from './group-commit.ts';
 import type { PendingAppend } from './pending-append.ts';
 import type { SqlClient } from './sql-client.ts';
 import type { StoreMetrics } from './store-metrics.ts';
+import { DamselflyError } from '../../core/errors.ts';
 
 export interface SqlEventStoreOptions {
   /** Most appends per group-commit transaction (default 64, see group-commit.ts). */
@@ -42,7 +43,7 @@ export class SqlEventStore implements EventStore {
   }
 
   async append(streamId: string, expectedVersion: number, events: NewEvent[], opts: AppendOptions): Promise<AppendResult> {
-    if (this.closed) throw new Error('event store is closed');
+    if (this.closed) throw new DamselflyError('DF_ERR_UNAVAILABLE', 'event store is closed');
     const checked = checkNewEvents(streamId, expectedVersion, events, opts.epoch, opts.shard);
     const started = performance.now();
     let ok = false;

@@ -1,5 +1,5 @@
 import type { Logger } from '../../edge/log/logger.ts';
-import { isDamselflyError, type ErrorCode } from '../../core/errors.ts';
+import { DamselflyError, isDamselflyError, type ErrorCode } from '../../core/errors.ts';
 import { piecesFromOrigin } from '../../core/scheduling/pieces-from-origin.ts';
 import { stateOf, type TaskState } from '../../core/task/index.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
@@ -168,7 +168,7 @@ export class Seeding {
   private async complete(taskId: string, state: TaskState): Promise<void> {
     if (state.digest && state.cdnHeldCount === state.pieceCount) {
       const actual = `sha256:${await this.o.cdn.fileDigest(taskId, state.pieceCount!)}`;
-      if (actual !== state.digest) throw new Error(`the origin's content (${actual}) does not match the expected digest ${state.digest}`);
+      if (actual !== state.digest) throw new DamselflyError('DF_ERR_DIGEST_MISMATCH', `the origin's content (${actual}) does not match the expected digest ${state.digest}`);
     } else if (state.digest) {
       this.o.logger.info({ taskId, held: state.cdnHeldCount, of: state.pieceCount }, 'the CDN lacks pieces held by peers: the whole-file digest is left to them');
     }
