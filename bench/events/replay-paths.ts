@@ -1,4 +1,4 @@
-import type { StoredEvent, TaskEvent } from '../../core/events/index.ts';
+import { streamOnce, type StoredEvent, type TaskEvent } from '../../core/events/index.ts';
 import { replay, replayByTransition, type TaskSnapshot } from '../../core/task/index.ts';
 import type { EventBus } from '../../supernode/bus/event-bus.ts';
 import type { EventStore } from '../../supernode/store/event-store.ts';
@@ -28,7 +28,7 @@ export async function rebuildFromStore(store: EventStore, streamId: string): Pro
 
 /** Rebuild from the distribution log: the bus reads the stream's partition, then the same fold. */
 export async function rebuildFromBus(bus: EventBus, streamId: string): Promise<Rebuilt> {
-  const events = await bus.readStream(streamId);
+  const events = streamOnce(await bus.readStream(streamId));
   return rebuilt(events, replay(events));
 }
 

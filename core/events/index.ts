@@ -1,2 +1,3 @@
 export * from './task-events.ts';
 export * from './envelope.ts';
+export * from './stream-once.ts';

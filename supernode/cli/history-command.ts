@@ -1,17 +1,18 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { DamselflyError } from '../../core/errors.ts';
 import { pieceProvenance, servedBySource, timeline } from '../../core/history/index.ts';
 import { readTaskEvents, sourceOptions, type SourceFlags } from './read-task-events.ts';
 
-/** `damselfly history --task ID`: the task's timeline and per-piece provenance, from its events. */
+/** `damselfly history --task ID`: the task's timeline and per-piece provenance, from its events (in the store, or in Kafka). */
 export function historyCommand(): Command {
   return sourceOptions(new Command('history'))
     .description('print the timeline of a task\'s events and where every piece came from')
     .requiredOption('--task <id>', 'task id (64 hex digits)')
+    .addOption(new Option('--from <source>', 'where to read the events').choices(['postgres', 'kafka']).default('postgres'))
     .option('--json', 'one JSON object on stdout')
     .exitOverride()
-    .action(async (flags: SourceFlags & { json?: boolean }) => {
-      const events = await readTaskEvents(flags.task, 'postgres', flags);
+    .action(async (flags: SourceFlags & { from: 'postgres' | 'kafka'; json?: boolean }) => {
+      const events = await readTaskEvents(flags.task, flags.from, flags);
       if (events.length === 0) throw new DamselflyError('DF_ERR_NOT_FOUND', `no events for task ${flags.task}`);
       const entries = timeline(events);
       const pieces = pieceProvenance(events);

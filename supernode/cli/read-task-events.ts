@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { usageError } from '../../core/errors.ts';
 import { isTaskId } from '../../core/ids/index.ts';
-import type { StoredEvent } from '../../core/events/index.ts';
+import { streamOnce, type StoredEvent } from '../../core/events/index.ts';
 import { parseSupernodeConfig } from '../config.ts';
 import { createLogger } from '../../edge/log/logger.ts';
 import { openEventBus, openEventStore } from '../wiring/open-ports.ts';
@@ -32,7 +32,8 @@ export async function readTaskEvents(taskId: string, from: 'postgres' | 'kafka',
     if (config.kafkaBrokers.length === 0) throw usageError('--from kafka needs --kafka-brokers or DAMSELFLY_KAFKA_BROKERS');
     const bus = await openEventBus(config, logger);
     try {
-      return await bus.readStream(taskId);
+      // The topic holds re-published ranges (at-least-once): fold each version once.
+      return streamOnce(await bus.readStream(taskId));
     } finally {
       await bus.close();
     }
