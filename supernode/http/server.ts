@@ -5,6 +5,15 @@ import type { Logger } from '../../edge/log/logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { installProblemHandlers, replyProblem } from '../../edge/http/fastify-problems.ts';
 import { problemOf } from '../../edge/http/problem.ts';
+import { guardRoutes } from '../../edge/http/route-guard.ts';
+import { bearerAuth } from '../../edge/http/bearer-auth.ts';
+
+const OPENAPI_PATH = '/api/v1/openapi.json';
+
+/** The routes the cluster token protects: the whole API but its OpenAPI document. */
+export function isClusterApi(routePath: string): boolean {
+  return (routePath === '/api/v1' || routePath.startsWith('/api/v1/')) && routePath !== OPENAPI_PATH;
+}
 
 export type App = Awaited<ReturnType<typeof createApp>>;
 
@@ -26,8 +35,13 @@ export interface AppOptions {
  */
 export async function createApp(opts: AppOptions) {
   // Request logs are at info level; the http child logs warnings and errors only.
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }, { level: 'warn' }), bodyLimit: opts.bodyLimit ?? 1 << 20 })
-    .withTypeProvider<ZodTypeProvider>();
+  // Doubled slashes route like single ones: every spelling of a path reaches the same route
+  // and so the same gates (route-guard.ts), instead of some spellings answering 404.
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ component: 'http' }, { level: 'warn' }),
+    bodyLimit: opts.bodyLimit ?? 1 << 20,
+    routerOptions: { ignoreDuplicateSlashes: true },
+  }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // Awaited so that swagger's onRoute hook sees every route registered after it.
@@ -37,14 +51,14 @@ export async function createApp(opts: AppOptions) {
   });
   installProblemHandlers(app as unknown as FastifyInstance, opts.logger);
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/api/v1/') || req.url === '/api/v1/openapi.json') return;
-    if (opts.token && req.headers.authorization !== `Bearer ${opts.token}`) {
-      return replyProblem(reply, problemOf('DF_ERR_UNAUTHORIZED', 'a valid cluster token is required (Authorization: Bearer …)'));
-    }
-    const down = opts.unavailable?.();
-    if (down) return replyProblem(reply, problemOf('DF_ERR_UNAVAILABLE', down, { retryAfterMs: 1000 }));
-  });
+  // Decided per route (the one the router matched), never on the raw URL: see route-guard.ts.
+  guardRoutes(app as unknown as FastifyInstance, isClusterApi, [
+    bearerAuth(opts.token),
+    () => {
+      const down = opts.unavailable?.();
+      return down ? problemOf('DF_ERR_UNAVAILABLE', down, { retryAfterMs: 1000 }) : undefined;
+    },
+  ]);
 
   // Unhealthy while starting (no shard held yet) or draining: a load balancer sends nothing here then.
   app.get('/healthy', { schema: { hide: true } }, async (_req, reply) => {
@@ -55,6 +69,6 @@ export async function createApp(opts: AppOptions) {
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
     reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()),
   );
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
