@@ -150,7 +150,10 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     onOriginBytes: (n) => metrics.cdnOriginBytes.inc(n),
   });
   // Declared after the runtime that its callbacks reach: they run only once commands flow.
-  const seeding = new Seeding({ runtime, cdn, credentials, clock, logger: logger.child({ component: 'seeding' }) });
+  const seeding = new Seeding({
+    runtime, cdn, credentials, clock, logger: logger.child({ component: 'seeding' }),
+    replicaCdns: () => ownership.status().replicas.filter((r) => r.replicaId !== replicaId && r.address).map((r) => r.address),
+  });
 
   let draining = false;
   let starting = true;

@@ -10,7 +10,7 @@ import { registryPieceSource, startUploader, type Uploader } from '../uploader/i
 import { silentLog } from '../../edge/log/log-sink.ts';
 import { redactHeaders, redactUrl } from '../log/redact-headers.ts';
 import { SupernodeClient, SupernodesUnreachable } from './supernode-client.ts';
-import { fetchPiece } from './fetch-piece.ts';
+import { fetchPiece } from '../../edge/pieces/index.ts';
 import { downloadFromOrigin } from './back-source.ts';
 import { SwarmSession } from './swarm-session.ts';
 import type { SwarmCounters } from './swarm-counters.ts';

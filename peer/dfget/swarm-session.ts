@@ -5,7 +5,7 @@ import { PieceFile, type PieceLayout } from '../storage/piece-file.ts';
 import type { TaskRegistry } from '../storage/task-registry.ts';
 import type { LogSink } from '../../edge/log/log-sink.ts';
 import { SupernodeRejected, SupernodesUnreachable, type SupernodeClient } from './supernode-client.ts';
-import type { PieceOutcome } from './fetch-piece.ts';
+import type { PieceOutcome } from '../../edge/pieces/index.ts';
 import { PieceReports } from './piece-reports.ts';
 import { SwarmCounters } from './swarm-counters.ts';
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Agent } from 'undici';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { CdnStore } from './cdn-store.ts';
@@ -41,6 +42,8 @@ export class Cdn {
   readonly guard: OriginGuard;
   readonly client: OriginClient;
   readonly throttle: Throttle;
+  /** Other replicas' CDNs, for refills (replica-refill.ts): cluster-internal, so plain keep-alive. */
+  private readonly replicas = new Agent({ connections: 4, keepAliveTimeout: 10_000, connect: { timeout: 2_000 } });
 
   constructor(private readonly o: CdnOptions) {
     this.store = new CdnStore(o.dataDir);
@@ -63,6 +66,7 @@ export class Cdn {
         onOriginBytes: this.o.onOriginBytes,
         retries: this.o.retries,
         backoffMs: this.o.backoffMs,
+        replicaDispatcher: this.replicas,
       },
       req,
     );
@@ -107,7 +111,7 @@ export class Cdn {
     void app.register(pieceRoute, { store: this.store, throttle: this.throttle, slots: this.o.uploadSlots });
   }
 
-  close(): Promise<void> {
-    return this.client.close();
+  async close(): Promise<void> {
+    await Promise.all([this.client.close(), this.replicas.close()]);
   }
 }

@@ -6,7 +6,9 @@ import { bodyExcerpt, discardBody, isTransientOriginError, isTransientStatus, or
 import { checkResponseVersion, originChanged, type Validators } from './origin-version.ts';
 import { cutPieces } from './piece-cutter.ts';
 import { maskSecrets } from './secret-mask.ts';
+import type { Dispatcher } from 'undici';
 import type { Throttle } from '../../edge/rate/throttle.ts';
+import { refillFromReplicas } from './replica-refill.ts';
 
 export interface SeedRequest {
   taskId: string;
@@ -31,6 +33,8 @@ export interface SeedRequest {
   digests?: readonly (string | null)[];
   /** Awaited: called once per piece, after the piece is durably on disk (cached ones first). */
   onPiece: (piece: number, size: number, digest: string) => void | Promise<void>;
+  /** Other live replicas' CDNs (host:port), asked before the origin for pieces whose digest is known. */
+  replicas?: readonly string[];
   signal: AbortSignal;
 }
 
@@ -44,12 +48,16 @@ export interface SeederDeps {
   /** Resumptions allowed without progress in between (default 5), and the first backoff. */
   retries?: number;
   backoffMs?: number;
+  /** The HTTP client for other replicas' CDNs (SeedRequest.replicas). */
+  replicaDispatcher?: Dispatcher;
 }
 
 export interface SeedResult {
   /** Pieces stored and announced by this call (the cached ones included). */
   pieces: number;
   reused: number;
+  /** Pieces fetched from another replica's CDN instead of the origin. */
+  fromReplicas: number;
   originBytes: number;
 }
 
@@ -102,8 +110,23 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
       missing[piece] = true;
     }
   }
+  const keep = async (piece: number, chunks: readonly Buffer[], size: number, digest: string) => {
+    await store.writePiece(taskId, piece, chunks);
+    meta.pieces[piece] = { size, digest };
+    await store.writeMeta(meta);
+    await req.onPiece(piece, size, digest);
+    missing[piece] = false;
+    stored++;
+  };
+  const fromReplicas = deps.replicaDispatcher && req.replicas?.length
+    ? await refillFromReplicas({
+      taskId, replicas: req.replicas, dispatcher: deps.replicaDispatcher, signal,
+      pieces: missing.flatMap((m, piece) => (m && req.digests?.[piece] ? [{ piece, size: sizeOf(piece), digest: req.digests[piece]! }] : [])),
+      keep: (piece, bytes, digest) => keep(piece, [bytes], bytes.length, digest),
+    })
+    : new Set<number>();
   const todo = missing.filter(Boolean).length;
-  logger?.info({ taskId, pieces: count, pieceSize, reused, fetch: todo }, todo === 0 ? 'seed served from the CDN cache' : 'seed started');
+  logger?.info({ taskId, pieces: count, pieceSize, reused, fromReplicas: fromReplicas.size, fetch: todo }, todo === 0 ? 'seed served without the origin' : 'seed started');
 
   let originBytes = 0;
   let failures = 0;
@@ -155,12 +178,7 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
         if (expected !== undefined && expected !== piece.digest) throw originChanged(`piece ${piece.piece} no longer has the digest stored for it`);
       } else {
         if (expected !== undefined && expected !== piece.digest) throw originChanged(`piece ${piece.piece} no longer has the digest the task knows for it`);
-        await store.writePiece(taskId, piece.piece, piece.chunks);
-        meta.pieces[piece.piece] = { size: piece.size, digest: piece.digest };
-        await store.writeMeta(meta);
-        await req.onPiece(piece.piece, piece.size, piece.digest);
-        missing[piece.piece] = false;
-        stored++;
+        await keep(piece.piece, piece.chunks, piece.size, piece.digest);
         failures = 0;
       }
       if (piece.piece >= stopAfter) break; // closes the origin connection (originBody's finally)
@@ -183,8 +201,8 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
     }
     cursor = nextMissing(cursor);
   }
-  logger?.info({ taskId, pieces: count, stored, reused, originBytes }, 'seed finished');
-  return { pieces: stored, reused, originBytes };
+  logger?.info({ taskId, pieces: count, stored, reused, fromReplicas: fromReplicas.size, originBytes }, 'seed finished');
+  return { pieces: stored, reused, fromReplicas: fromReplicas.size, originBytes };
 }
 
 /**

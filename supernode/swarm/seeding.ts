@@ -25,6 +25,8 @@ export interface CdnPort {
     /** The digest the task knows for each piece (null: not seeded yet); stored pieces must match. */
     digests?: readonly (string | null)[];
     onPiece: (piece: number, size: number, digest: string) => void;
+    /** Other live replicas' CDNs (host:port): asked before the origin for pieces whose digest is known. */
+    replicas?: readonly string[];
     signal: AbortSignal;
   }): Promise<unknown>;
   fileDigest(taskId: string, pieceCount: number): Promise<string>;
@@ -44,6 +46,8 @@ export interface SeedingOptions {
   logger: Logger;
   /** After a refill fails without failing the task (origin down, credentials not known here yet, store down), wait this long before the next try. */
   refillRetryMs?: number;
+  /** The other live replicas' addresses (their CDNs serve what they verified before: a refill asks them before the origin). */
+  replicaCdns?: () => readonly string[];
 }
 
 /**
@@ -146,6 +150,7 @@ export class Seeding {
       validators: { etag: state.etag, lastModified: state.lastModified },
       pieces: wanted,
       digests: state.pieces.map((p) => p?.digest ?? null),
+      replicas: this.o.replicaCdns?.() ?? [],
       onPiece: (piece, size, digest) => {
         const done = runtime.execute(taskId, { type: 'RecordSeededPieces', at: clock(), pieces: [{ piece, size, digest }] });
         done.catch(() => {

@@ -1,8 +1,20 @@
 import { createHash } from 'node:crypto';
 import { errors, request, type Dispatcher } from 'undici';
-import { piecePath, type Assignment } from '../../core/wire/peer-api.ts';
+import { piecePath } from '../../core/wire/peer-api.ts';
 import type { FailureReason } from '../../core/events/index.ts';
-import type { Throttle } from '../../edge/rate/throttle.ts';
+import type { Throttle } from '../rate/throttle.ts';
+
+/** Where one piece is and what it must be: a scheduler's Assignment fits as it is. */
+export interface PieceAt {
+  /** host:port of the holder's piece server. */
+  address: string;
+  /** The holder's id, for messages (a peer id, or 'cdn'). */
+  source: string;
+  piece: number;
+  size: number;
+  /** sha256 hex the bytes must have. */
+  digest: string;
+}
 
 export type PieceOutcome = { ok: true; bytes: Buffer; ms: number } | { ok: false; reason: FailureReason; detail: string };
 
@@ -16,14 +28,15 @@ export interface FetchPieceOptions {
 }
 
 /**
- * Fetches one assigned piece from its source (a peer's uploader or the CDN, same path) and
- * verifies it against the digest the supernode gave, computed by the CDN from the origin's
- * bytes. Bytes that fail verification are never returned: the caller reports reason 'digest'
+ * Fetches one piece from a holder's piece server (a peer's uploader, the CDN, another
+ * replica's CDN: the same path) and verifies it against the digest the task knows, computed by
+ * a CDN from the origin's bytes. Used by dfget's swarm session and by a CDN refilling from
+ * another replica. Bytes that fail verification are never returned: the caller reports reason 'digest'
  * and the supernode penalises the source. Each failure maps to the reason the scheduler acts
  * on: 'unreachable' (connect), 'timeout', 'refused' (503: the source is busy, not broken),
  * 'http' (any other status).
  */
-export async function fetchPiece(taskId: string, a: Assignment, o: FetchPieceOptions): Promise<PieceOutcome> {
+export async function fetchPiece(taskId: string, a: PieceAt, o: FetchPieceOptions): Promise<PieceOutcome> {
   const started = o.now();
   try {
     const res = await request(`http://${a.address}${piecePath(taskId, a.piece)}`, {
