@@ -49,6 +49,9 @@ export const ErrorCodes = {
   DF_ERR_DIGEST_CONFLICT: { status: 409, title: 'A piece was seeded with a different digest' },
   DF_ERR_PIECE_OUT_OF_RANGE: { status: 400, title: 'The piece number is out of range' },
   DF_ERR_PIECE_SIZE: { status: 400, title: 'The piece size does not match the task layout' },
+  // The origin's file is above the supernode's --max-file-size (or core's ceiling, 1 TiB):
+  // refused before any per-piece state is laid out (core/pieces/piece-size.ts).
+  DF_ERR_FILE_TOO_LARGE: { status: 413, title: 'The file is larger than this supernode accepts' },
   DF_ERR_UNKNOWN_PEER: { status: 404, title: 'The peer is not part of this task' },
   DF_ERR_UNKNOWN_SOURCE: { status: 400, title: 'The reported source is not part of this task' },
   DF_ERR_PEER_EXISTS: { status: 409, title: 'A peer with this id already joined with another address' },

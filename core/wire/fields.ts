@@ -20,5 +20,31 @@ export const Sha256Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected 
 /** host:port (a name, an IPv4 address or a bracketed IPv6 address, then a port). */
 export const HostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'expected host:port');
 
+/**
+ * Text that may reach an event: no NUL and well-formed UTF-16. PostgreSQL refuses both U+0000
+ * and an unpaired surrogate (it has no UTF-8 form) in text and jsonb, so such a string would
+ * pass the edge and fail the append as a 500. A pattern rather than a refinement, so that the
+ * OpenAPI document states the rule too (JavaScript and JSON Schema read it the same way).
+ */
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly what this refuses
+export const WELL_FORMED_TEXT = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
+
+/** A string field of at most `max` UTF-16 code units, without NUL or an unpaired surrogate. */
+export function text(max: number) {
+  return z.string().max(max).regex(WELL_FORMED_TEXT, 'must not contain NUL (U+0000) or an unpaired UTF-16 surrogate');
+}
+
+/**
+ * Free text the product writes itself (an origin's error excerpt in a failure reason) made
+ * storable: NULs dropped, unpaired surrogates replaced by U+FFFD, cut to `max` code units
+ * without splitting a pair.
+ */
+export function storableText(value: string, max: number): string {
+  // eslint-disable-next-line no-control-regex -- U+0000 is exactly what this removes
+  let out = value.replace(/\u0000/g, '').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  if (out.length > max) out = out.slice(0, /[\uD800-\uDBFF]/.test(out[max - 1] ?? '') ? max - 1 : max);
+  return out;
+}
+
 /** TaskId as route params, for every /api/v1/tasks/:taskId route. */
 export const TaskParams = z.object({ taskId: TaskId });

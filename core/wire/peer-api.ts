@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FailureReason } from '../events/task-events.ts';
-import { HostPort, Sha256Digest } from './fields.ts';
+import { HostPort, Sha256Digest, text } from './fields.ts';
 
 /**
  * The wire contract between peers (dfget, the daemon) and the supernode, under /api/v1.
@@ -8,17 +8,39 @@ import { HostPort, Sha256Digest } from './fields.ts';
  * OpenAPI document is generated from them.
  */
 
-const id = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, . _ : - only');
+const id = text(200).min(1).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, . _ : - only');
+
+/**
+ * Origin headers: at most MAX_HEADERS, MAX_HEADER_BYTES of names and values together, each
+ * value at most 8 KiB. Names are HTTP tokens and values what Node's HTTP client would send
+ * (visible ASCII, space, tab, obs-text): a NUL, CR or LF is refused here, not by the origin
+ * client later. docs/security.md, "Bounds".
+ */
+export const MAX_HEADERS = 64;
+export const MAX_HEADER_BYTES = 16 * 1024;
+const HeaderName = z.string().min(1).max(256).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/);
+const HeaderValue = z.string().max(8192).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'a header value holds no control characters (NUL, CR, LF) and no characters above U+00FF');
+const badName = 'a header name is an HTTP token (RFC 9110) of 1 to 256 characters';
+const OriginHeaders = z
+  .record(HeaderName, HeaderValue, { error: (issue) => (issue.code === 'invalid_key' ? badName : undefined) })
+  .superRefine((headers, ctx) => {
+    const names = Object.keys(headers);
+    if (names.length > MAX_HEADERS) ctx.addIssue({ code: 'custom', message: `at most ${MAX_HEADERS} headers (got ${names.length})` });
+    const bytes = names.reduce((sum, name) => sum + name.length + (headers[name]?.length ?? 0), 0);
+    if (bytes > MAX_HEADER_BYTES) ctx.addIssue({ code: 'custom', message: `at most ${MAX_HEADER_BYTES} bytes of header names and values (got ${bytes})` });
+  })
+  // The count as JSON Schema says it (the byte total has no keyword).
+  .meta({ maxProperties: MAX_HEADERS });
 
 /** POST /api/v1/tasks — register (or find) the task for a URL. Idempotent. */
 export const RegisterTaskRequest = z.object({
-  url: z.string().url().max(4096),
+  url: text(4096).url(),
   /** Headers for the origin (e.g. Authorization). Used for fetching only, never persisted. */
-  headers: z.record(z.string(), z.string().max(8192)).default({}),
+  headers: OriginHeaders.default({}),
   digest: Sha256Digest.optional(),
   /** Query parameter names removed from the URL before computing the task id. */
-  filter: z.array(z.string().min(1).max(200)).max(50).default([]),
-  identifier: z.string().max(500).optional(),
+  filter: z.array(text(200).min(1)).max(50).default([]),
+  identifier: text(500).optional(),
   range: z.string().regex(/^bytes=\d+-\d*$/).optional(),
 });
 export type RegisterTaskRequest = z.infer<typeof RegisterTaskRequest>;
@@ -96,7 +118,7 @@ export type RoundResponse = z.infer<typeof RoundResponse>;
 /** DELETE /api/v1/tasks/:taskId/peers/:peerId — body says whether the peer finished. */
 export const LeaveRequest = z.object({
   outcome: z.enum(['succeeded', 'failed', 'left']),
-  reason: z.string().max(500).optional(),
+  reason: text(500).optional(),
 });
 export type LeaveRequest = z.infer<typeof LeaveRequest>;
 

@@ -1,8 +1,8 @@
 import type { EventOf, TaskEvent } from '../../events/index.ts';
 import { DamselflyError } from '../../errors.ts';
 import { computeTaskId } from '../../ids/index.ts';
-import { pieceCountFor, pieceRange, pieceSizeFor } from '../../pieces/index.ts';
-import { SHA256_HEX } from '../../wire/fields.ts';
+import { MAX_PIECE_COUNT, pieceCountFor, pieceRange, pieceSizeFor, requireFileSize } from '../../pieces/index.ts';
+import { SHA256_HEX, storableText } from '../../wire/fields.ts';
 import type { TaskState } from '../task-state.ts';
 import type { AcquireOwnership, CompleteSeed, CreateTask, Evict, FailTask, RecordProbe, RecordSeededPieces } from '../task-commands.ts';
 import { boundedReason, requirePiece, requireStatus } from './guards.ts';
@@ -19,17 +19,24 @@ export function decideCreateTask(cmd: CreateTask, state: TaskState): TaskEvent[]
   return [{ type: 'TaskCreated', data: { taskId, url, digest, identifier, range, filter, at } }];
 }
 
+/**
+ * Lays out the pieces. The layout is what every per-piece array of the state is sized by, so
+ * both the length (at most MAX_FILE_SIZE; the supernode's --max-file-size is checked before
+ * the probe is recorded) and the count (at most MAX_PIECE_COUNT, even with a piece size
+ * given) are bounded here, whatever the origin announced: refused, the task fails.
+ */
 export function decideRecordProbe(cmd: RecordProbe, state: TaskState): TaskEvent[] {
   requireStatus(state, ['created']);
-  if (!Number.isSafeInteger(cmd.contentLength) || cmd.contentLength < 0) {
-    throw new DamselflyError('DF_ERR_VALIDATION', `invalid content length ${cmd.contentLength}`);
-  }
+  requireFileSize(cmd.contentLength);
   const pieceSize = cmd.pieceSize ?? pieceSizeFor(cmd.contentLength);
   if (!Number.isSafeInteger(pieceSize) || pieceSize <= 0) {
     throw new DamselflyError('DF_ERR_VALIDATION', `invalid piece size ${pieceSize}`);
   }
   const { contentLength, acceptRanges, etag, lastModified, at } = cmd;
   const pieceCount = pieceCountFor(contentLength, pieceSize);
+  if (pieceCount > MAX_PIECE_COUNT) {
+    throw new DamselflyError('DF_ERR_FILE_TOO_LARGE', `${contentLength} bytes in ${pieceSize}-byte pieces are ${pieceCount} pieces; the bound is ${MAX_PIECE_COUNT}`);
+  }
   return [{ type: 'SourceProbed', data: { contentLength, pieceSize, pieceCount, acceptRanges, etag, lastModified, at } }];
 }
 
@@ -72,7 +79,8 @@ export function decideCompleteSeed(cmd: CompleteSeed, state: TaskState): TaskEve
 export function decideFailTask(cmd: FailTask, state: TaskState): TaskEvent[] {
   if (state.status === 'failed') return [];
   requireStatus(state, ['created', 'seeding', 'seeded']);
-  return [{ type: 'TaskFailed', data: { reason: boundedReason(cmd.reason, 'failed'), at: cmd.at } }];
+  // The reason may quote the origin (an error excerpt): it must be storable text.
+  return [{ type: 'TaskFailed', data: { reason: storableText(boundedReason(cmd.reason, 'failed'), 500), at: cmd.at } }];
 }
 
 export function decideEvict(cmd: Evict, state: TaskState): TaskEvent[] {
