@@ -222,9 +222,10 @@ export class ChaosCluster {
    * (16 pieces), is a generous bound on that window at these scenarios' rates, and still fails a
    * takeover that fetches the whole file again. `damselfly bench failover` measures it exactly.
    */
-  async check(o: { perTakeover?: number; firstEpochNeedsOwnership?: boolean } = {}): Promise<TaskCheckReport> {
+  async check(o: { perTakeover?: number; extraOriginBytes?: number; firstEpochNeedsOwnership?: boolean } = {}): Promise<TaskCheckReport> {
     const takeovers = Math.max(0, epochStarts(await this.events()).length - 1);
-    const maxOriginBytes = Math.ceil(this.o.fileBytes * 1.02) + takeovers * (o.perTakeover ?? 4 * MiB);
+    // `extraOriginBytes`, when given, replaces the per-takeover allowance with a bound of the scenario's own.
+    const maxOriginBytes = Math.ceil(this.o.fileBytes * 1.02) + (o.extraOriginBytes ?? takeovers * (o.perTakeover ?? 4 * MiB));
     const report = await checkTask({
       taskId: this.taskId, databaseUrl: this.databaseUrl, kafka: { brokers: this.services.kafkaBrokers, topic: this.topic },
       ackLogs: this.ackLogs, outputs: this.peers.map((p) => p.output), expectedSha256: this.origin.sha256,
