@@ -8,7 +8,7 @@ export * from './parse-task-state.ts';
 export * from './task-commands.ts';
 export * from './decide.ts';
 export { nextExpiryAt } from './decide/decide-peer-commands.ts';
-export type { AssignFn } from './decide/decide-round.ts';
+export { refusedReports, type AssignFn, type RefusedReason } from './decide/decide-round.ts';
 export { blamesSource } from './apply/apply-piece-events.ts';
 export * from './invariants.ts';
 export * from './task-view.ts';

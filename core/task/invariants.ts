@@ -1,5 +1,5 @@
 import { CDN_SOURCE } from '../events/index.ts';
-import type { TaskState } from './task-state.ts';
+import { wasAssignedFrom, type TaskState } from './task-state.ts';
 
 /**
  * The bookkeeping invariants of a TaskState, recomputed from scratch. The reducer maintains
@@ -14,6 +14,7 @@ export function taskInvariantViolations(state: TaskState): string[] {
   const uploading = new Map<string, number>();
   for (const peer of state.peers.values()) {
     if (peer.have.length !== n) errors.push(`peer ${peer.peerId}: have has ${peer.have.length} entries, not ${n}`);
+    if (peer.assignedFrom.length !== n) errors.push(`peer ${peer.peerId}: assignedFrom has ${peer.assignedFrom.length} entries, not ${n}`);
     const held = peer.have.filter(Boolean).length;
     if (held !== peer.haveCount) errors.push(`peer ${peer.peerId}: haveCount ${peer.haveCount} but holds ${held}`);
     if (peer.status === 'active' || peer.status === 'succeeded') peer.have.forEach((h, p) => h && availability[p]!++);
@@ -21,6 +22,7 @@ export function taskInvariantViolations(state: TaskState): string[] {
     if (inflight.length > 0 && peer.status !== 'active') errors.push(`peer ${peer.peerId}: ${peer.status} with pieces in flight`);
     for (const [piece, entry] of inflight) {
       inflightCount[Number(piece)]!++;
+      if (!wasAssignedFrom(peer, Number(piece), entry.source)) errors.push(`peer ${peer.peerId}: piece ${piece} in flight from ${entry.source} is not in assignedFrom`);
       uploading.set(entry.source, (uploading.get(entry.source) ?? 0) + 1);
     }
     for (const [field, value] of [['uploading', peer.uploading], ['served', peer.served], ['failuresCaused', peer.failuresCaused]] as const) {

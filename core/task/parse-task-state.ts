@@ -15,6 +15,9 @@ const PeerStateSchema = z.object({
   have: z.array(z.boolean()),
   haveCount: count,
   inflight: z.record(z.string().regex(/^\d+$/), z.object({ source: z.string(), deadline: count })),
+  // Absent from snapshots stored before reports were checked against assignments: then only
+  // the assignments in flight are known (an earlier, expired one is not believed after that).
+  assignedFrom: z.array(z.union([z.string(), z.array(z.string()), z.null()])).optional(),
   uploading: count,
   failedSources: z.record(z.string(), count),
   failuresCaused: count,
@@ -74,8 +77,14 @@ export function parseTaskState(raw: unknown): TaskState {
   }
   const cdnHeld = parsed.data.cdnHeld ?? parsed.data.pieces.map((p) => p !== null);
   const cdnHeldCount = parsed.data.cdnHeldCount ?? cdnHeld.filter(Boolean).length;
-  const peers = new Map(Object.entries(parsed.data.peers)) as TaskState['peers'];
+  const peers = new Map(Object.entries(parsed.data.peers).map(([id, peer]) => [id, { ...peer, assignedFrom: peer.assignedFrom ?? inflightSources(peer) }]));
   return { ...parsed.data, cdnHeld, cdnHeldCount, peers } as TaskState;
+}
+
+function inflightSources(peer: { have: boolean[]; inflight: Record<string, { source: string }> }): (string | null)[] {
+  const from = new Array<string | null>(peer.have.length).fill(null);
+  for (const [piece, { source }] of Object.entries(peer.inflight)) from[Number(piece)] = source;
+  return from;
 }
 
 /** The TaskState as plain JSON-ready data, for storage (a stream snapshot): parseTaskState reads it back. */

@@ -17,6 +17,8 @@ export class StateDraft {
   private readonly copiedHave = new Set<string>();
   private readonly copiedInflight = new Set<string>();
   private readonly copiedFailed = new Set<string>();
+  // Not marked by putPeer: a re-joined peer keeps its predecessor's array (assignedFrom).
+  private readonly copiedAssignedFrom = new Set<string>();
   private availabilityCopied: boolean;
   private inflightCountCopied: boolean;
   private piecesCopied: boolean;
@@ -67,6 +69,14 @@ export class StateDraft {
       peer.inflight = { ...peer.inflight };
     }
     return peer.inflight;
+  }
+
+  assignedFrom(peer: PeerState): PeerState['assignedFrom'] {
+    if (!this.owned && !this.copiedAssignedFrom.has(peer.peerId)) {
+      this.copiedAssignedFrom.add(peer.peerId);
+      peer.assignedFrom = peer.assignedFrom.slice();
+    }
+    return peer.assignedFrom;
   }
 
   failedSources(peer: PeerState): PeerState['failedSources'] {

@@ -32,6 +32,13 @@ export interface PeerState {
   haveCount: number;
   /** Pieces assigned to this peer and not yet reported, by piece number. */
   inflight: Record<number, Inflight>;
+  /**
+   * assignedFrom[p]: every source piece p was ever assigned to this peer id from (one id, or
+   * several after a re-assignment), kept across expiry and re-joins: the only reports of p the
+   * protocol could have produced, so the only ones believed (decide-round.ts). Null: never
+   * assigned. One array slot per piece holding the source id itself, as cheap as `have`.
+   */
+  assignedFrom: (string | string[] | null)[];
   /** How many in-flight assignments name this peer as their source (its upload slots in use). */
   uploading: number;
   /** Failures this peer saw, by source id: a source that failed a peer is not offered to it again. */
@@ -94,6 +101,12 @@ export interface TaskState {
   lastEventAt: number;
   /** How many events have been folded in (equals the stream version). */
   version: number;
+}
+
+/** Whether `piece` was ever assigned to `peer` from `source` (PeerState.assignedFrom). */
+export function wasAssignedFrom(peer: PeerState, piece: number, source: string): boolean {
+  const from = peer.assignedFrom[piece];
+  return from === source || (Array.isArray(from) && from.includes(source));
 }
 
 /** The state of a task stream before its first event (status 'absent'). */

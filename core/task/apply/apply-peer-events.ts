@@ -7,7 +7,8 @@ export function applyPeerJoined(draft: StateDraft, { data }: EventOf<'PeerJoined
   const previous = draft.peer(data.peerId);
   if (previous) {
     // A peer id joining again starts over: its old assignments end and its old pieces stop
-    // counting. What others owe it (uploading) and its record as a source carry over.
+    // counting. What others owe it (uploading), its record as a source and what it was ever
+    // assigned (it re-reports what it holds) carry over.
     endAllInflight(draft, previous);
     setPeerStatus(draft, previous, 'left');
   }
@@ -21,6 +22,7 @@ export function applyPeerJoined(draft: StateDraft, { data }: EventOf<'PeerJoined
     have: new Array<boolean>(draft.state.pieceCount ?? 0).fill(false),
     haveCount: 0,
     inflight: {},
+    assignedFrom: previous?.assignedFrom ?? new Array<null>(draft.state.pieceCount ?? 0).fill(null),
     uploading: previous?.uploading ?? 0,
     failedSources: {},
     failuresCaused: previous?.failuresCaused ?? 0,

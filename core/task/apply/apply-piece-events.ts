@@ -1,5 +1,6 @@
 import { CDN_SOURCE, type EventOf, type FailureReason } from '../../events/index.ts';
 import type { StateDraft } from '../state-draft.ts';
+import { wasAssignedFrom } from '../task-state.ts';
 import { endInflight, serves, takeSlot } from './slots.ts';
 
 /**
@@ -23,6 +24,10 @@ export function applyPiecesAssigned(draft: StateDraft, { data }: EventOf<'Pieces
     draft.inflight(peer)[piece] = { source, deadline };
     draft.inflightCount()[piece]! += 1;
     takeSlot(draft, source);
+    if (!wasAssignedFrom(peer, piece, source)) {
+      const before = peer.assignedFrom[piece];
+      draft.assignedFrom(peer)[piece] = before == null ? source : [...(typeof before === 'string' ? [before] : before), source];
+    }
   }
 }
 

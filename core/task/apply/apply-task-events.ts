@@ -40,6 +40,7 @@ export function applySourceProbed(draft: StateDraft, { data }: EventOf<'SourcePr
     peer.have = new Array<boolean>(n).fill(false);
     peer.haveCount = 0;
     peer.inflight = {};
+    peer.assignedFrom = new Array<null>(n).fill(null);
     peer.uploading = 0;
   }
 }

@@ -3,7 +3,7 @@ import { DamselflyError } from '../../errors.ts';
 import type { PieceChoice } from '../../scheduling/assign-pieces.ts';
 import type { SchedulingPolicy } from '../../scheduling/policy.ts';
 import { applyTaskEvent } from '../apply-task-event.ts';
-import type { PeerState, TaskState } from '../task-state.ts';
+import { wasAssignedFrom, type PeerState, type TaskState } from '../task-state.ts';
 import type { Round } from '../task-commands.ts';
 import { requirePeer, requirePiece, requireStatus } from './guards.ts';
 
@@ -15,8 +15,12 @@ export type AssignFn = (state: TaskState, peerId: string, want: number, policy: 
  * slots it just freed as free.
  *
  * The report is reconciled, not trusted blindly, and retrying a round is harmless:
- * - an ok piece is accepted even if it was not assigned (after a failover, or fetched from
- *   the origin): a peer's report is the truth about what it holds; one it already has is dropped;
+ * - an ok piece is believed only if the protocol could have given it: the piece was assigned to
+ *   this peer id from that source, now or earlier (assignedFrom: an assignment that expired or
+ *   was replaced, one made before a re-join; after a failover the replayed state holds every
+ *   assignment ever answered, since a round is answered only once its events are committed).
+ *   Any other is refused: not recorded, so the peer is never offered as its source
+ *   (refusedReports; the supernode counts them). One the peer already has is dropped as a repeat;
  * - a failure counts only against the in-flight assignment it names (same piece and source);
  *   otherwise it is stale (already reported, expired) and dropped, so a source is never
  *   blamed twice for one failure.
@@ -64,7 +68,7 @@ export function decideRound(cmd: Round, state: TaskState, policy: SchedulingPoli
  * CDN sends no second copy of a piece while a first is on its way — until their deadlines
  * (pieceTimeoutMs) pass, stalling every peer that waits for those pieces. So its in-flight
  * assignments expire now. If it was only a glitch, the source's later report of those pieces is
- * still accepted (an unassigned ok piece is taken as the truth about what it holds).
+ * still accepted (it was assigned from that source: assignedFrom keeps it).
  */
 function expireUnreachableSources(failed: Round['failed'], state: TaskState, at: number): EventOf<'AssignmentsExpired'>[] {
   const out: EventOf<'AssignmentsExpired'>[] = [];
@@ -80,12 +84,39 @@ function expireUnreachableSources(failed: Round['failed'], state: TaskState, at:
   return out;
 }
 
+/** Why an ok entry is refused: its piece was never assigned to the peer, or only from other sources. */
+export type RefusedReason = 'unassigned' | 'wrong_source';
+
+/**
+ * The ok entries of a round that decideRound refuses on `state`, with why: the supernode counts
+ * these (decideRound itself returns only events, and a refusal changes nothing). A round that
+ * decideRound rejects outright (a piece out of range, an unknown source) is not counted here.
+ */
+export function refusedReports(state: TaskState, peerId: string, ok: Round['ok']): { piece: number; source: string; reason: RefusedReason }[] {
+  const peer = state.peers.get(peerId);
+  if (!peer || peer.status !== 'active') return [];
+  const seen = new Set<number>();
+  const out: { piece: number; source: string; reason: RefusedReason }[] = [];
+  for (const { piece, source } of ok) {
+    if (seen.has(piece) || peer.have[piece] || piece >= peer.assignedFrom.length) continue;
+    const reason = refusal(peer, piece, source);
+    if (reason) out.push({ piece, source, reason });
+    else seen.add(piece);
+  }
+  return out;
+}
+
+function refusal(peer: PeerState, piece: number, source: string): RefusedReason | undefined {
+  if (wasAssignedFrom(peer, piece, source)) return undefined;
+  return peer.assignedFrom[piece] == null ? 'unassigned' : 'wrong_source';
+}
+
 function reconcileReport(cmd: Round, state: TaskState, peer: PeerState) {
   const seen = new Set<number>();
   const ok: Round['ok'] = [];
   for (const entry of cmd.ok) {
     checkEntry(state, cmd.peerId, entry);
-    if (peer.have[entry.piece] || seen.has(entry.piece)) continue;
+    if (peer.have[entry.piece] || seen.has(entry.piece) || refusal(peer, entry.piece, entry.source)) continue;
     seen.add(entry.piece);
     ok.push({ piece: entry.piece, source: entry.source, ms: entry.ms });
   }

@@ -60,6 +60,7 @@ export function buildState(spec: TaskSpec): TaskState {
       have,
       haveCount: have.filter(Boolean).length,
       inflight: {},
+      assignedFrom: new Array<null>(n).fill(null),
       uploading: 0,
       failedSources: { ...(s.failedSources ?? {}) },
       failuresCaused: s.failuresCaused ?? 0,
@@ -74,6 +75,7 @@ export function buildState(spec: TaskSpec): TaskState {
       const p = Number(key);
       if (peer.have[p] || peer.status !== 'active') continue;
       peer.inflight[p] = { source, deadline: spec.deadline ?? 1_000 };
+      peer.assignedFrom[p] = source;
       state.inflightCount[p]!++;
       if (source === CDN_SOURCE) state.cdnUploading++;
       else state.peers.get(source)!.uploading++;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskEvent } from '../../../../core/events/index.ts';
-import { decide, type Round, type TaskState } from '../../../../core/task/index.ts';
+import { assignPieces } from '../../../../core/scheduling/assign-pieces.ts';
+import { decide, refusedReports, type Round, type TaskState } from '../../../../core/task/index.ts';
 import { OPTIONS, POLICY, createCommand, join, run, seedingTask } from './fixtures.ts';
 
 const round = (peerId: string, at: number, want: number, ok: Round['ok'] = [], failed: Round['failed'] = []): Round => ({ type: 'Round', at, peerId, ok, failed, want });
@@ -39,10 +40,48 @@ describe('Round', () => {
     expect(assigned!.type === 'PiecesAssigned' && assigned.data.assignments.length).toBe(5);
   });
 
-  it('accepts unassigned ok pieces from known sources and drops repeats (a report is the truth about what a peer holds)', () => {
-    const events = decide(round('b', 300, 0, [{ piece: 5, source: 'cdn', ms: 1 }, { piece: 5, source: 'cdn', ms: 2 }, { piece: 6, source: 'a', ms: 1 }]), swarm(), OPTIONS);
-    expect(events).toEqual([{ type: 'PiecesReported', data: { peerId: 'b', ok: [{ piece: 5, source: 'cdn', ms: 1 }, { piece: 6, source: 'a', ms: 1 }], failed: [], at: 300 } }]);
+  it('believes an ok piece only from a source it was assigned from; drops repeats', () => {
+    const s = run([round('b', 300, 1)], swarm()).state; // b: piece 0 from a
+    const claims: Round['ok'] = [
+      { piece: 5, source: 'cdn', ms: 1 }, // never assigned to b
+      { piece: 0, source: 'cdn', ms: 1 }, // assigned, but from a
+      { piece: 0, source: 'a', ms: 2 },
+      { piece: 0, source: 'a', ms: 3 },
+    ];
+    expect(refusedReports(s, 'b', claims)).toEqual([
+      { piece: 5, source: 'cdn', reason: 'unassigned' },
+      { piece: 0, source: 'cdn', reason: 'wrong_source' },
+    ]);
+    const events = decide(round('b', 400, 0, claims), s, OPTIONS);
+    expect(events).toEqual([{ type: 'PiecesReported', data: { peerId: 'b', ok: [{ piece: 0, source: 'a', ms: 2 }], failed: [], at: 400 } }]);
+    // Nothing at all to record: a round of refused claims writes nothing.
+    expect(decide(round('b', 400, 0, [{ piece: 6, source: 'a', ms: 1 }]), s, OPTIONS)).toEqual([]);
     expect(decide(round('a', 300, 0, [{ piece: 0, source: 'cdn', ms: 1 }]), swarm(), OPTIONS)).toEqual([]);
+  });
+
+  it('refuses a claimed piece: not held, not counted, and handed out from its real holders', () => {
+    const claims = Array.from({ length: 8 }, (_, piece) => ({ piece, source: 'a', ms: 1 }));
+    const s = run([round('b', 300, 0, claims), join('c', 300)], swarm()).state;
+    expect(s.peers.get('b')).toMatchObject({ haveCount: 0, have: new Array(8).fill(false) });
+    expect(s.availability).toEqual([1, 1, 0, 0, 0, 0, 0, 0]);
+    const [assigned] = decide(round('c', 400, 8), s, { policy: { ...POLICY, cdnUploadSlots: 8 }, assign: assignPieces });
+    const assignments = assigned?.type === 'PiecesAssigned' ? assigned.data.assignments : [];
+    expect(assignments.length).toBeGreaterThan(0);
+    for (const { piece, source } of assignments) expect(source === 'cdn' || s.peers.get(source)!.have[piece], `piece ${piece} from ${source}`).toBe(true);
+  });
+
+  it('believes a report of an assignment that expired, was replaced or was made before a re-join', () => {
+    let s = run([round('b', 300, 1)], swarm()).state; // b: piece 0 from a, deadline 1_300
+    // The assignment expires; a leaves, so piece 0 is assigned again, from the CDN.
+    s = run([{ type: 'ExpireAssignments', at: 1_400 }, { type: 'Leave', at: 1_400, peerId: 'a', outcome: 'left' }, round('b', 1_400, 1)], s).state;
+    expect(s.peers.get('b')!.assignedFrom[0]).toEqual(['a', 'cdn']);
+    // The first fetch finishes late: believed, from a.
+    expect(decide(round('b', 1_500, 0, [{ piece: 0, source: 'a', ms: 1 }]), s, OPTIONS)).toMatchObject([{ type: 'PiecesReported', data: { ok: [{ piece: 0, source: 'a' }] } }]);
+    // b expires, joins again (starting over) and re-reports what it holds: believed.
+    s = run([round('b', 1_500, 0, [{ piece: 0, source: 'a', ms: 1 }]), { type: 'ExpireAssignments', at: 20_000 }, join('b', 20_000)], s).state;
+    expect(s.peers.get('b')).toMatchObject({ status: 'active', haveCount: 0 });
+    const rejoined = decide(round('b', 20_001, 0, [{ piece: 0, source: 'a', ms: 1 }, { piece: 1, source: 'a', ms: 1 }]), s, OPTIONS);
+    expect(rejoined).toEqual([{ type: 'PiecesReported', data: { peerId: 'b', ok: [{ piece: 0, source: 'a', ms: 1 }], failed: [], at: 20_001 } }]);
   });
 
   it('expires the in-flight downloads of a source reported unreachable, so its pieces are not stuck', () => {

@@ -84,7 +84,7 @@ function roundFor({ b, c }: Step, state: TaskState, at: number, peerId: string):
     else if (choice === 1) failed.push({ piece: Number(piece), source: entry.source, reason: REASONS[c % REASONS.length]! });
   }
   const n = state.pieceCount ?? 0;
-  if (c % 7 === 0 && n > 0) ok.push({ piece: c % n, source: 'cdn', ms: 2 }); // fetched without an assignment
+  if (c % 7 === 0 && n > 0) ok.push({ piece: c % n, source: 'cdn', ms: 2 }); // a claim of a piece maybe never assigned: refused then
   if (c % 13 === 0 && ok.length > 0) ok.push(ok[0]!); // duplicate entry
   if (c % 97 === 0) ok.push({ piece: n + 1, source: 'cdn', ms: 1 }); // out of range: refused
   return { type: 'Round', at, peerId, ok, failed, want: c % 5 };

@@ -24,7 +24,11 @@ describe('roundResponse', () => {
   it('says wait, done or failed when there is nothing to assign', () => {
     const s = run([join('a')], seedingTask(2, 1)).state;
     expect(roundResponse(s, 'a', [{ piece: 1, source: 'cdn', deadline: 9 }], OPTS)).toEqual({ action: 'wait', retryAfterMs: 200 });
-    const done = run([{ type: 'Round', at: 20, peerId: 'a', ok: [{ piece: 0, source: 'cdn', ms: 1 }, { piece: 1, source: 'cdn', ms: 1 }], failed: [], want: 0 }], s).state;
+    const done = run([
+      { type: 'RecordSeededPieces', at: 15, pieces: [{ piece: 1, size: 50, digest: digestOf(1) }] },
+      { type: 'Round', at: 16, peerId: 'a', ok: [], failed: [], want: 2 },
+      { type: 'Round', at: 20, peerId: 'a', ok: [{ piece: 0, source: 'cdn', ms: 1 }, { piece: 1, source: 'cdn', ms: 1 }], failed: [], want: 0 },
+    ], s).state;
     expect(roundResponse(done, 'a', undefined, OPTS)).toEqual({ action: 'done' });
     const failed = run([{ type: 'FailTask', at: 30, reason: 'origin 404' }], s).state;
     expect(roundResponse(failed, 'a', undefined, OPTS)).toEqual({ action: 'failed', reason: 'origin 404' });
