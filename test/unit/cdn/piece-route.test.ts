@@ -92,6 +92,8 @@ describe.each(['memory', 'disk'] as const)('GET /pieces/:taskId/:piece, served f
     `/pieces/${TASK}/meta.json`,
     `/pieces/${TASK}/0%2F..%2F..%2Fmeta.json`,
     '/pieces/..%2F..%2F..%2Fetc%2Fpasswd/0',
+    `/pieces/${TASK}/%30`, // issue 12, finding 7: a percent-encoded piece number was decoded and served
+    `/pieces/%${TASK.charCodeAt(0).toString(16)}${TASK.slice(1)}/0`, // the same task id, its first digit percent-encoded
   ])('answers 400 for %s and never touches the filesystem for it', async (url) => {
     await writeFile(join(store.taskDir(TASK), 'meta.json'), '{"secret":"not for peers"}');
     await serve();
