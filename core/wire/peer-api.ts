@@ -66,8 +66,11 @@ export type TaskView = z.infer<typeof TaskView>;
 export const JoinRequest = z.object({
   peerId: id,
   hostId: id,
-  /** host:port of the peer's uploader. */
-  address: HostPort.min(3).max(300),
+  /**
+   * host:port of the peer's uploader. By default the supernode keeps only the port and puts
+   * the address the join came from in front of it (`--peer-address`, docs/security.md).
+   */
+  address: HostPort.max(300),
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 
