@@ -41,13 +41,17 @@ export async function createApp(opts: AppOptions) {
     loggerInstance: opts.logger.child({ component: 'http' }, { level: 'warn' }),
     bodyLimit: opts.bodyLimit ?? 1 << 20,
     routerOptions: { ignoreDuplicateSlashes: true },
+    // A body with a "__proto__" or "constructor.prototype" key is accepted with the key dropped:
+    // the schemas allow unknown keys, and a 400 "not valid JSON" would say the JSON was wrong.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // Awaited so that swagger's onRoute hook sees every route registered after it.
   await app.register(swagger, {
     openapi: { info: { title: 'Damselfly supernode', version: '1' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } },
-    transform: jsonSchemaTransform,
+    transform: withEmptyResponses(jsonSchemaTransform),
   });
   installProblemHandlers(app as unknown as FastifyInstance, opts.logger);
 
@@ -71,4 +75,17 @@ export async function createApp(opts: AppOptions) {
   );
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+/**
+ * A 204 is documented without a body: fastify-type-provider-zod would describe `z.null()` as a
+ * JSON `null`, and the document would promise an application/json body that never comes.
+ */
+function withEmptyResponses(transform: typeof jsonSchemaTransform): typeof jsonSchemaTransform {
+  return (input) => {
+    const out = transform(input) as { schema?: { response?: Record<string, unknown> }; url: string };
+    const response = out.schema?.response;
+    if (response?.['204']) response['204'] = { type: 'null', description: (input.schema as { response?: Record<string, { description?: string }> }).response?.['204']?.description ?? 'No Content' };
+    return out;
+  };
 }

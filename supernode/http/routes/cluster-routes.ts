@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TaskParams } from '../../../core/wire/fields.ts';
 import type { LeaseStore } from '../../cluster/lease-store.ts';
 import type { ShardOwnership } from '../../cluster/shard-ownership.ts';
+import { problemResponses } from '../../../edge/http/problem-responses.ts';
 import type { App } from '../server.ts';
 
 const security = [{ bearer: [] }];
@@ -28,7 +29,7 @@ export const TaskOwner = z.object({ taskId: z.string(), shard: z.number().int(),
  * read fresh from the lease store (any replica answers the same), plus this replica's relay lag.
  */
 export function registerClusterRoutes(app: App, o: { leases: LeaseStore; ownership: ShardOwnership; leaseTtlMs: number; relayLag: () => number; warmCopies: () => number }): void {
-  app.get('/api/v1/cluster', { schema: { summary: 'Replicas, shard leases and epochs', security, response: { 200: ClusterView } } }, async () => {
+  app.get('/api/v1/cluster', { schema: { summary: 'Replicas, shard leases and epochs', security, response: { 200: ClusterView, ...problemResponses(401, 503) } } }, async () => {
     const [replicas, leases] = await Promise.all([o.leases.liveReplicas(o.leaseTtlMs), o.leases.leases()]);
     const held = new Map<string, number>();
     for (const l of leases) if (l.held && l.owner) held.set(l.owner, (held.get(l.owner) ?? 0) + 1);
@@ -43,7 +44,7 @@ export function registerClusterRoutes(app: App, o: { leases: LeaseStore; ownersh
     };
   });
 
-  app.get('/api/v1/cluster/tasks/:taskId', { schema: { summary: 'Which replica owns a task', security, params: TaskParams, response: { 200: TaskOwner } } }, async (req) => {
+  app.get('/api/v1/cluster/tasks/:taskId', { schema: { summary: 'Which replica owns a task', security, params: TaskParams, response: { 200: TaskOwner, ...problemResponses(400, 401, 503) } } }, async (req) => {
     const shard = o.ownership.shardOf(req.params.taskId);
     const [replicas, leases] = await Promise.all([o.leases.liveReplicas(o.leaseTtlMs), o.leases.leases()]);
     const lease = leases.find((l) => l.shard === shard);

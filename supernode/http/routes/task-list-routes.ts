@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TaskView } from '../../../core/wire/peer-api.ts';
 import { decodeCursor, encodeCursor, type TaskReadModel, type TaskSummary } from '../../read-model/index.ts';
+import { problemResponses } from '../../../edge/http/problem-responses.ts';
 import type { App } from '../server.ts';
 
 const TaskStatus = TaskView.shape.status;
@@ -47,7 +48,7 @@ export function registerTaskListRoutes(app: App, model: TaskReadModel): void {
         'Page with `next`; a task updated while you page moves to the front of the list.',
       security: [{ bearer: [] }],
       querystring: TaskListQuery,
-      response: { 200: TaskList },
+      response: { 200: TaskList, ...problemResponses(400, 401, 503) },
     },
   }, async (req): Promise<TaskList> => {
     const { status, limit, cursor } = req.query;

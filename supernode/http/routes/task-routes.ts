@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DamselflyError } from '../../../core/errors.ts';
 import { TaskParams } from '../../../core/wire/fields.ts';
 import { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, TaskView } from '../../../core/wire/peer-api.ts';
+import { problemResponses } from '../../../edge/http/problem-responses.ts';
 import type { App } from '../server.ts';
 import type { SwarmService } from '../../swarm/swarm-service.ts';
 
@@ -22,12 +23,12 @@ export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { pre
   const preHandler = routing.preHandler as never;
   app.post('/api/v1/tasks', {
     preHandler,
-    schema: { summary: 'Register (or find) the task for a URL', security, body: RegisterTaskRequest, response: { 200: TaskView } },
+    schema: { summary: 'Register (or find) the task for a URL', security, body: RegisterTaskRequest, response: { 200: TaskView, ...problemResponses(400, 401, 403, 409, 413, 415, 503) } },
   }, async (req) => swarm.registerTask(req.body));
 
   app.get('/api/v1/tasks/:taskId', {
     preHandler,
-    schema: { summary: 'Task status and state hash', security, params: TaskParams, response: { 200: TaskViewWithHash } },
+    schema: { summary: 'Task status and state hash', security, params: TaskParams, response: { 200: TaskViewWithHash, ...problemResponses(400, 401, 404, 503) } },
   }, async (req) => {
     const view = await swarm.view(req.params.taskId);
     if (view.status === 'absent') throw new DamselflyError('DF_ERR_NOT_FOUND', `unknown task ${req.params.taskId}`);
@@ -36,20 +37,20 @@ export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { pre
 
   app.post('/api/v1/tasks/:taskId/peers', {
     preHandler,
-    schema: { summary: 'A peer joins the task', security, params: TaskParams, body: JoinRequest, response: { 200: TaskView } },
+    schema: { summary: 'A peer joins the task', security, params: TaskParams, body: JoinRequest, response: { 200: TaskView, ...problemResponses(400, 401, 404, 409, 413, 415, 503) } },
   }, async (req) => swarm.join(req.params.taskId, req.body));
 
   app.post('/api/v1/tasks/:taskId/peers/:peerId/rounds', {
     preHandler,
     schema: {
       summary: 'Report finished pieces and receive the next assignments (answered after the events are committed)',
-      security, params: PeerParams, body: RoundRequest, response: { 200: RoundResponse },
+      security, params: PeerParams, body: RoundRequest, response: { 200: RoundResponse, ...problemResponses(400, 401, 404, 409, 413, 415, 503) },
     },
   }, async (req) => swarm.round(req.params.taskId, req.params.peerId, req.body));
 
   app.delete('/api/v1/tasks/:taskId/peers/:peerId', {
     preHandler,
-    schema: { summary: 'A peer leaves the task', security, params: PeerParams, body: LeaveRequest, response: { 204: z.null() } },
+    schema: { summary: 'A peer leaves the task', security, params: PeerParams, body: LeaveRequest, response: { 204: z.null().describe('Left'), ...problemResponses(400, 401, 404, 409, 413, 415, 503) } },
   }, async (req, reply) => {
     await swarm.leave(req.params.taskId, req.params.peerId, req.body);
     return reply.code(204).send(null);
