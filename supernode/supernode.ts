@@ -136,6 +136,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       signals.notify(taskId, stateOf(snapshot).version);
       for (const e of events) {
         if (e.type === 'TaskCreated') seeding.ensure(taskId, 'created');
+        if (e.type === 'TaskEvicted') credentials.release(taskId);
         if (e.type === 'PiecesAssigned') for (const a of e.data.assignments) metrics.piecesAssigned.inc({ source: a.source === 'cdn' ? 'cdn' : 'peer' });
       }
     },

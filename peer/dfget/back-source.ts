@@ -3,8 +3,9 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { Agent, interceptors, request } from 'undici';
+import { Agent, request } from 'undici';
 import { DamselflyError } from '../../core/errors.ts';
+import { followRedirects } from '../../edge/http/follow-redirects.ts';
 import type { Throttle } from '../../edge/rate/throttle.ts';
 
 export interface OriginDownload {
@@ -12,6 +13,11 @@ export interface OriginDownload {
   output: string;
   /** Sent to the origin only; never logged, never part of an error message. */
   headers: Record<string, string>;
+  /**
+   * Header names that may follow a redirect to another origin besides the request-control ones
+   * (edge/http/follow-redirects.ts); by default no header the caller gave does.
+   */
+  crossOriginSafe?: readonly string[];
   digest?: string;
   throttle?: Throttle;
   signal?: AbortSignal;
@@ -23,14 +29,20 @@ export interface OriginDownload {
  * Back-to-source: no supernode answered and the user allows it, so the file comes straight from
  * the origin, streamed into a temp file beside the output, checked against --digest as it goes,
  * renamed at the end (never a partial file under the output's name). Redirects are followed
- * (object stores answer with them); undici drops Authorization on a cross-origin redirect.
+ * (object stores answer with them); a redirect to another origin carries only the headers
+ * marked safe, never the caller's credentials (edge/http/follow-redirects.ts, as the CDN does).
  */
 export async function downloadFromOrigin(o: OriginDownload): Promise<{ bytes: number }> {
   const temp = `${o.output}.damselfly-${randomBytes(6).toString('hex')}.tmp`;
   const timeout = o.timeoutMs ?? 30_000;
-  const dispatcher = new Agent({ headersTimeout: timeout, bodyTimeout: timeout }).compose(interceptors.redirect({ maxRedirections: 5 }));
+  const dispatcher = new Agent({ headersTimeout: timeout, bodyTimeout: timeout });
   try {
-    const res = await request(o.url, { headers: o.headers, signal: o.signal, dispatcher });
+    const res = await followRedirects(
+      originUrl(o.url),
+      { method: 'GET', headers: o.headers },
+      (url, method, headers) => request(url, { method: method as 'GET', headers, signal: o.signal, dispatcher }),
+      o.crossOriginSafe ? { crossOriginSafe: o.crossOriginSafe } : {},
+    );
     if (res.statusCode !== 200) {
       await res.body.dump();
       throw new DamselflyError('DF_ERR_ORIGIN', `the origin answered ${res.statusCode}`);
@@ -56,5 +68,14 @@ export async function downloadFromOrigin(o: OriginDownload): Promise<{ bytes: nu
     throw err;
   } finally {
     await dispatcher.close();
+  }
+}
+
+function originUrl(url: string): URL {
+  try {
+    return new URL(url);
+  } catch {
+    // The parse error repeats the input, credentials and all.
+    throw new DamselflyError('DF_ERR_VALIDATION', 'the origin URL is not a valid URL');
   }
 }

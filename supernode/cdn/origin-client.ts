@@ -1,7 +1,8 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { DamselflyError, isDamselflyError } from '../../core/errors.ts';
+import { followRedirects } from '../../edge/http/follow-redirects.ts';
+import { SecretMask } from '../../edge/log/secret-mask.ts';
 import type { OriginGuard } from './origin-guard.ts';
-import { maskSecrets } from './secret-mask.ts';
 
 export type OriginHeaders = Record<string, string | string[] | undefined>;
 
@@ -16,24 +17,30 @@ export interface OriginResponse {
 export interface OriginRequest {
   method: 'GET' | 'HEAD';
   headers: Record<string, string>;
+  /**
+   * Names of headers that may follow a redirect to another origin (edge/http/follow-redirects.ts:
+   * by default only request-control headers such as Range do; credentials never should).
+   */
+  crossOriginSafe?: readonly string[];
   signal?: AbortSignal;
 }
 
-const MAX_REDIRECTS = 5;
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Dropped when a redirect leaves the origin, as browsers and curl do: a blob redirect to a
- * storage bucket must not carry the registry's token (and S3 refuses a foreign Authorization). */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
-
 const transientErrors = new WeakSet<Error>();
+/** The secrets of the request each response body answers, so that an excerpt of it is masked. */
+const secretsOfBody = new WeakMap<object, SecretMask>();
 
 /** An origin failure worth retrying: the network, a 5xx, 408 or 429. */
 export function isTransientOriginError(err: unknown): boolean {
   return err instanceof Error && transientErrors.has(err);
 }
 
-export function originError(detail: string, headers: Record<string, string>, transient: boolean): DamselflyError {
-  const err = new DamselflyError('DF_ERR_ORIGIN', maskSecrets(detail, headers));
+/**
+ * An origin failure with every secret of the request masked: header values, the URL's
+ * credentials (`url`: the URL as fetched), and any URL quoted in `detail` redacted.
+ */
+export function originError(detail: string, headers: Record<string, string> | SecretMask, transient: boolean, url?: string): DamselflyError {
+  const mask = headers instanceof SecretMask ? headers : new SecretMask({ headers, ...(url === undefined ? {} : { url }) });
+  const err = new DamselflyError('DF_ERR_ORIGIN', mask.mask(detail));
   if (transient) transientErrors.add(err);
   return err;
 }
@@ -43,8 +50,10 @@ export const isTransientStatus = (status: number) => status >= 500 || status ===
 /**
  * HTTP to origins through the guard: every hop of a redirect chain is checked before it is
  * requested, and the connector resolves names with the guard's lookup, so no hop can reach a
- * forbidden address by name either. Errors carry no header values (masked) and no `cause`
- * (an undici error's cause can hold request details we do not control).
+ * forbidden address by name either. A hop to another origin carries only the headers marked
+ * safe (edge/http/follow-redirects.ts). Errors carry no secret of the request (header values
+ * and the URL's credentials, masked in every encoding edge/log/secret-mask.ts knows) and no
+ * `cause` (an undici error's cause can hold request details we do not control).
  */
 export class OriginClient {
   private readonly agent: Agent;
@@ -58,29 +67,21 @@ export class OriginClient {
   }
 
   async request(rawUrl: string, req: OriginRequest): Promise<OriginResponse> {
-    let url = this.guard.checkUrl(rawUrl);
-    let headers = { ...req.headers };
-    let method = req.method;
-    for (let hop = 0; ; hop++) {
-      const res = await this.send(url, method, headers, req.signal);
-      const location = res.headers.location;
-      if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string') return { url, ...res };
-      await res.body.dump().catch(() => {
-        // Only draining a redirect's body so the connection can be reused; losing it is harmless.
-      });
-      if (hop + 1 > MAX_REDIRECTS) throw originError(`more than ${MAX_REDIRECTS} redirects`, req.headers, false);
-      const next = this.guard.checkUrl(new URL(location, url));
-      if (next.origin !== url.origin) headers = withoutCredentials(headers);
-      if (res.statusCode === 303 && method !== 'HEAD') method = 'GET';
-      url = next;
-    }
+    const secrets = new SecretMask({ headers: req.headers, url: rawUrl });
+    const start = this.guard.checkUrl(rawUrl);
+    const res = await followRedirects(start, { method: req.method, headers: { ...req.headers } }, (url, method, headers) => this.send(url, method, headers, secrets, req.signal), {
+      checkHop: (next) => this.guard.checkUrl(next),
+      ...(req.crossOriginSafe ? { crossOriginSafe: req.crossOriginSafe } : {}),
+    });
+    secretsOfBody.set(res.body, secrets);
+    return res;
   }
 
   async close(): Promise<void> {
     await this.agent.close();
   }
 
-  private async send(url: URL, method: string, headers: Record<string, string>, signal?: AbortSignal) {
+  private async send(url: URL, method: string, headers: Record<string, string>, secrets: SecretMask, signal?: AbortSignal) {
     try {
       const { statusCode, headers: resHeaders, body } = await request(url, { method, headers, signal, dispatcher: this.agent });
       return { statusCode, headers: resHeaders, body };
@@ -89,13 +90,9 @@ export class OriginClient {
       const guardRefusal = findGuardRefusal(err);
       if (guardRefusal) throw guardRefusal;
       const message = err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
-      throw originError(`${method} ${url.host} failed: ${message}`, headers, true);
+      throw originError(`${method} ${url.host} failed: ${message}`, secrets, true);
     }
   }
-}
-
-function withoutCredentials(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([k]) => !CREDENTIAL_HEADERS.has(k.toLowerCase())));
 }
 
 /** The guard's refusal thrown inside the connector may reach us wrapped by undici. */
@@ -114,21 +111,31 @@ export function discardBody(body: OriginResponse['body']): void {
   body.destroy();
 }
 
-/** Reads at most `max` bytes of an error body, for a diagnostic excerpt. */
+/**
+ * At most `max` characters of an error body, for a diagnostic excerpt, masked with the secrets
+ * of the request it answers before it is cut: `margin` more bytes are read than shown, so a
+ * secret straddling the cut is whole when it is masked.
+ */
 export async function bodyExcerpt(body: OriginResponse['body'], max = 200): Promise<string> {
+  const mask = secretsOfBody.get(body) ?? new SecretMask({});
+  const limit = max + mask.margin;
   const chunks: Buffer[] = [];
   let size = 0;
+  let truncated = false;
   try {
     for await (const chunk of body) {
       chunks.push(chunk as Buffer);
       size += (chunk as Buffer).length;
-      if (size >= max) break;
+      if (size > limit) {
+        truncated = true;
+        break;
+      }
     }
   } catch {
     // The excerpt is only decoration for an error being raised anyway.
   }
   discardBody(body);
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8').replace(/\s+/g, ' ').trim();
+  return mask.excerpt(Buffer.concat(chunks).subarray(0, limit).toString('utf8'), max, truncated);
 }
 
 export function header(headers: OriginHeaders, name: string): string | null {

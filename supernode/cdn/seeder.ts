@@ -6,6 +6,7 @@ import { bodyExcerpt, discardBody, isTransientOriginError, isTransientStatus, or
 import { checkResponseVersion, originChanged, type Validators } from './origin-version.ts';
 import { cutPieces } from './piece-cutter.ts';
 import { maskSecrets } from './secret-mask.ts';
+import { redactUrl } from '../../edge/log/redact.ts';
 import type { Dispatcher } from 'undici';
 import type { Throttle } from '../../edge/rate/throttle.ts';
 import { refillFromReplicas } from './replica-refill.ts';
@@ -159,7 +160,7 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
     const res = await client.request(req.url, { method: 'GET', headers, signal });
     if (res.statusCode !== 200 && res.statusCode !== 206) {
       const excerpt = await bodyExcerpt(res.body);
-      throw originError(`the origin answered ${res.statusCode}${excerpt ? `: ${excerpt}` : ''}`, req.headers, isTransientStatus(res.statusCode));
+      throw originError(`the origin answered ${res.statusCode}${excerpt ? `: ${excerpt}` : ''}`, req.headers, isTransientStatus(res.statusCode), req.url);
     }
     let first: number;
     try {
@@ -184,7 +185,7 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
       if (piece.piece >= stopAfter) break; // closes the origin connection (originBody's finally)
     }
     cursor = nextMissing(cursor);
-    if (cursor <= end) throw originError(`the origin closed the body before piece ${cursor}`, req.headers, true);
+    if (cursor <= end) throw originError(`the origin closed the body before piece ${cursor}`, req.headers, true, req.url);
   };
 
   while (cursor < count) {
@@ -196,7 +197,7 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
       if (!isTransientOriginError(err) || failures >= (deps.retries ?? 5)) throw err;
       failures += 1;
       const delay = Math.min(10_000, (deps.backoffMs ?? 250) * 2 ** (failures - 1));
-      logger?.warn({ taskId, piece: cursor, attempt: failures, delayMs: delay, reason: maskSecrets((err as Error).message, req.headers) }, 'origin fetch failed; resuming');
+      logger?.warn({ taskId, piece: cursor, attempt: failures, delayMs: delay, reason: maskSecrets((err as Error).message, req.headers, req.url) }, 'origin fetch failed; resuming');
       await sleep(delay, undefined, { signal });
     }
     cursor = nextMissing(cursor);
@@ -217,7 +218,7 @@ async function openMeta(store: CdnStore, req: SeedRequest): Promise<CdnMeta> {
   const identifiable = etag !== null || lastModified !== null;
   const sameLayout = stored !== undefined && stored.contentLength === req.contentLength && stored.pieceSize === req.pieceSize;
   if (stored && sameLayout && identifiable && stored.etag === etag && stored.lastModified === lastModified) {
-    return { ...stored, url: req.url };
+    return { ...stored, url: redactUrl(req.url) };
   }
   const digests = req.digests ?? [];
   if (stored && sameLayout && digests.some((d) => d !== null)) {
@@ -226,11 +227,11 @@ async function openMeta(store: CdnStore, req: SeedRequest): Promise<CdnMeta> {
       if (digests[Number(key)] === entry.digest) pieces[key] = entry;
       else await store.removePiece(req.taskId, Number(key));
     }
-    const kept: CdnMeta = { ...stored, url: req.url, etag, lastModified, pieces };
+    const kept: CdnMeta = { ...stored, url: redactUrl(req.url), etag, lastModified, pieces };
     await store.writeMeta(kept);
     return kept;
   }
-  const fresh: CdnMeta = { version: 1, taskId: req.taskId, url: req.url, contentLength: req.contentLength, pieceSize: req.pieceSize, etag, lastModified, pieces: {} };
+  const fresh: CdnMeta = { version: 1, taskId: req.taskId, url: redactUrl(req.url), contentLength: req.contentLength, pieceSize: req.pieceSize, etag, lastModified, pieces: {} };
   await store.reset(fresh);
   return fresh;
 }

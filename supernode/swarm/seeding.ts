@@ -3,7 +3,7 @@ import { DamselflyError, isDamselflyError, type ErrorCode } from '../../core/err
 import { piecesFromOrigin } from '../../core/scheduling/pieces-from-origin.ts';
 import { stateOf, type TaskState } from '../../core/task/index.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
-import type { OriginCredentials } from './origin-credentials.ts';
+import type { OriginAccess, OriginCredentials } from './origin-credentials.ts';
 
 /** What the seeding needs from the CDN (supernode/cdn implements it). */
 export interface CdnPort {
@@ -99,15 +99,18 @@ export class Seeding {
     try {
       let state = stateOf(await runtime.snapshot(taskId));
       refill ||= state.status === 'seeded';
-      const headers = this.o.credentials.headersFor(taskId);
+      // The URL as registered (the stored one is redacted) and its headers, from this replica's memory.
+      const origin = this.o.credentials.originFor(taskId, state.url);
       if (state.status === 'created') {
-        const probe = await cdn.probe(state.url, headers, abort.signal);
+        const probe = await cdn.probe(origin.url, origin.headers, abort.signal);
         state = stateOf((await runtime.execute(taskId, { type: 'RecordProbe', at: clock(), ...probe })).snapshot);
       }
       const wanted = piecesFromOrigin(state);
-      if (wanted.length > 0) state = await this.fetch(taskId, state, wanted, headers, abort.signal);
+      if (wanted.length > 0) state = await this.fetch(taskId, state, wanted, origin, abort.signal);
       if (state.status === 'seeding') await this.complete(taskId, state);
       this.retryAt.delete(taskId);
+      // Seeded, nothing left to refill: a later refill learns the credentials from the next registration.
+      if (stateOf(await runtime.snapshot(taskId)).status === 'seeded') this.o.credentials.release(taskId);
     } catch (err) {
       if (abort.signal.aborted) return;
       const reason = err instanceof Error ? err.message : String(err);
@@ -127,13 +130,14 @@ export class Seeding {
       await runtime.execute(taskId, { type: 'FailTask', at: clock(), reason: reason.slice(0, 500) }).catch((e) => {
         this.o.logger.error({ taskId, err: e }, 'could not record the seeding failure');
       });
+      this.o.credentials.release(taskId);
     } finally {
       this.running.delete(taskId);
     }
   }
 
   /** Has the CDN store `wanted` and records each stored piece; returns the state after the last one. */
-  private async fetch(taskId: string, state: TaskState, wanted: number[], headers: Record<string, string>, signal: AbortSignal): Promise<TaskState> {
+  private async fetch(taskId: string, state: TaskState, wanted: number[], origin: OriginAccess, signal: AbortSignal): Promise<TaskState> {
     const { runtime, cdn, clock } = this.o;
     if (state.status === 'seeded' || state.seededCount > 0) {
       this.o.logger.info({ taskId, pieces: wanted.length, of: state.pieceCount }, 'refilling the CDN from the origin');
@@ -143,8 +147,8 @@ export class Seeding {
     const recorded: Promise<unknown>[] = [];
     await cdn.seed({
       taskId,
-      url: state.url,
-      headers,
+      url: origin.url,
+      headers: origin.headers,
       contentLength: state.contentLength!,
       pieceSize: state.pieceSize!,
       validators: { etag: state.etag, lastModified: state.lastModified },

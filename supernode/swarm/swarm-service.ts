@@ -36,8 +36,10 @@ export class SwarmService {
   async registerTask(req: RegisterTaskRequest): Promise<TaskView> {
     const fields = taskFieldsOf(req);
     const taskId = computeTaskId(fields);
-    this.o.credentials.remember(taskId, req.headers);
     const current = stateOf(await this.o.runtime.snapshot(taskId));
+    // The real URL and the headers, for the CDN's fetch (the task's events carry the URL
+    // redacted); a failed task fetches nothing more.
+    if (current.status !== 'failed') this.o.credentials.remember(taskId, req.headers, req.url);
     if (current.status === 'absent' || current.status === 'evicted') {
       try {
         await this.o.runtime.execute(taskId, { type: 'CreateTask', at: this.o.clock(), taskId, ...fields });

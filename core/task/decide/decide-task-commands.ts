@@ -1,6 +1,7 @@
 import type { EventOf, TaskEvent } from '../../events/index.ts';
 import { DamselflyError } from '../../errors.ts';
 import { computeTaskId } from '../../ids/index.ts';
+import { redactUrl } from '../../ids/redact-url.ts';
 import { MAX_PIECE_COUNT, pieceCountFor, pieceRange, pieceSizeFor, requireFileSize } from '../../pieces/index.ts';
 import { SHA256_HEX, storableText } from '../../wire/fields.ts';
 import type { TaskState } from '../task-state.ts';
@@ -15,8 +16,10 @@ export function decideCreateTask(cmd: CreateTask, state: TaskState): TaskEvent[]
   if (cmd.taskId !== expected || (state.taskId !== '' && state.taskId !== cmd.taskId)) {
     throw new DamselflyError('DF_ERR_TASK_ID_MISMATCH', `${cmd.taskId} is not the id of this URL, digest and range`);
   }
+  // The id is the real URL's; the event (stored, published to Kafka, logged) carries the URL with
+  // its credentials redacted. The real URL stays in the memory of the replica that fetches it.
   const { taskId, url, digest, identifier, range, filter, at } = cmd;
-  return [{ type: 'TaskCreated', data: { taskId, url, digest, identifier, range, filter, at } }];
+  return [{ type: 'TaskCreated', data: { taskId, url: redactUrl(url), digest, identifier, range, filter, at } }];
 }
 
 /**

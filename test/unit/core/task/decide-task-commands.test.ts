@@ -7,9 +7,9 @@ const rejects = (command: TaskCommand, state: TaskState, code: string) =>
   expect(() => decide(command, state, OPTIONS)).toThrowError(expect.objectContaining({ code }));
 
 describe('CreateTask', () => {
-  it('creates an absent task', () => {
+  it('creates an absent task, its URL stored with the signature redacted (the id is the real URL\'s)', () => {
     expect(decide(createCommand(5), initialTaskState(TASK_ID))).toEqual([
-      { type: 'TaskCreated', data: { taskId: TASK_ID, url: TASK_URL, digest: null, identifier: null, range: null, filter: ['sig'], at: 5 } },
+      { type: 'TaskCreated', data: { taskId: TASK_ID, url: TASK_URL.replace('sig=abc', 'sig=[redacted]'), digest: null, identifier: null, range: null, filter: ['sig'], at: 5 } },
     ]);
   });
 
