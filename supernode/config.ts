@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_FILE_SIZE } from '../core/pieces/index.ts';
 import { DEFAULT_POLICY } from '../core/scheduling/policy.ts';
 import { HostPort } from '../core/wire/fields.ts';
 import { durationOption, parseOptions, sizeOption } from '../edge/cli/parse-options.ts';
@@ -23,6 +24,10 @@ export const SupernodeConfigSchema = z.object({
   /** Cap on the CDN's upload to peers, bytes/s (the benchmark's --origin-upload). */
   cdnUploadRate: z.number().int().positive().optional(),
   allowPrivateOrigins: z.boolean().default(false),
+  /** Where peers are reached: the join's source IP with the declared port, or the declared host:port (NAT, proxies). */
+  peerAddress: z.enum(['from-request', 'declared']).default('from-request'),
+  /** Largest origin file a task may have, bytes: at most core's MAX_FILE_SIZE (1 TiB), the default. */
+  maxFileSize: z.number().int().positive().max(MAX_FILE_SIZE, 'at most 1TiB (65536 pieces of 16MiB)').default(MAX_FILE_SIZE),
   /** CDN disk quota, bytes: beyond it the least recently used tasks are collected. */
   cdnMaxBytes: z.number().int().positive().optional(),
   /** CDN tasks unused this long are collected, ms. */
@@ -61,6 +66,8 @@ export interface SupernodeFlags {
   cdnMaxBytes?: string;
   cdnMaxAge?: string;
   allowPrivateOrigins?: boolean;
+  peerAddress?: string;
+  maxFileSize?: string;
   snapshotEvery?: string;
   shards?: string;
   leaseTtl?: string;
@@ -73,6 +80,7 @@ const UnitFlags = z.object({
   cdnMaxBytes: sizeOption.optional(),
   cdnMaxAge: durationOption.optional(),
   leaseTtl: durationOption.optional(),
+  maxFileSize: sizeOption.optional(),
 });
 
 /** Config fields that are not named after their flag. */
@@ -80,7 +88,7 @@ const FLAG_NAMES = { cdnMaxAgeMs: '--cdn-max-age', leaseTtlMs: '--lease-ttl', to
 
 export function parseSupernodeConfig(flags: SupernodeFlags, env: NodeJS.ProcessEnv = process.env): SupernodeConfig {
   const brokers = flags.kafkaBrokers ?? env.DAMSELFLY_KAFKA_BROKERS;
-  const units = parseOptions(UnitFlags, { cdnUploadRate: flags.cdnUploadRate, cdnMaxBytes: flags.cdnMaxBytes, cdnMaxAge: flags.cdnMaxAge, leaseTtl: flags.leaseTtl }, 'supernode');
+  const units = parseOptions(UnitFlags, { cdnUploadRate: flags.cdnUploadRate, cdnMaxBytes: flags.cdnMaxBytes, cdnMaxAge: flags.cdnMaxAge, leaseTtl: flags.leaseTtl, maxFileSize: flags.maxFileSize }, 'supernode');
   const raw = {
     port: flags.port,
     host: flags.host,
@@ -95,6 +103,8 @@ export function parseSupernodeConfig(flags: SupernodeFlags, env: NodeJS.ProcessE
     cdnMaxBytes: units.cdnMaxBytes,
     cdnMaxAgeMs: units.cdnMaxAge,
     allowPrivateOrigins: flags.allowPrivateOrigins,
+    peerAddress: flags.peerAddress,
+    maxFileSize: units.maxFileSize,
     snapshotEvery: flags.snapshotEvery === undefined ? undefined : Number(flags.snapshotEvery),
     shards: flags.shards === undefined ? undefined : Number(flags.shards),
     leaseTtlMs: units.leaseTtl,

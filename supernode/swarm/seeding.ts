@@ -1,5 +1,6 @@
 import type { Logger } from '../../edge/log/logger.ts';
 import { DamselflyError, isDamselflyError, type ErrorCode } from '../../core/errors.ts';
+import { requireFileSize } from '../../core/pieces/index.ts';
 import { piecesFromOrigin } from '../../core/scheduling/pieces-from-origin.ts';
 import { stateOf, type TaskState } from '../../core/task/index.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
@@ -46,6 +47,8 @@ export interface SeedingOptions {
   logger: Logger;
   /** After a refill fails without failing the task (origin down, credentials not known here yet, store down), wait this long before the next try. */
   refillRetryMs?: number;
+  /** config.maxFileSize: a larger origin file fails the task (DF_ERR_FILE_TOO_LARGE); default core's MAX_FILE_SIZE. */
+  maxFileSize?: number;
   /** The other live replicas' addresses (their CDNs serve what they verified before: a refill asks them before the origin). */
   replicaCdns?: () => readonly string[];
 }
@@ -103,6 +106,7 @@ export class Seeding {
       const origin = this.o.credentials.originFor(taskId, state.url);
       if (state.status === 'created') {
         const probe = await cdn.probe(origin.url, origin.headers, abort.signal);
+        requireFileSize(probe.contentLength, this.o.maxFileSize);
         state = stateOf((await runtime.execute(taskId, { type: 'RecordProbe', at: clock(), ...probe })).snapshot);
       }
       const wanted = piecesFromOrigin(state);
