@@ -1,4 +1,3 @@
-import { DamselflyError } from '../../core/errors.ts';
 import { bodyExcerpt, discardBody, header, isTransientStatus, originError, type OriginClient, type OriginResponse } from './origin-client.ts';
 
 export interface OriginProbe {
@@ -49,7 +48,7 @@ async function rangeProbe(client: OriginClient, url: string, headers: Record<str
     // The origin ignored the Range: we learnt the length and must not download the body now.
     discardBody(res.body);
     const length = contentLengthOf(res);
-    if (length === null) throw new DamselflyError('DF_ERR_ORIGIN', `${url} declares no content length; it cannot be split into pieces`);
+    if (length === null) throw originError(`${url} declares no content length; it cannot be split into pieces`, headers, false);
     return { contentLength: length, acceptRanges: false, ...validators };
   }
   const excerpt = await bodyExcerpt(res.body);
