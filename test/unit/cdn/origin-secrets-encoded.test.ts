@@ -82,7 +82,7 @@ describe('secrets in an origin error excerpt', () => {
     body = (req) => `${'e'.repeat(185)} ${req.headers.authorization}`;
     const err = await cdn
       .seed({ taskId: sha256(Buffer.from('straddle')), url: origin(), headers: BEARER, contentLength: 1000, pieceSize: 1000, validators: { etag: '"v1"', lastModified: null }, onPiece: () => {}, signal: new AbortController().signal })
-      .catch((e: unknown) => e as Error);
+      .then(() => new Error('the seed succeeded'), (e: unknown) => e as Error);
     expectMasked(err, [TOKEN]);
     expect(log).toMatch(/origin fetch failed/);
   });
@@ -120,7 +120,7 @@ describe('secrets in an origin error excerpt', () => {
   it('mask the task URL in every origin error, such as a body without a length', async () => {
     status = 200;
     body = () => 'content of unknown length';
-    const err = await cdn.probe(origin('/file.bin?token=q-s3cret-77/zz'), {}).catch((e: unknown) => e as Error);
+    const err = await cdn.probe(origin('/file.bin?token=q-s3cret-77/zz'), {}).then(() => new Error('the probe succeeded'), (e: unknown) => e as Error);
     expect(isDamselflyError(err, 'DF_ERR_ORIGIN')).toBe(true);
     expect(err.message).toMatch(/no content length/);
     expect(err.message).not.toContain('q-s3cret');
