@@ -39,6 +39,9 @@ export const ErrorCodes = {
   // A replica that does not (or no longer) hold the task's shard and cannot forward to its owner
   // right now (no owner yet during a takeover, or the owner is unreachable): ask again shortly.
   DF_ERR_NOT_OWNER: { status: 503, title: 'No replica owns this task right now', retryable: true },
+  // A request marked as forwarded by a replica came from an address that is no live replica's:
+  // its client address cannot be believed (supernode/cluster/owner-routing.ts).
+  DF_ERR_FORWARD_UNTRUSTED: { status: 403, title: 'A forwarded request did not come from a live replica' },
 
   // Task domain errors (core/task/decide).
   DF_ERR_TASK_EXISTS: { status: 409, title: 'The task already exists' },

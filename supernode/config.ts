@@ -24,6 +24,8 @@ export const SupernodeConfigSchema = z.object({
   /** Cap on the CDN's upload to peers, bytes/s (the benchmark's --origin-upload). */
   cdnUploadRate: z.number().int().positive().optional(),
   allowPrivateOrigins: z.boolean().default(false),
+  /** Where peers are reached: the join's source IP with the declared port, or the declared host:port (NAT, proxies). */
+  peerAddress: z.enum(['from-request', 'declared']).default('from-request'),
   /** Largest origin file a task may have, bytes: at most core's MAX_FILE_SIZE (1 TiB), the default. */
   maxFileSize: z.number().int().positive().max(MAX_FILE_SIZE, 'at most 1TiB (65536 pieces of 16MiB)').default(MAX_FILE_SIZE),
   /** CDN disk quota, bytes: beyond it the least recently used tasks are collected. */
@@ -64,6 +66,7 @@ export interface SupernodeFlags {
   cdnMaxBytes?: string;
   cdnMaxAge?: string;
   allowPrivateOrigins?: boolean;
+  peerAddress?: string;
   maxFileSize?: string;
   snapshotEvery?: string;
   shards?: string;
@@ -100,6 +103,7 @@ export function parseSupernodeConfig(flags: SupernodeFlags, env: NodeJS.ProcessE
     cdnMaxBytes: units.cdnMaxBytes,
     cdnMaxAgeMs: units.cdnMaxAge,
     allowPrivateOrigins: flags.allowPrivateOrigins,
+    peerAddress: flags.peerAddress,
     maxFileSize: units.maxFileSize,
     snapshotEvery: flags.snapshotEvery === undefined ? undefined : Number(flags.snapshotEvery),
     shards: flags.shards === undefined ? undefined : Number(flags.shards),

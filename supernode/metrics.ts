@@ -45,6 +45,12 @@ export function createMetrics() {
     actorsLive: new Gauge({ name: 'damselfly_actors_live', help: 'Task actors in memory', registers: [registry] }),
     rounds: new Counter({ name: 'damselfly_rounds_total', help: 'Peer report-and-schedule round trips', labelNames: ['action'], registers: [registry] }),
     piecesAssigned: new Counter({ name: 'damselfly_pieces_assigned_total', help: 'Piece assignments', labelNames: ['source'], registers: [registry] }),
+    reportsRefused: new Counter({
+      name: 'damselfly_reports_refused_total',
+      help: 'Pieces a peer reported as verified that were never assigned to it (unassigned) or not from the source it named (wrong_source): not recorded',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     rehydratedEvents: new Counter({
       name: 'damselfly_rehydrated_events_total',
       help: 'Events read from the store to bring a task actor up to date (the tail after its snapshot or warm copy)',

@@ -168,8 +168,12 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     clock,
     signals,
     onTaskTouched: (taskId, status) => seeding.ensure(taskId, status),
+    onReportsRefused: (taskId, peerId, refused) => {
+      for (const r of refused) metrics.reportsRefused.inc({ reason: r.reason });
+      logger.warn({ taskId, peerId, refused: refused.length, first: refused[0] }, 'refused reports of pieces never assigned so');
+    },
   });
-  const routing = ownerRouting({ ownership, selfAddress: () => address });
+  const routing = ownerRouting({ ownership, selfAddress: () => address, peerAddress: config.peerAddress });
   registerTaskRoutes(app, swarm, routing);
   registerHistoryRoutes(app, store);
   const taskList = new TaskReadModel({ store });

@@ -19,6 +19,7 @@ export function supernodeCommand(): Command {
     .option('--cdn-max-bytes <size>', 'CDN disk quota, e.g. 50GiB (least recently used tasks go first)')
     .option('--cdn-max-age <duration>', 'collect CDN tasks unused this long, e.g. 24h')
     .option('--allow-private-origins', 'allow origins on link-local/metadata addresses')
+    .option('--peer-address <from-request|declared>', 'how peers are reached: the IP their join came from with the port they declare, or the host:port they declare (behind NAT or a proxy)', 'from-request')
     .option('--max-file-size <size>', 'largest origin file a task may have, e.g. 200GiB (at most and by default 1TiB)')
     .option('--shards <n>', 'virtual shards tasks hash into; the same on every replica of a cluster, for the life of its data', '64')
     .option('--lease-ttl <duration>', 'shard lease lifetime, e.g. 2s: a dead owner is replaced within about this long', '2s')

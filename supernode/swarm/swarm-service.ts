@@ -1,6 +1,6 @@
 import { computeTaskId } from '../../core/ids/index.ts';
 import { DamselflyError, isDamselflyError } from '../../core/errors.ts';
-import { roundResponse, stateHash, stateOf, taskView } from '../../core/task/index.ts';
+import { refusedReports, roundResponse, stateHash, stateOf, taskView, type RefusedReason, type TaskState } from '../../core/task/index.ts';
 import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
 import type { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, TaskView } from '../../core/wire/peer-api.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
@@ -24,6 +24,8 @@ export interface SwarmServiceOptions {
   signals: TaskSignals;
   /** Called with the task's status whenever a peer touches it (the seeding restarts from here). */
   onTaskTouched?: (taskId: string, status: string) => void;
+  /** Called with the ok entries of a committed round that decide refused (never assigned so): the metric. */
+  onReportsRefused?: (taskId: string, peerId: string, refused: { piece: number; source: string; reason: RefusedReason }[]) => void;
 }
 
 /**
@@ -60,11 +62,15 @@ export class SwarmService {
   }
 
   async round(taskId: string, peerId: string, req: RoundRequest): Promise<RoundResponse> {
-    await this.requireTask(taskId);
+    // Refusals are decided in core and leave no event; they are named here from the state the
+    // round arrived in, by the rule decide applies (only a peer racing its own rounds could
+    // see the two differ).
+    const refused = refusedReports(await this.requireTask(taskId), peerId, req.ok);
     const deadline = this.o.clock() + req.holdMs;
     let command = { type: 'Round' as const, at: this.o.clock(), peerId, ok: req.ok, failed: req.failed, want: req.want };
     for (;;) {
       const outcome = await this.o.runtime.execute(taskId, command);
+      if (refused.length > 0 && command.ok.length > 0) this.o.onReportsRefused?.(taskId, peerId, refused);
       const assigned = outcome.events.find((e) => e.type === 'PiecesAssigned');
       const response = roundResponse(stateOf(outcome.snapshot), peerId, assigned?.type === 'PiecesAssigned' ? assigned.data.assignments : undefined, {
         cdnAddress: this.o.cdnAddress(),
@@ -98,9 +104,10 @@ export class SwarmService {
     return taskView(stateOf(await this.o.runtime.snapshot(taskId)));
   }
 
-  private async requireTask(taskId: string): Promise<void> {
+  private async requireTask(taskId: string): Promise<TaskState> {
     const state = stateOf(await this.o.runtime.snapshot(taskId));
     if (state.status === 'absent') throw new DamselflyError('DF_ERR_NOT_FOUND', `unknown task ${taskId}`);
     this.o.onTaskTouched?.(taskId, state.status);
+    return state;
   }
 }

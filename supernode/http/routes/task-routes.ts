@@ -6,6 +6,7 @@ import { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResp
 import { problemResponses } from '../../../edge/http/problem-responses.ts';
 import type { App } from '../server.ts';
 import type { SwarmService } from '../../swarm/swarm-service.ts';
+import { directPeerAddress, type PeerAddressOf } from '../../cluster/owner-routing.ts';
 
 const PeerParams = TaskParams.extend({ peerId: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/) });
 const TaskViewWithHash = TaskView.extend({ stateHash: z.string() });
@@ -16,9 +17,11 @@ export type RouteGuard = (req: FastifyRequest, reply: FastifyReply) => Promise<u
 /**
  * The peer API (core/wire/peer-api.ts is the contract): register, join, rounds, leave, status.
  * `preHandler` routes each request to the task's owner (supernode/cluster/owner-routing.ts);
- * without it (a single replica, tests) every task is handled here.
+ * without it (a single replica, tests) every task is handled here. `peerAddressOf` says where a
+ * joining peer is reached (default: the join's source IP with the declared port).
  */
-export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { preHandler?: RouteGuard } = {}): void {
+export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { preHandler?: RouteGuard; peerAddressOf?: PeerAddressOf } = {}): void {
+  const peerAddressOf = routing.peerAddressOf ?? directPeerAddress;
   // The zod-typed app's hook type is generic over its logger and type provider; a plain guard is enough here.
   const preHandler = routing.preHandler as never;
   app.post('/api/v1/tasks', {
@@ -37,8 +40,8 @@ export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { pre
 
   app.post('/api/v1/tasks/:taskId/peers', {
     preHandler,
-    schema: { summary: 'A peer joins the task', security, params: TaskParams, body: JoinRequest, response: { 200: TaskView, ...problemResponses(400, 401, 404, 409, 413, 415, 503) } },
-  }, async (req) => swarm.join(req.params.taskId, req.body));
+    schema: { summary: 'A peer joins the task', security, params: TaskParams, body: JoinRequest, response: { 200: TaskView, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 503) } },
+  }, async (req) => swarm.join(req.params.taskId, { ...req.body, address: await peerAddressOf(req, req.body.address) }));
 
   app.post('/api/v1/tasks/:taskId/peers/:peerId/rounds', {
     preHandler,

@@ -7,7 +7,7 @@ import type { StoredEvent, TaskEvent } from '../../../core/events/index.ts';
 import { DamselflyError } from '../../../core/errors.ts';
 import { computeTaskId } from '../../../core/ids/index.ts';
 import { DEFAULT_POLICY } from '../../../core/scheduling/policy.ts';
-import { decide, evolve, initialTaskSnapshot, stateOf, taskInvariantViolations, type TaskCommand, type TaskSnapshot, type TaskState } from '../../../core/task/index.ts';
+import { decide, evolve, initialTaskSnapshot, stateOf, taskInvariantViolations, type AssignFn, type TaskCommand, type TaskSnapshot, type TaskState } from '../../../core/task/index.ts';
 import { Cdn } from '../../../supernode/cdn/cdn.ts';
 import { OriginCredentials } from '../../../supernode/swarm/origin-credentials.ts';
 import { Seeding, type SeedingRuntime } from '../../../supernode/swarm/seeding.ts';
@@ -28,6 +28,8 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 class MemoryRuntime implements SeedingRuntime {
   snapshots = new Map<string, TaskSnapshot>();
   commands: TaskCommand[] = [];
+  /** Pins the next assignments (a fixture's peers must be given a piece before they may report it). */
+  assign: AssignFn | undefined;
 
   async snapshot(taskId: string): Promise<TaskSnapshot> {
     return this.snapshots.get(taskId) ?? initialTaskSnapshot(taskId);
@@ -36,7 +38,7 @@ class MemoryRuntime implements SeedingRuntime {
   async execute(taskId: string, command: TaskCommand): Promise<{ events: StoredEvent[]; snapshot: TaskSnapshot }> {
     this.commands.push(command);
     let snapshot = await this.snapshot(taskId);
-    const events: TaskEvent[] = decide(command, stateOf(snapshot), { policy: DEFAULT_POLICY });
+    const events: TaskEvent[] = decide(command, stateOf(snapshot), { policy: DEFAULT_POLICY, ...(this.assign ? { assign: this.assign } : {}) });
     for (const e of events) snapshot = evolve(snapshot, e);
     expect(taskInvariantViolations(stateOf(snapshot))).toEqual([]);
     this.snapshots.set(taskId, snapshot);
@@ -100,7 +102,12 @@ async function takenOver(holders: { id: string; have: number[]; outcome?: 'succe
   if (seeded.length === COUNT) await exec({ type: 'CompleteSeed', at: 4 });
   for (const h of holders) {
     await exec({ type: 'Join', at: 5, peerId: h.id, hostId: `host-${h.id}`, address: `127.0.0.1:${7000 + h.id.length}` });
-    if (h.have.length > 0) await exec({ type: 'Round', at: 6, peerId: h.id, ok: h.have.map((p) => ({ piece: p, source: 'cdn', ms: 1 })), failed: [], want: 0 });
+    if (h.have.length > 0) {
+      runtime.assign = () => h.have.map((piece) => ({ piece, source: 'cdn', deadline: 100 }));
+      await exec({ type: 'Round', at: 6, peerId: h.id, ok: [], failed: [], want: 1 });
+      runtime.assign = undefined;
+      await exec({ type: 'Round', at: 6, peerId: h.id, ok: h.have.map((p) => ({ piece: p, source: 'cdn', ms: 1 })), failed: [], want: 0 });
+    }
     if (h.outcome) await exec({ type: 'Leave', at: 7, peerId: h.id, outcome: h.outcome });
   }
   await exec({ type: 'AcquireOwnership', at: 10, replicaId: 'r2', epoch: 2, cdnPieces: await cdn.heldPieces(taskId, runtime.state(taskId)) });
