@@ -4,6 +4,7 @@ import { DamselflyError } from '../../core/errors.ts';
 import type { LogSink } from '../log/log-sink.ts';
 import { RepeatLimiter } from '../log/repeat-limiter.ts';
 import { problemHeaders, problemOf, problemOfError, type Problem } from './problem.ts';
+import { replyNoRoute } from './no-route.ts';
 
 /** Renders a problem on a Fastify reply, exactly as `sendProblem` does on node:http. */
 export function replyProblem(reply: FastifyReply, problem: Problem): FastifyReply {
@@ -33,6 +34,9 @@ export function toProblem(err: unknown): Problem {
 export function installProblemHandlers(app: FastifyInstance, log: LogSink): void {
   const quiet = new RepeatLimiter(10_000);
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    // No route takes it (e.g. a QUERY without Content-Type failed body parsing on the way to
+    // the not-found handler): say so, not what went wrong with a body nobody would read.
+    if (req.is404) return replyNoRoute(app, req, reply);
     const problem = toProblem(err);
     if (problem.status === 503) {
       const heldBack = quiet.pass(problem.code);
@@ -40,5 +44,5 @@ export function installProblemHandlers(app: FastifyInstance, log: LogSink): void
     } else if (problem.status >= 500) log.error({ err, url: req.url, method: req.method }, 'request failed');
     return replyProblem(reply, problem);
   });
-  app.setNotFoundHandler((req, reply) => replyProblem(reply, problemOf('DF_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.setNotFoundHandler((req, reply) => replyNoRoute(app, req, reply));
 }

@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../../edge/log/logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { installProblemHandlers, replyProblem } from '../../edge/http/fastify-problems.ts';
+import { installProblemHandlers, replyProblem, toProblem } from '../../edge/http/fastify-problems.ts';
 import { problemOf } from '../../edge/http/problem.ts';
 import { guardRoutes } from '../../edge/http/route-guard.ts';
 import { bearerAuth } from '../../edge/http/bearer-auth.ts';
@@ -40,7 +40,10 @@ export async function createApp(opts: AppOptions) {
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: 'http' }, { level: 'warn' }),
     bodyLimit: opts.bodyLimit ?? 1 << 20,
-    routerOptions: { ignoreDuplicateSlashes: true },
+    // maxParamLength above every parameter's schema, so that a long one is the schema's 400.
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 1000 },
+    // The router's own refusals (bad percent-encoding, a parameter over maxParamLength) as problems.
+    frameworkErrors: (err, _req, reply) => replyProblem(reply, toProblem(err)),
     // A body with a "__proto__" or "constructor.prototype" key is accepted with the key dropped:
     // the schemas allow unknown keys, and a 400 "not valid JSON" would say the JSON was wrong.
     onProtoPoisoning: 'remove',
@@ -83,8 +86,8 @@ export async function createApp(opts: AppOptions) {
  */
 function withEmptyResponses(transform: typeof jsonSchemaTransform): typeof jsonSchemaTransform {
   return (input) => {
-    const out = transform(input) as { schema?: { response?: Record<string, unknown> }; url: string };
-    const response = out.schema?.response;
+    const out = transform(input);
+    const response = (out.schema as { response?: Record<string, unknown> } | undefined)?.response;
     if (response?.['204']) response['204'] = { type: 'null', description: (input.schema as { response?: Record<string, { description?: string }> }).response?.['204']?.description ?? 'No Content' };
     return out;
   };
