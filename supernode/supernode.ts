@@ -152,7 +152,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   });
   // Declared after the runtime that its callbacks reach: they run only once commands flow.
   const seeding = new Seeding({
-    runtime, cdn, credentials, clock, logger: logger.child({ component: 'seeding' }),
+    runtime, cdn, credentials, clock, logger: logger.child({ component: 'seeding' }), maxFileSize: config.maxFileSize,
     replicaCdns: () => ownership.status().replicas.filter((r) => r.replicaId !== replicaId && r.address).map((r) => r.address),
   });
 
