@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installProblemHandlers } from '../../../edge/http/fastify-problems.ts';
 import { CLIENT_IP_HEADER, FORWARDED_HEADER, ownerRouting, withClientHost, type PeerAddressMode } from '../../../supernode/cluster/owner-routing.ts';
 import type { ShardOwnership } from '../../../supernode/cluster/shard-ownership.ts';
+import { parseSupernodeConfig } from '../../../supernode/config.ts';
 
 const TASK = 'c'.repeat(64);
 
@@ -89,6 +90,12 @@ describe('the address a joining peer is reached at', () => {
 
   it('is the declared host:port under --peer-address declared', async () => {
     expect(await join(declared.address, 'peer.example:7001')).toEqual({ status: 200, body: { address: 'peer.example:7001' } });
+  });
+
+  it('is from-request unless --peer-address says declared; another value is a usage error naming the flag', () => {
+    expect(parseSupernodeConfig({}, {}).peerAddress).toBe('from-request');
+    expect(parseSupernodeConfig({ peerAddress: 'declared' }, {}).peerAddress).toBe('declared');
+    expect(() => parseSupernodeConfig({ peerAddress: 'nat' }, {})).toThrowError(expect.objectContaining({ code: 'DF_ERR_USAGE', message: expect.stringContaining('--peer-address') }));
   });
 
   it('keeps a declared loopback host for a client on loopback, and brackets an IPv6 client', () => {
