@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/index.ts';
+import { redactUrl } from '../ids/redact-url.ts';
 
 /** One line of a task's history: the event and a short human summary of what it says. */
 export interface TimelineEntry {
@@ -21,7 +22,8 @@ export function eventTime(e: StoredEvent): number {
 function summarise(e: StoredEvent): string {
   switch (e.type) {
     case 'TaskCreated':
-      return `task created for ${e.data.url}`;
+      // Redacted again: events written before TaskCreated carried a redacted URL hold the real one.
+      return `task created for ${redactUrl(e.data.url)}`;
     case 'SourceProbed':
       return `origin: ${e.data.contentLength} bytes in ${e.data.pieceCount} pieces of ${e.data.pieceSize}`;
     case 'PiecesSeeded':
