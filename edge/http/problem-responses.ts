@@ -18,7 +18,7 @@ export const ProblemBody: z.ZodType<Problem> = z.object({
 const WHY = {
   400: 'The request is invalid: the problem\'s code and detail name the field',
   401: 'The cluster token is missing or wrong (`Authorization: Bearer <token>`)',
-  403: 'The origin address is not allowed (docs/security.md, "Origin guard")',
+  403: 'Forbidden: the origin address is not allowed, or a request marked as forwarded did not come from a live replica (docs/security.md)',
   404: 'No such task, or the peer is not part of it',
   409: 'The task or the peer is not in a state that allows this',
   413: 'The body is larger than the limit',

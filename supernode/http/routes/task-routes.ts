@@ -31,7 +31,7 @@ export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { pre
 
   app.get('/api/v1/tasks/:taskId', {
     preHandler,
-    schema: { summary: 'Task status and state hash', security, params: TaskParams, response: { 200: TaskViewWithHash, ...problemResponses(400, 401, 404, 503) } },
+    schema: { summary: 'Task status and state hash', security, params: TaskParams, response: { 200: TaskViewWithHash, ...problemResponses(400, 401, 403, 404, 503) } },
   }, async (req) => {
     const view = await swarm.view(req.params.taskId);
     if (view.status === 'absent') throw new DamselflyError('DF_ERR_NOT_FOUND', `unknown task ${req.params.taskId}`);
@@ -47,13 +47,13 @@ export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { pre
     preHandler,
     schema: {
       summary: 'Report finished pieces and receive the next assignments (answered after the events are committed)',
-      security, params: PeerParams, body: RoundRequest, response: { 200: RoundResponse, ...problemResponses(400, 401, 404, 409, 413, 415, 503) },
+      security, params: PeerParams, body: RoundRequest, response: { 200: RoundResponse, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 503) },
     },
   }, async (req) => swarm.round(req.params.taskId, req.params.peerId, req.body));
 
   app.delete('/api/v1/tasks/:taskId/peers/:peerId', {
     preHandler,
-    schema: { summary: 'A peer leaves the task', security, params: PeerParams, body: LeaveRequest, response: { 204: z.null().describe('Left'), ...problemResponses(400, 401, 404, 409, 413, 415, 503) } },
+    schema: { summary: 'A peer leaves the task', security, params: PeerParams, body: LeaveRequest, response: { 204: z.null().describe('Left'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 503) } },
   }, async (req, reply) => {
     await swarm.leave(req.params.taskId, req.params.peerId, req.body);
     return reply.code(204).send(null);
