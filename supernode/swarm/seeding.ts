@@ -102,15 +102,17 @@ export class Seeding {
     try {
       let state = stateOf(await runtime.snapshot(taskId));
       refill ||= state.status === 'seeded';
-      // The URL as registered (the stored one is redacted) and its headers, from this replica's memory.
-      const origin = this.o.credentials.originFor(taskId, state.url);
+      // The URL as registered (the stored one is redacted) and its headers, from this replica's
+      // memory; asked for only when the origin is (a seeded task touched by every round is not).
+      const origin = () => this.o.credentials.originFor(taskId, state.url);
       if (state.status === 'created') {
-        const probe = await cdn.probe(origin.url, origin.headers, abort.signal);
+        const { url, headers } = origin();
+        const probe = await cdn.probe(url, headers, abort.signal);
         requireFileSize(probe.contentLength, this.o.maxFileSize);
         state = stateOf((await runtime.execute(taskId, { type: 'RecordProbe', at: clock(), ...probe })).snapshot);
       }
       const wanted = piecesFromOrigin(state);
-      if (wanted.length > 0) state = await this.fetch(taskId, state, wanted, origin, abort.signal);
+      if (wanted.length > 0) state = await this.fetch(taskId, state, wanted, origin(), abort.signal);
       if (state.status === 'seeding') await this.complete(taskId, state);
       this.retryAt.delete(taskId);
       // Seeded, nothing left to refill: a later refill learns the credentials from the next registration.

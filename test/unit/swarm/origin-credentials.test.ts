@@ -184,4 +184,15 @@ describe('credentials of a task being seeded', () => {
     now += 10_000;
     expect(await ensure(taskId)).toBe('seeded');
   });
+
+  it('does not ask for the released credentials of a seeded task that peers keep touching', async () => {
+    const taskId = await register({ authorization: 'Bearer h-s3cret' });
+    expect(await ensure(taskId)).toBe('seeded');
+    const warnings: string[] = [];
+    seeding = new Seeding({ runtime, cdn, credentials, clock: () => now, logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }), refillRetryMs: 10_000 });
+    const requests = seen.length;
+    for (let i = 0; i < 3; i++) expect(await ensure(taskId)).toBe('seeded'); // a round, a join, a leave…
+    expect(seen).toHaveLength(requests);
+    expect(warnings).toEqual([]);
+  });
 });
