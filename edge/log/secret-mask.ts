@@ -34,10 +34,6 @@ export class SecretMask {
     this.margin = forms.reduce((m, s) => Math.max(m, widestEncodingOf(s)), 0);
   }
 
-  get empty(): boolean {
-    return this.patterns.length === 0;
-  }
-
   mask(text: string): string {
     let out = text.replace(URL_IN_TEXT, (u) => redactUrl(u));
     for (const p of this.patterns) out = out.replace(p, REDACTED);
