@@ -115,7 +115,8 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     }
   }
   const credentials = new OriginCredentials();
-  const signals = new TaskSignals();
+  // What it keeps follows the live actors (read lazily: the runtime is declared next).
+  const signals = new TaskSignals(() => runtime.liveTaskIds());
   const runtime = new TaskRuntime({
     store,
     policy: config.policy,
