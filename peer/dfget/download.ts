@@ -8,7 +8,7 @@ import { TaskRegistry } from '../storage/task-registry.ts';
 import { createThrottle, CHUNK_BURST_BYTES } from '../../edge/rate/index.ts';
 import { registryPieceSource, startUploader, type Uploader } from '../uploader/index.ts';
 import { silentLog } from '../../edge/log/log-sink.ts';
-import { redactHeaders, redactUrl } from '../log/redact-headers.ts';
+import { redactHeaders, redactUrl } from '../../edge/log/redact.ts';
 import { SupernodeClient, SupernodesUnreachable } from './supernode-client.ts';
 import { fetchPiece } from '../../edge/pieces/index.ts';
 import { downloadFromOrigin } from './back-source.ts';

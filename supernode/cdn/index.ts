@@ -8,6 +8,5 @@ export * from './origin-probe.ts';
 export * from './origin-version.ts';
 export * from './piece-cutter.ts';
 export * from './piece-route.ts';
-export * from './secret-mask.ts';
 export * from './seeder.ts';
 export * from '../../edge/rate/throttle.ts';

@@ -5,7 +5,7 @@ import type { CdnMeta, CdnStore } from './cdn-store.ts';
 import { bodyExcerpt, discardBody, isTransientOriginError, isTransientStatus, originError, type OriginClient } from './origin-client.ts';
 import { checkResponseVersion, originChanged, type Validators } from './origin-version.ts';
 import { cutPieces } from './piece-cutter.ts';
-import { maskSecrets } from './secret-mask.ts';
+import { maskSecrets } from '../../edge/log/secret-mask.ts';
 import { redactUrl } from '../../edge/log/redact.ts';
 import type { Dispatcher } from 'undici';
 import type { Throttle } from '../../edge/rate/throttle.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redactHeaders, redactUrl } from '../../../peer/log/redact-headers.ts';
+import { REDACTED, redactHeaders, redactUrl } from '../../../edge/log/redact.ts';
 
 describe('what a peer may log about origin credentials', () => {
   it('masks every header whose name could carry a credential', () => {
