@@ -27,7 +27,8 @@ export const pieceRoute: FastifyPluginAsync<PieceRouteOptions> = async (app, o) 
     retryAfterMs: o.retryAfterMs,
     log: app.log,
   });
-  app.get('/pieces/:taskId/:piece', (req, reply) => {
+  // Not in the OpenAPI document: it is the data plane every holder speaks (edge/pieces), fuzzed on its own (test/unit/http/pieces-fuzz.test.ts).
+  app.get('/pieces/:taskId/:piece', { schema: { hide: true } }, (req, reply) => {
     reply.hijack();
     return pieces.handle(req.raw, reply.raw);
   });
