@@ -75,6 +75,11 @@ export class Seeding {
     return this.running.has(taskId);
   }
 
+  /** How many tasks wait for a retry (bounded: a passed time is dropped when the next one is set). */
+  get pendingRetries(): number {
+    return this.retryAt.size;
+  }
+
   /** Starts the seed, or a refill, unless one already runs here or the task does not need it. */
   ensure(taskId: string, status: string): void {
     if (status !== 'created' && status !== 'seeding' && status !== 'seeded') return;
@@ -84,6 +89,7 @@ export class Seeding {
 
   stopAll(): void {
     for (const c of this.running.values()) c.abort();
+    this.retryAt.clear();
   }
 
   /** Stops the seeds of the tasks `matches` selects (a shard this replica no longer owns). */
@@ -128,6 +134,14 @@ export class Seeding {
       const ours = OWN_TROUBLE.some((code) => isDamselflyError(err, code));
       const changed = isDamselflyError(err, 'DF_ERR_ORIGIN_CHANGED') || isDamselflyError(err, 'DF_ERR_DIGEST_CONFLICT');
       if (ours || (refill && !changed)) {
+        // A task never touched again would keep its entry for good: drop the passed ones, which
+        // are at the front (each time is now + the same delay, inserted anew), so only the
+        // failures of the last refillRetryMs are kept, at O(1) a failure.
+        for (const [id, at] of this.retryAt) {
+          if (at > clock()) break;
+          this.retryAt.delete(id);
+        }
+        this.retryAt.delete(taskId);
         this.retryAt.set(taskId, clock() + (this.o.refillRetryMs ?? 5_000));
         this.o.logger.warn({ taskId, reason }, 'fetching from the origin failed; will retry');
         return;
