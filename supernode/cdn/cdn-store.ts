@@ -35,6 +35,11 @@ export const DEFAULT_HOT_BYTES = 64 * 1024 * 1024;
 
 export class CdnStore {
   readonly root: string;
+  /**
+   * When each task's meta.json was last marked, for TOUCH_EVERY_MS only: an older entry says
+   * nothing, so it is dropped at the next touch (entries are in time order, each touch
+   * re-inserting its task: the old ones are at the front), and a collected task's at once.
+   */
   private readonly touched = new Map<string, number>();
   /**
    * The pieces written last, in memory, keyed `<taskId>/<piece>`. The CDN serves a piece mostly
@@ -59,6 +64,17 @@ export class CdnStore {
   /** Forgets the task's pieces held in memory (its files are being removed or replaced). */
   forgetHot(taskId: string): void {
     for (const key of this.hot.keys()) if (key.startsWith(`${taskId}/`)) this.hot.delete(key);
+  }
+
+  /** Forgets everything kept in memory for a task whose files were collected. */
+  forget(taskId: string): void {
+    this.forgetHot(taskId);
+    this.touched.delete(taskId);
+  }
+
+  /** How many tasks the LRU bookkeeping remembers a recent touch of. */
+  get touchedTasks(): number {
+    return this.touched.size;
   }
 
   taskDir(taskId: string): string {
@@ -153,6 +169,11 @@ export class CdnStore {
   /** Marks the task as recently used (for the LRU in gcCdn); cheap when called per request. */
   async touch(taskId: string, now: number): Promise<void> {
     if (now - (this.touched.get(taskId) ?? -Infinity) < TOUCH_EVERY_MS) return;
+    for (const [id, at] of this.touched) {
+      if (now - at < TOUCH_EVERY_MS) break;
+      this.touched.delete(id);
+    }
+    this.touched.delete(taskId);
     this.touched.set(taskId, now);
     const when = new Date(now);
     await utimes(join(this.taskDir(taskId), META_FILE), when, when).catch((err: NodeJS.ErrnoException) => {

@@ -102,7 +102,7 @@ export class Cdn {
 
   async gc(o: { maxAgeMs?: number; maxBytes?: number; now: number; inUse: (taskId: string) => boolean }): Promise<GcResult> {
     const result = await gcCdn({ dataDir: this.o.dataDir, ...o });
-    for (const taskId of result.removed) this.store.forgetHot(taskId);
+    for (const taskId of result.removed) this.store.forget(taskId);
     return result;
   }
 
