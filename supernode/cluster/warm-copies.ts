@@ -13,6 +13,18 @@ interface WarmCopy {
 
 /** Pending events are folded in (with core's fast replay) once this many have gathered. */
 const FOLD_EVERY = 256;
+/** Copies kept by default (WarmCopiesOptions.maxCopies). */
+export const DEFAULT_MAX_WARM_COPIES = 1024;
+
+export interface WarmCopiesOptions {
+  /**
+   * The memory bound: beyond this many copies the one updated least recently is dropped. A copy
+   * holds per-piece and per-peer state, so an unbounded set grows with every task the cluster
+   * ever ran. A dropped copy costs a longer catch-up from the store on takeover (and a running
+   * task whose copy was dropped resumes with its peers' next request, not at the takeover).
+   */
+  maxCopies?: number;
+}
 
 /**
  * Every task's state as the Kafka stream tells it, kept by every replica (issue 4: "replicas
@@ -32,12 +44,25 @@ const FOLD_EVERY = 256;
  * event is folded in, so only the tasks active since the start cost a read, once. A repeated
  * version is skipped, and a gap (a version missing) drops the copy until the stream's next
  * event loads it again — the store is the truth, so a missing copy only costs a longer catch-up.
+ *
+ * Bounded: at most `maxCopies`, least recently updated first out (the Map's order, an update
+ * re-inserting its stream unless it is the newest already: O(1) an event); and a copy goes
+ * once a fold finds its task failed, evicted, or seeded with no peer active (nobody to resume).
  */
 export class WarmCopies {
+  /** Least recently updated first. */
   private readonly copies = new Map<string, WarmCopy>();
+  /** The stream updated last: it is at the end of `copies` already, or no longer in it. */
+  private newest: string | undefined;
+  private readonly maxCopies: number;
 
   /** `load`: a stream's state and version from the store; without it, copies start only at version 1. */
-  constructor(private readonly load?: (taskId: string) => Promise<{ state: TaskState; version: number } | undefined>) {}
+  constructor(
+    private readonly load?: (taskId: string) => Promise<{ state: TaskState; version: number } | undefined>,
+    opts: WarmCopiesOptions = {},
+  ) {
+    this.maxCopies = Math.max(1, opts.maxCopies ?? DEFAULT_MAX_WARM_COPIES);
+  }
 
   get size(): number {
     return this.copies.size;
@@ -62,9 +87,10 @@ export class WarmCopies {
         continue;
       }
       if (!copy) {
-        this.copies.set(e.streamId, { state: initialTaskState(e.streamId), foldedVersion: 0, pending: [e] });
+        this.keep(e.streamId, { state: initialTaskState(e.streamId), foldedVersion: 0, pending: [e] });
         continue;
       }
+      if (e.streamId !== this.newest) this.keep(e.streamId, copy);
       copy.pending.push(e);
       if (copy.pending.length >= FOLD_EVERY) this.fold(e.streamId, copy);
     }
@@ -87,7 +113,7 @@ export class WarmCopies {
       if (!belongs(taskId)) continue;
       const state = this.current(taskId)?.state;
       if (!state) continue;
-      if (state.status === 'created' || state.status === 'seeding' || [...state.peers.values()].some((p) => p.status === 'active')) running.push(taskId);
+      if (needsOwner(state)) running.push(taskId);
     }
     return running;
   }
@@ -96,8 +122,16 @@ export class WarmCopies {
   private async loadFromStore(taskId: string): Promise<boolean> {
     const loaded = await this.load!(taskId).then((l) => l ?? null, () => undefined);
     if (loaded === undefined) return false;
-    if (loaded && loaded.version > 0 && !this.copies.has(taskId)) this.copies.set(taskId, { state: loaded.state, foldedVersion: loaded.version, pending: [] });
+    if (loaded && loaded.version > 0 && !this.copies.has(taskId)) this.keep(taskId, { state: loaded.state, foldedVersion: loaded.version, pending: [] });
     return true;
+  }
+
+  /** (Re-)inserts a copy as the newest, dropping the least recently updated one beyond maxCopies. */
+  private keep(taskId: string, copy: WarmCopy): void {
+    this.copies.delete(taskId);
+    this.copies.set(taskId, copy);
+    this.newest = taskId;
+    if (this.copies.size > this.maxCopies) this.copies.delete(this.copies.keys().next().value!);
   }
 
   /** The copy with every pending event folded in, if it is still kept. */
@@ -112,10 +146,18 @@ export class WarmCopies {
     for (const e of copy.pending) applyTaskEventInPlace(copy.state, e);
     copy.foldedVersion += copy.pending.length;
     copy.pending = [];
-    const status = copy.state.status;
-    // Failed or evicted tasks need no warm copy: nobody resumes them, a read loads them from the store.
-    if (status === 'failed' || status === 'evicted') this.copies.delete(taskId);
+    // Nobody resumes a failed or evicted task, nor a seeded one without an active peer (a peer
+    // that joins it later loads it again): a read loads them from the store.
+    if (!needsOwner(copy.state)) this.copies.delete(taskId);
   }
+}
+
+/** Still seeding, or seeded with peers still downloading: a task a new owner must resume. */
+function needsOwner(state: TaskState): boolean {
+  if (state.status === 'created' || state.status === 'seeding') return true;
+  if (state.status !== 'seeded') return false;
+  for (const peer of state.peers.values()) if (peer.status === 'active') return true;
+  return false;
 }
 
 /** WarmCopies' `load` from the event store: the stored snapshot, if any, and the events after it. */

@@ -4,17 +4,34 @@ import type { StoredEvent, TaskEvent } from '../../../core/events/index.ts';
 import { replay, stateHash, stateOf, storedTaskState } from '../../../core/task/index.ts';
 import { MemoryEventStore } from '../../../supernode/store/memory-event-store.ts';
 import { loadFromStore, WarmCopies } from '../../../supernode/cluster/warm-copies.ts';
-import { createCommand, join, run, TASK_ID } from '../core/task/fixtures.ts';
+import type { TaskCommand } from '../../../core/task/index.ts';
+import { createCommand, digestOf, join, run, TASK_ID } from '../core/task/fixtures.ts';
 
 /** A real history (created, probed, seeded, 300 peers joined), as the store would have stored it. */
 function storedHistory(): StoredEvent[] {
-  const commands = [
+  return stored([
     createCommand(),
     { type: 'RecordProbe' as const, at: 2, contentLength: 4 * 262144, acceptRanges: true, etag: null, lastModified: null },
     ...Array.from({ length: 300 }, (_, i) => join(`p${i}`, 10 + i)),
-  ];
+  ]);
+}
+
+/** The events of `commands` as the store would have stored them in stream `streamId`. */
+function stored(commands: TaskCommand[], streamId = TASK_ID): StoredEvent[] {
   const { events } = run(commands);
-  return events.map((e: TaskEvent, i: number) => ({ ...e, eventId: randomUUID(), schemaVersion: 2, streamId: TASK_ID, version: i + 1, position: i + 1, epoch: 1, recordedAt: i }) as StoredEvent);
+  return events.map((e: TaskEvent, i: number) => ({ ...e, eventId: randomUUID(), schemaVersion: 2, streamId, version: i + 1, position: i + 1, epoch: 1, recordedAt: i }) as StoredEvent);
+}
+
+/** A task seeded whole (4 pieces) that peer p0 joined, then `then`. */
+function seededHistory(then: TaskCommand[]): StoredEvent[] {
+  return stored([
+    createCommand(),
+    { type: 'RecordProbe', at: 2, contentLength: 4 * 262144, acceptRanges: true, etag: null, lastModified: null },
+    { type: 'RecordSeededPieces', at: 3, pieces: [0, 1, 2, 3].map((piece) => ({ piece, size: 262144, digest: digestOf(piece) })) },
+    { type: 'CompleteSeed', at: 4 },
+    join('p0', 10),
+    ...then,
+  ]);
 }
 
 describe('WarmCopies', () => {
@@ -91,5 +108,35 @@ describe('WarmCopies', () => {
     await gap.apply(events.slice(0, 20));
     await gap.apply(events.slice(21));
     expect(gap.get(TASK_ID)).toBeUndefined();
+  });
+
+  it('keeps at most maxCopies, dropping the least recently updated', async () => {
+    const warm = new WarmCopies(undefined, { maxCopies: 3 });
+    const streams = ['a', 'b', 'c', 'd', 'e'].map((id) => storedHistory().map((e) => ({ ...e, streamId: id })));
+    for (const events of streams) await warm.apply(events.slice(0, 10));
+    expect(warm.size).toBe(3);
+    expect(['a', 'b', 'c', 'd', 'e'].filter((id) => warm.get(id))).toEqual(['c', 'd', 'e']);
+    // An update makes a copy the newest: c stays, d (now the least recently updated) goes.
+    await warm.apply(streams[2]!.slice(10, 20));
+    await warm.apply(streams[0]!.slice(0, 10));
+    expect(['a', 'b', 'c', 'd', 'e'].filter((id) => warm.get(id))).toEqual(['a', 'c', 'e']);
+    expect(warm.get('c')!.version).toBe(20);
+  });
+
+  it('drops the copy of a seeded task once no peer is active, and loads it again when one joins', async () => {
+    const events = seededHistory([{ type: 'Leave', at: 20, peerId: 'p0', outcome: 'succeeded' }, join('p1', 30)]);
+    const store = new MemoryEventStore();
+    await store.append(TASK_ID, 0, events, { epoch: 1 });
+    const warm = new WarmCopies(loadFromStore(store));
+    await warm.apply(events.slice(0, -2));
+    expect(warm.runningTasks(() => true)).toEqual([TASK_ID]); // p0 is downloading
+    await warm.apply(events.slice(-2, -1)); // p0 succeeded: nobody downloads any more
+    expect(warm.runningTasks(() => true)).toEqual([]);
+    expect(warm.size).toBe(0);
+    expect(warm.get(TASK_ID)).toBeUndefined();
+    await warm.apply(events.slice(-1)); // p1 joins: the copy comes back from the store
+    expect(warm.runningTasks(() => true)).toEqual([TASK_ID]);
+    expect(warm.get(TASK_ID)!.version).toBe(events.length);
+    expect(stateHash(warm.get(TASK_ID)!.snapshot)).toBe(stateHash(replay(events)));
   });
 });
