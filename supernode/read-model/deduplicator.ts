@@ -30,6 +30,16 @@ export class Deduplicator {
 
   constructor(private readonly opts: { maxStreams?: number } = {}) {}
 
+  /** The most streams remembered (Infinity without `maxStreams`). */
+  get maxStreams(): number {
+    return this.opts.maxStreams ?? Infinity;
+  }
+
+  /** How many streams are remembered now. */
+  get size(): number {
+    return this.marks.size;
+  }
+
   /** Classifies the event and, when it is to be applied, records it as applied. */
   check(event: StoredEvent): Verdict {
     const mark = this.marks.get(event.streamId);
@@ -66,8 +76,7 @@ export class Deduplicator {
     // Delete first so that Map iteration order is least-recently-touched first.
     this.marks.delete(streamId);
     this.marks.set(streamId, mark);
-    const max = this.opts.maxStreams ?? Infinity;
-    while (this.marks.size > max) {
+    while (this.marks.size > this.maxStreams) {
       const oldest = this.marks.keys().next().value as string;
       this.marks.delete(oldest);
     }

@@ -36,7 +36,7 @@ export interface TaskReadModelOptions {
 export class TaskReadModel {
   /** Least recently updated first: an update re-inserts its task (a Map keeps insertion order). */
   private readonly tasks = new Map<string, SummaryState>();
-  readonly dedupe = new Deduplicator();
+  readonly dedupe: Deduplicator;
   readonly maxTasks: number;
   readonly counts = { dropped: 0, readFromStore: 0 };
   private readonly store: Pick<EventStore, 'readStream'> | undefined;
@@ -44,6 +44,10 @@ export class TaskReadModel {
 
   constructor(opts: TaskReadModelOptions = {}) {
     this.maxTasks = opts.maxTasks ?? DEFAULT_MAX_TASKS;
+    // Bounded like the list, one above it: the list drops a task with its mark (fold), so the
+    // Deduplicator never forgets first a stream whose summary is kept (its redelivered events
+    // would be folded in twice); its own bound is the backstop if the two ever drift apart.
+    this.dedupe = new Deduplicator({ maxStreams: this.maxTasks + 1 });
     this.store = opts.store;
   }
 

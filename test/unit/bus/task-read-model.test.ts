@@ -4,7 +4,7 @@ import { MemoryEventBus } from '../../../supernode/bus/memory-event-bus.ts';
 import { Deduplicator } from '../../../supernode/read-model/deduplicator.ts';
 import { TaskReadModel } from '../../../supernode/read-model/task-read-model.ts';
 import { followTaskFeed } from '../../../supernode/read-model/task-feed.ts';
-import { storedStream, waitFor } from '../../shared/event-bus-conformance.ts';
+import { interleave, storedStream, waitFor } from '../../shared/event-bus-conformance.ts';
 
 describe('Deduplicator', () => {
   it('applies each stream version once, counts duplicates, stale epochs and gaps', () => {
@@ -73,5 +73,21 @@ describe('TaskReadModel', () => {
     expect(model.get('task-1')).toMatchObject({ version: 9, seededCount: 4, peers: 3 });
     await feed.stop();
     await bus.close();
+  });
+
+  it('bounds its Deduplicator like its list, and never by forgetting a task it keeps', async () => {
+    expect(new TaskReadModel().dedupe.maxStreams).toBe(10_001);
+    const model = new TaskReadModel({ maxTasks: 5 });
+    expect(model.dedupe.maxStreams).toBe(6);
+    const streams = Array.from({ length: 40 }, (_, i) => storedStream(`t${i}`, 9));
+    await model.apply(interleave(streams));
+    expect(model.size).toBe(5);
+    expect(model.dedupe.size).toBeLessThanOrEqual(6);
+    // The kept tasks' redelivered events are all duplicates: their summaries stay as they were.
+    const kept = streams.filter((s) => model.get(s[0]!.streamId));
+    expect(kept).toHaveLength(5);
+    const before = kept.map((s) => model.get(s[0]!.streamId));
+    expect(await model.apply(interleave(kept))).toBe(0);
+    expect(kept.map((s) => model.get(s[0]!.streamId))).toEqual(before);
   });
 });
