@@ -74,14 +74,24 @@ export const JoinRequest = z.object({
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 
+/** The supernode's request body limit (supernode/http/server.ts): every body below must fit it. */
+export const MAX_REQUEST_BODY_BYTES = 1 << 20;
+/**
+ * The most `ok` and the most `failed` entries of one round. At its largest (200-character
+ * sources, 16-digit numbers) a round is then about 540 KB of JSON, inside MAX_REQUEST_BODY_BYTES
+ * (test/unit/peer/round-limits.test.ts); a peer with more to report (a re-join re-reports
+ * every piece it holds, up to MAX_PIECE_COUNT) sends the rest in the next rounds.
+ */
+export const MAX_ROUND_REPORTS = 1024;
+
 /**
  * POST /api/v1/tasks/:taskId/peers/:peerId/rounds — the one round trip: report what finished
  * (verified pieces and failures) and receive the next assignments. Answered only after the
  * events it caused are durably committed.
  */
 export const RoundRequest = z.object({
-  ok: z.array(z.object({ piece: z.number().int().nonnegative(), source: id, ms: z.number().int().nonnegative() })).max(10_000).default([]),
-  failed: z.array(z.object({ piece: z.number().int().nonnegative(), source: id, reason: FailureReason })).max(10_000).default([]),
+  ok: z.array(z.object({ piece: z.number().int().nonnegative(), source: id, ms: z.number().int().nonnegative() })).max(MAX_ROUND_REPORTS).default([]),
+  failed: z.array(z.object({ piece: z.number().int().nonnegative(), source: id, reason: FailureReason })).max(MAX_ROUND_REPORTS).default([]),
   /** How many new assignments the peer can take now (its free download slots). */
   want: z.number().int().min(0).max(256).default(4),
   /**

@@ -93,11 +93,14 @@ export class SwarmSession {
   }
 
   private async round(): Promise<RoundResponse> {
+    // At most MAX_ROUND_REPORTS of each kind (the wire's bound); the rest go out with the next
+    // rounds at once (pause() does not wait while reports are pending), so they are not held.
     const report = this.reports.take();
+    const hold = this.inflight.size === 0 && this.reports.isEmpty;
     const want = Math.max(0, this.o.parallelism - this.inflight.size);
     try {
       this.counters.rounds++;
-      return await this.o.client.round(this.o.taskId, this.o.join.peerId, { ...report, want, holdMs: this.inflight.size === 0 ? HOLD_MS : 0 });
+      return await this.o.client.round(this.o.taskId, this.o.join.peerId, { ...report, want, holdMs: hold ? HOLD_MS : 0 });
     } catch (err) {
       // Nothing reported is lost: it goes out again with the next round (the supernode drops repeats).
       this.reports.putBack(report);
