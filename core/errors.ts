@@ -41,7 +41,9 @@ export const ErrorCodes = {
   DF_ERR_NOT_OWNER: { status: 503, title: 'No replica owns this task right now', retryable: true },
   // A request marked as forwarded by a replica came from an address that is no live replica's:
   // its client address cannot be believed (supernode/cluster/owner-routing.ts).
-  DF_ERR_FORWARD_UNTRUSTED: { status: 403, title: 'A forwarded request did not come from a live replica' },
+  // Retryable: a replica that was paused or cut off is missing from the others' view of live
+  // replicas until its next heartbeat, and the peer it forwards for must then try another one.
+  DF_ERR_FORWARD_UNTRUSTED: { status: 503, title: 'A forwarded request did not come from a live replica', retryable: true },
 
   // Task domain errors (core/task/decide).
   DF_ERR_TASK_EXISTS: { status: 409, title: 'The task already exists' },

@@ -136,7 +136,7 @@ async function addressesOf(host: string): Promise<string[]> {
 }
 
 function untrusted(why: string): DamselflyError {
-  return new DamselflyError('DF_ERR_FORWARD_UNTRUSTED', `a request marked as forwarded: ${why}`);
+  return new DamselflyError('DF_ERR_FORWARD_UNTRUSTED', `a request marked as forwarded: ${why}`, { retryAfterMs: 500 });
 }
 
 function taskIdOf(req: FastifyRequest): string {

@@ -81,9 +81,9 @@ describe('the address a joining peer is reached at', () => {
 
   it('refuses a client that marks its own request as forwarded to name another IP', async () => {
     const forged = await join(b.address, '169.254.169.254:80', { [FORWARDED_HEADER]: 'A', [CLIENT_IP_HEADER]: '169.254.169.254' });
-    expect(forged).toMatchObject({ status: 403, body: { code: 'DF_ERR_FORWARD_UNTRUSTED' } });
+    expect(forged).toMatchObject({ status: 503, body: { code: 'DF_ERR_FORWARD_UNTRUSTED' } });
     const unknown = await join(b.address, '169.254.169.254:80', { [FORWARDED_HEADER]: 'nobody', [CLIENT_IP_HEADER]: '169.254.169.254' });
-    expect(unknown).toMatchObject({ status: 403, body: { code: 'DF_ERR_FORWARD_UNTRUSTED' } });
+    expect(unknown).toMatchObject({ status: 503, body: { code: 'DF_ERR_FORWARD_UNTRUSTED' } });
     // A non-owner never forwards what claims to be forwarded already (one hop only).
     expect((await join(a.address, '169.254.169.254:80', { [FORWARDED_HEADER]: 'B' })).status).toBe(503);
   });
