@@ -7,6 +7,7 @@ import { installProblemHandlers, replyProblem, toProblem } from '../../edge/http
 import { problemOf } from '../../edge/http/problem.ts';
 import { guardRoutes } from '../../edge/http/route-guard.ts';
 import { bearerAuth } from '../../edge/http/bearer-auth.ts';
+import { MAX_REQUEST_BODY_BYTES } from '../../core/wire/peer-api.ts';
 
 const OPENAPI_PATH = '/api/v1/openapi.json';
 
@@ -39,7 +40,7 @@ export async function createApp(opts: AppOptions) {
   // and so the same gates (route-guard.ts), instead of some spellings answering 404.
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: 'http' }, { level: 'warn' }),
-    bodyLimit: opts.bodyLimit ?? 1 << 20,
+    bodyLimit: opts.bodyLimit ?? MAX_REQUEST_BODY_BYTES,
     // maxParamLength above every parameter's schema, so that a long one is the schema's 400.
     routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 1000 },
     // The router's own refusals (bad percent-encoding, a parameter over maxParamLength) as problems.
