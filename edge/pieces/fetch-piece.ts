@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { errors, request, type Dispatcher } from 'undici';
 import { piecePath } from '../../core/wire/peer-api.ts';
 import type { FailureReason } from '../../core/events/index.ts';
-import type { Throttle } from '../rate/throttle.ts';
+import { unthrottled, type Throttle } from '../rate/throttle.ts';
 
 /** Where one piece is and what it must be: a scheduler's Assignment fits as it is. */
 export interface PieceAt {
@@ -49,24 +49,27 @@ export async function fetchPiece(taskId: string, a: PieceAt, o: FetchPieceOption
       await res.body.dump();
       return { ok: false, reason: res.statusCode === 503 ? 'refused' : 'http', detail: `${a.source} answered ${res.statusCode}` };
     }
+    // The piece lands in one buffer of its announced size, hashed as it arrives: one copy of
+    // each byte, no list of chunks to join at the end.
     const hash = createHash('sha256');
-    const chunks: Buffer[] = [];
+    const bytes = Buffer.allocUnsafe(a.size);
+    const throttle = o.throttle === unthrottled ? undefined : o.throttle;
     let length = 0;
     for await (const chunk of res.body) {
       const buf = chunk as Buffer;
-      length += buf.length;
-      if (length > a.size) {
+      if (length + buf.length > a.size) {
         res.body.destroy();
         return { ok: false, reason: 'digest', detail: `${a.source} sent more than the ${a.size} bytes of piece ${a.piece}` };
       }
-      await o.throttle?.take(buf.length, o.signal);
+      if (throttle) await throttle.take(buf.length, o.signal);
       hash.update(buf);
-      chunks.push(buf);
+      buf.copy(bytes, length);
+      length += buf.length;
     }
     if (length !== a.size || hash.digest('hex') !== a.digest) {
       return { ok: false, reason: 'digest', detail: `piece ${a.piece} from ${a.source} failed verification` };
     }
-    return { ok: true, bytes: Buffer.concat(chunks, length), ms: Math.max(0, Math.round(o.now() - started)) };
+    return { ok: true, bytes, ms: Math.max(0, Math.round(o.now() - started)) };
   } catch (err) {
     if (o.signal?.aborted) throw err;
     const e = err as Error;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseByteRange } from '../http/byte-range.ts';
 import { problemOf, sendProblem } from '../http/problem.ts';
 import { silentLog, type LogSink } from '../log/log-sink.ts';
-import { unthrottled, type Throttle } from '../rate/throttle.ts';
+import { chunkBytesFor, unthrottled, type Throttle } from '../rate/throttle.ts';
 import { parsePiecePath } from './piece-path.ts';
 import type { OpenPiece, PieceSource } from './piece-source.ts';
 
@@ -26,8 +26,6 @@ export interface PieceServer {
   activeUploads(): number;
 }
 
-const CHUNK = 64 * 1024;
-
 /**
  * The one implementation of the piece protocol every holder speaks — the CDN (mounted on the
  * supernode's Fastify app), every peer's uploader and the daemon: GET or HEAD
@@ -39,6 +37,7 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
   const throttle = o.throttle ?? unthrottled;
   const slots = o.slots ?? 16;
   const log = o.log ?? silentLog;
+  const chunkBytes = chunkBytesFor(throttle);
   let busy = 0;
   let served = 0;
 
@@ -78,8 +77,8 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
     const onClose = () => gone.abort();
     res.once('close', onClose);
     try {
-      for await (const chunk of opened.chunks(start, end, CHUNK)) {
-        await throttle.take(chunk.length, gone.signal);
+      for await (const chunk of opened.chunks(start, end, chunkBytes)) {
+        if (throttle !== unthrottled) await throttle.take(chunk.length, gone.signal);
         served += chunk.length;
         if (!res.write(chunk)) await drained(res);
         if (gone.signal.aborted) return;
