@@ -1,2 +1,3 @@
 export * from './peer-api.ts';
 export * from './fields.ts';
+export * from './host-port.ts';

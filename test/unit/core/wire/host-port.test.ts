@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HostPort, isHostPort } from '../../../../core/wire/fields.ts';
+import { HostPort } from '../../../../core/wire/fields.ts';
+import { isHostPort } from '../../../../core/wire/host-port.ts';
 import { JoinRequest } from '../../../../core/wire/peer-api.ts';
 
 describe('host:port (a peer address, a supernode, a broker)', () => {
