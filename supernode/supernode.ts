@@ -190,7 +190,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   // meanwhile.
   const stopWarm = alone
     ? Promise.resolve(async () => undefined) // nobody to take over from
-    : bus.subscribe(`damselfly-warm-${replicaId}-${randomUUID().slice(0, 8)}`, (events) => warm.apply(events), { from: 'end' })
+    : bus.subscribe(`damselfly-warm-${replicaId}-${randomUUID().slice(0, 8)}`, (events) => warm.apply(events), { from: 'end', ephemeral: true })
     .catch((err: Error) => {
       logger.warn({ err: err.message }, 'warm copies unavailable; takeovers read the store only');
       return async () => undefined;

@@ -11,6 +11,12 @@ import type { StoredEvent } from '../../core/events/index.ts';
 export interface SubscribeOptions {
   /** Where a group with no committed offsets starts (default 'start'). */
   from?: 'start' | 'end';
+  /**
+   * The group is this process's own (an id no one else uses, e.g. with a random part): it is
+   * deleted when the subscription stops, offsets and all, so that restarts leave no groups
+   * behind on the broker. A stop that cannot delete it (the broker away) leaves it to expire.
+   */
+  ephemeral?: boolean;
 }
 
 export interface EventBus {

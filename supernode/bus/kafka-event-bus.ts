@@ -107,6 +107,7 @@ export class KafkaEventBus implements EventBus {
     const stop = async () => {
       this.stops.delete(stop);
       await stopConsumer();
+      if (opts.ephemeral) await this.deleteGroup(groupId);
     };
     this.stops.add(stop);
     return stop;
@@ -131,6 +132,12 @@ export class KafkaEventBus implements EventBus {
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
+  }
+
+  /** Best effort, bounded: a group the broker keeps (it is away, or a member lingers) expires on its own. */
+  private async deleteGroup(groupId: string): Promise<void> {
+    const outcome = await settlesWithin(this.admin.deleteGroups([groupId]), this.closeTimeoutMs);
+    if (outcome !== 'done') this.log.debug({ groupId, err: outcome === 'late' ? 'timed out' : outcome.message }, 'could not delete an ephemeral consumer group');
   }
 
   /**

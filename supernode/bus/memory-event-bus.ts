@@ -62,6 +62,7 @@ export class MemoryEventBus implements EventBus {
       member.running = false;
       this.notify();
       await member.done;
+      if (opts.ephemeral && group.members.length === 0) this.groups.delete(groupId);
     };
   }
 

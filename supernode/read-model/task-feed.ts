@@ -45,7 +45,7 @@ export function followTaskFeed(model: TaskReadModel, o: TaskFeedOptions): TaskFe
   const handle = async (events: StoredEvent[]): Promise<void> => {
     await model.apply(events);
   };
-  const subscribed = untilDone('subscribing to the bus', () => o.bus.subscribe(o.groupId, handle, { from: 'start' }), stopping.signal, log);
+  const subscribed = untilDone('subscribing to the bus', () => o.bus.subscribe(o.groupId, handle, { from: 'start', ephemeral: true }), stopping.signal, log);
   const caughtUp = o.store ? foldHistory(model, o.store, o.pageSize ?? 1000, stopping.signal, log) : Promise.resolve();
   return {
     caughtUp,

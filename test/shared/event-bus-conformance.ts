@@ -105,6 +105,23 @@ export function eventBusConformance(name: string, open: () => Promise<EventBus>)
       expect(replayedOld).toEqual([]);
     });
 
+    it('forgets an ephemeral group when it stops: the same id starts over from the log\'s start', async () => {
+      const group = `geph-${randomUUID()}`;
+      const events = storedStream(`eph-${randomUUID()}`, 8);
+      await bus.publish(events);
+      const mine = (batch: StoredEvent[]) => batch.filter((e) => e.streamId === events[0]!.streamId);
+      const first: StoredEvent[] = [];
+      let stop = await bus.subscribe(group, async (batch) => void first.push(...mine(batch)), { ephemeral: true });
+      await waitFor(() => first.length >= events.length, 'the ephemeral group to read the stream');
+      await stop();
+      // A kept group would resume after its committed offsets and see nothing of the stream again.
+      const again: StoredEvent[] = [];
+      stop = await bus.subscribe(group, async (batch) => void again.push(...mine(batch)), { ephemeral: true });
+      await waitFor(() => again.length >= events.length, 'the same group id to read the stream from the start again');
+      await stop();
+      expect(again.slice(0, events.length).map((e) => e.version)).toEqual(events.map((e) => e.version));
+    });
+
     it('starts a new group at the end of the log when asked: only what is published after it joined', async () => {
       const before = storedStream(`end-before-${randomUUID()}`, 5);
       await bus.publish(before);
