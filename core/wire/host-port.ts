@@ -12,13 +12,13 @@ export function isHostPort(value: string): boolean {
   return host.length <= 253 && host.split('.').every((label) => /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label));
 }
 
-export function isIPv4(value: string): boolean {
+function isIPv4(value: string): boolean {
   const octets = value.split('.');
   return octets.length === 4 && octets.every((o) => /^(?:0|[1-9]\d{0,2})$/.test(o) && Number(o) <= 255);
 }
 
 /** RFC 4291 text forms: eight groups of 1-4 hex digits, at most one `::` for a run of zero groups, an optional IPv4 tail; no zone. */
-export function isIPv6(value: string): boolean {
+function isIPv6(value: string): boolean {
   const halves = value.split('::');
   if (halves.length > 2) return false;
   const groupsOf = (half: string) => (half === '' ? [] : half.split(':'));

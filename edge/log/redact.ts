@@ -15,7 +15,3 @@ export function redactHeaders(headers: Record<string, string>): Record<string, s
   return out;
 }
 
-/** What may be said about a header set without looking at it: its names, never its values. */
-export function headerNames(headers: Record<string, string>): string[] {
-  return Object.keys(headers).map((k) => k.toLowerCase());
-}

@@ -37,7 +37,7 @@ interface Entry extends OriginAccess {
   usedAt: number;
 }
 
-export const ORIGIN_CREDENTIAL_DEFAULTS = Object.freeze({ maxTaskBytes: 64 * 1024, maxTotalBytes: 64 * 1024 * 1024, idleMs: 60 * 60 * 1000 });
+const ORIGIN_CREDENTIAL_DEFAULTS = Object.freeze({ maxTaskBytes: 64 * 1024, maxTotalBytes: 64 * 1024 * 1024, idleMs: 60 * 60 * 1000 });
 
 export class OriginCredentials {
   private readonly byTask: LRUCache<string, Entry>;
