@@ -10,6 +10,7 @@ import { DamselflyError } from '../core/errors.ts';
 const COMMANDS: Record<string, () => Promise<Command>> = {
   supernode: async () => (await import('../supernode/cli/supernode-command.ts')).supernodeCommand(),
   get: async () => (await import('../peer/dfget/get-command.ts')).getCommand(),
+  daemon: async () => (await import('../peer/daemon/daemon-command.ts')).daemonCommand(),
   replay: async () => (await import('../supernode/cli/replay-command.ts')).replayCommand(),
   history: async () => (await import('../supernode/cli/history-command.ts')).historyCommand(),
   cluster: async () => (await import('../supernode/cli/cluster-command.ts')).clusterCommand(),
