@@ -30,6 +30,8 @@ export const TaskCreated = z.object({
     identifier: z.string().nullable(),
     range: z.string().nullable(),
     filter: z.array(z.string()),
+    /** The id is the digest's alone (computeTaskId); absent before the daemon's mirror existed. */
+    contentAddressed: z.boolean().optional(),
     at,
   }),
 });

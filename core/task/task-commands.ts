@@ -30,6 +30,8 @@ export interface CreateTask {
   identifier: string | null;
   range: string | null;
   filter: string[];
+  /** The id comes from the digest alone (computeTaskId). */
+  contentAddressed?: boolean;
 }
 
 export interface RecordProbe {

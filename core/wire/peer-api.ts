@@ -42,7 +42,13 @@ export const RegisterTaskRequest = z.object({
   filter: z.array(text(200).min(1)).max(50).default([]),
   identifier: text(500).optional(),
   range: z.string().regex(/^bytes=\d+-\d*$/).optional(),
-});
+  /**
+   * The task id comes from `digest` alone (required with it), not the URL: the daemon's mirror
+   * registers each image layer so, and the same layer from any registry is one swarm. The CDN
+   * fetches from the URL of the latest registration; every peer checks the digest.
+   */
+  contentAddressed: z.boolean().optional(),
+}).refine((r) => !r.contentAddressed || r.digest !== undefined, { message: 'contentAddressed needs a digest', path: ['contentAddressed'] });
 export type RegisterTaskRequest = z.infer<typeof RegisterTaskRequest>;
 
 export const TaskView = z.object({

@@ -9,7 +9,7 @@ import type { TaskSignals } from './task-signals.ts';
 
 /** The fields that identify the task a registration names (its id is their hash). */
 export function taskFieldsOf(req: RegisterTaskRequest) {
-  return { url: req.url, filter: req.filter, digest: req.digest ?? null, identifier: req.identifier ?? null, range: req.range ?? null };
+  return { url: req.url, filter: req.filter, digest: req.digest ?? null, identifier: req.identifier ?? null, range: req.range ?? null, ...(req.contentAddressed ? { contentAddressed: true } : {}) };
 }
 
 export type TaskViewWithHash = TaskView & { stateHash: string };

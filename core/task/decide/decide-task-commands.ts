@@ -19,7 +19,9 @@ export function decideCreateTask(cmd: CreateTask, state: TaskState): TaskEvent[]
   // The id is the real URL's; the event (stored, published to Kafka, logged) carries the URL with
   // its credentials redacted. The real URL stays in the memory of the replica that fetches it.
   const { taskId, url, digest, identifier, range, filter, at } = cmd;
-  return [{ type: 'TaskCreated', data: { taskId, url: redactUrl(url), digest, identifier, range, filter, at } }];
+  // Only when set, so the events of every other task read exactly as before.
+  const addressed = cmd.contentAddressed ? { contentAddressed: true } : {};
+  return [{ type: 'TaskCreated', data: { taskId, url: redactUrl(url), digest, identifier, range, filter, ...addressed, at } }];
 }
 
 /**

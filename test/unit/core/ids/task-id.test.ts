@@ -62,6 +62,17 @@ describe('computeTaskId', () => {
     expect(computeTaskId({ ...base, identifier: text })).not.toBe(computeTaskId({ ...base, digest: text }));
   });
 
+  it('content-addressed: the same digest through any URL is one task, apart from URL-keyed tasks', () => {
+    const digest = 'sha256:' + 'd'.repeat(64);
+    const a = computeTaskId({ url: 'https://registry-1.docker.io/v2/library/alpine/blobs/' + digest, digest, contentAddressed: true });
+    const b = computeTaskId({ url: 'http://127.0.0.1:5000/v2/mirror/alpine/blobs/' + digest, digest, contentAddressed: true });
+    expect(a).toBe(b);
+    expect(a).not.toBe(computeTaskId({ url: 'https://registry-1.docker.io/v2/library/alpine/blobs/' + digest, digest }));
+    expect(computeTaskId({ ...base, digest, contentAddressed: true, range: 'bytes=0-9' })).not.toBe(a);
+    // Without a digest there is no content to address: the URL decides as before.
+    expect(computeTaskId({ ...base, contentAddressed: true })).toBe(computeTaskId(base));
+  });
+
   it('throws a catalogued error for a bad URL', () => {
     try {
       computeTaskId({ url: '::' });

@@ -60,3 +60,10 @@ describe('storableText', () => {
     for (const s of ['\uD800\uD800\uDC00', '\uDC00\uD800', 'x'.repeat(10) + '\uD83D']) expect(storableText(s, 8)).toMatch(WELL_FORMED_TEXT);
   });
 });
+
+describe('a content-addressed registration', () => {
+  it('needs the digest it is addressed by', () => {
+    expect(refusal(RegisterTaskRequest, { url: URL_, contentAddressed: true }).map((i) => i.path)).toEqual(['contentAddressed']);
+    expect(refusal(RegisterTaskRequest, { url: URL_, contentAddressed: true, digest: 'sha256:' + 'a'.repeat(64) })).toEqual([]);
+  });
+});
