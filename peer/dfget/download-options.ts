@@ -1,4 +1,5 @@
 import type { TaskRegistry } from '../storage/task-registry.ts';
+import type { PieceFile } from '../storage/piece-file.ts';
 import type { Uploader } from '../uploader/uploader.ts';
 import type { LogSink } from '../../edge/log/log-sink.ts';
 import type { SwarmCounters } from './swarm-counters.ts';
@@ -15,6 +16,8 @@ export interface DownloadOptions {
   /** Query parameter names to leave out of the task id. */
   filter?: string[];
   identifier?: string;
+  /** With `digest`: the task id comes from the digest alone (the daemon's image layers). */
+  contentAddressed?: boolean;
   /** Cluster token (Authorization: Bearer) for the supernode API. */
   token?: string;
   peerId?: string;
@@ -39,6 +42,8 @@ export interface DownloadOptions {
   /** download(): keep serving this long after the file is complete (default 0). */
   lingerMs?: number;
   onProgress?: (c: SwarmCounters) => void;
+  /** Called once the file being written exists (its layout known), before any piece lands: the daemon streams from it. */
+  onFile?: (file: PieceFile) => void;
   logger?: LogSink;
   signal?: AbortSignal;
 }

@@ -64,6 +64,7 @@ export async function startDownload(o: DownloadOptions): Promise<Download> {
   const headers = o.headers ?? {};
   const register: RegisterTaskRequest = {
     url: o.url, headers, filter: o.filter ?? [], ...(o.digest ? { digest: o.digest } : {}), ...(o.identifier ? { identifier: o.identifier } : {}),
+    ...(o.contentAddressed && o.digest ? { contentAddressed: true } : {}),
   };
   log.info({ url: redactUrl(o.url), headers: redactHeaders(headers), nodes: o.nodes }, 'registering the task');
 
@@ -97,6 +98,7 @@ export async function startDownload(o: DownloadOptions): Promise<Download> {
     giveUpAfterMs: o.giveUpAfterMs ?? 60_000,
     fetch: (a) => fetchPiece(taskId, a, { dispatcher, timeoutMs: o.pieceTimeoutMs ?? 30_000, throttle: downloadThrottle, signal, now: () => performance.now() }),
     onProgress: o.onProgress,
+    onFile: o.onFile,
   });
   let file;
   try {

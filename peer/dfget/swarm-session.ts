@@ -23,6 +23,7 @@ export interface SwarmSessionOptions {
   giveUpAfterMs: number;
   signal?: AbortSignal;
   onProgress?: (c: SwarmCounters) => void;
+  onFile?: (file: PieceFile) => void;
 }
 
 /** How long an idle peer lets the supernode hold its round (long poll, RoundRequest.holdMs). */
@@ -144,6 +145,7 @@ export class SwarmSession {
     }
     this.file = await PieceFile.create(this.o.output, layout);
     this.o.registry.add(this.o.taskId, this.file);
+    this.o.onFile?.(this.file);
     this.counters.contentLength = layout.contentLength;
     this.counters.pieceCount = this.file.pieceCount;
     return this.file;

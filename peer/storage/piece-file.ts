@@ -31,6 +31,8 @@ export class PieceFile {
    */
   private readonly hot: LRUCache<number, Buffer>;
   private committed = false;
+  /** Readers waiting for a piece to be stored (the daemon streams a blob in order as pieces land). */
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: unknown) => void }[]>();
 
   private constructor(
     readonly output: string,
@@ -91,6 +93,19 @@ export class PieceFile {
     }
     this.hot.set(piece, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
     this.stored.add(piece);
+    for (const w of this.waiting.get(piece) ?? []) w.resolve();
+    this.waiting.delete(piece);
+  }
+
+  /** Resolves once `piece` is stored (at once if it is); rejects if the file is given up first. */
+  whenStored(piece: number): Promise<void> {
+    this.range(piece);
+    if (this.stored.has(piece)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const list = this.waiting.get(piece) ?? [];
+      list.push({ resolve, reject });
+      this.waiting.set(piece, list);
+    });
   }
 
   /**
@@ -143,6 +158,9 @@ export class PieceFile {
 
   /** Gives up: releases the file and removes the temp file (never the committed output). */
   async abort(): Promise<void> {
+    const gone = new DamselflyError('DF_ERR_TASK_FAILED', `the download of ${this.output} was given up`);
+    for (const list of this.waiting.values()) for (const w of list) w.reject(gone);
+    this.waiting.clear();
     this.stored.clear();
     this.hot.clear();
     await this.close();
