@@ -70,6 +70,11 @@ export const ErrorCodes = {
   DF_ERR_SUPERNODE_UNREACHABLE: { status: 503, title: 'No supernode answered', retryable: true },
   // A supernode answered a peer's call with a 4xx problem; the remote code is on the error.
   DF_ERR_SUPERNODE_REJECTED: { status: 502, title: 'The supernode refused the request' },
+  // `damselfly daemon config … --write|--remove` (peer/daemon/config/owned-file.ts).
+  DF_ERR_RUNTIME_CONFIG_IO: { status: 500, title: 'A runtime configuration file could not be read or written' },
+  // The file is in a state the helper will not change on its own (a foreign file over a kept
+  // backup, an existing daemon.json that is not a JSON object): the user decides.
+  DF_ERR_RUNTIME_CONFIG_CONFLICT: { status: 409, title: 'A runtime configuration file is not in a state damselfly will change' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
