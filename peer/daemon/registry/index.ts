@@ -1,0 +1,1 @@
+export { createRegistryMirror, type RegistryMirror, type RegistryMirrorOptions } from './registry-mirror.ts';
