@@ -9,7 +9,7 @@ export const DEFAULT_MIRROR = '127.0.0.1:65001';
 
 /** --registry, for the helpers that configure a mirror per registry (containerd, registries.conf). */
 export function withRegistryFlag(command: Command): Command {
-  return command.option('--registry <host>', 'a registry as images name it: docker.io, ghcr.io, 127.0.0.1:5000, or http://HOST:PORT for a plain-HTTP one (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[]);
+  return command.option('--registry <host>', 'a registry as images name it: docker.io, ghcr.io, 127.0.0.1:5000, or http://HOST:PORT for a plain-HTTP one (repeatable)', (v: string, all: string[] = []) => [...all, v]);
 }
 
 /** The flags every `damselfly daemon config …` helper takes. */

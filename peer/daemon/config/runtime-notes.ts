@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { ConfigPathFinding } from './containerd-config-path.ts';
 import type { RegistryName } from './registry-name.ts';
 
@@ -33,8 +34,11 @@ function configPathStatus(dir: string, finding: ConfigPathFinding, registries: R
 
 export function registriesConfNotes(file: string, mirror: string, registries: RegistryName[]): string {
   const servers = registries.map((r) => r.server);
+  const dropIn = dirname(file) === '/etc/containers/registries.conf.d' && file.endsWith('.conf');
   const lines = [
-    `CRI-O, podman and buildah read ${file} when it is in /etc/containers/registries.conf.d/ (files ending in .conf, loaded after /etc/containers/registries.conf; a [[registry]] with the same location replaces the main file's). skopeo: skopeo --registries-conf ${file} …; podman also: CONTAINERS_REGISTRIES_CONF=${file}. Reload CRI-O after a change (systemctl reload crio).`,
+    dropIn
+      ? `CRI-O, podman, buildah and skopeo read ${file} as a drop-in: after /etc/containers/registries.conf, a [[registry]] with the same location replacing the main file's. Reload CRI-O after a change (systemctl reload crio).`
+      : `${file} is read where it is named: skopeo --registries-conf ${file} …, CONTAINERS_REGISTRIES_CONF=${file} podman …; as a drop-in it must end in .conf and sit in /etc/containers/registries.conf.d/.`,
     `containers/image sends a mirror no X-Dragonfly-Registry header, so the daemon serves these requests from its default upstream: run it with damselfly daemon --registry ${servers[0]}.`,
   ];
   if (registries.length > 1) lines.push(`One default upstream per daemon: ${servers.join(', ')} need one daemon each, each on its own --mirror address.`);
