@@ -17,7 +17,7 @@ export function containerdNotes(dir: string, otherDirs: string[], finding: Confi
   if (otherDirs.length > 0) lines.push(`--dir named several directories: written to the first, ${dir}; not to ${otherDirs.join(', ')}.`);
   lines.push(...configPathStatus(dir, finding, registries, allRegistries));
   lines.push('containerd tries the daemon first and the registry itself (server) after it.');
-  if (allRegistries) lines.push("_default/hosts.toml serves every registry without a directory of its own; the daemon takes the upstream from containerd's ns= query parameter.");
+  if (allRegistries) lines.push("_default/hosts.toml serves every registry without a directory of its own; the daemon takes the upstream from containerd's ns= query parameter (start it with --insecure-registry HOST for each such registry that speaks plain HTTP).");
   return `${lines.join('\n')}\n`;
 }
 
