@@ -30,8 +30,10 @@ export async function startMirror(o: RegistryMirrorOptions) {
 }
 
 export async function metricValue(metrics: ReturnType<typeof createDaemonMetrics>, name: string, labels: Record<string, string>): Promise<number> {
-  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  // A histogram's series (name_count, name_sum, name_bucket) sit under the histogram's name.
+  const all = await metrics.registry.getMetricsAsJSON();
+  const metric = all.find((m) => m.name === name) ?? all.find((m) => name.startsWith(`${m.name}_`));
+  const value = metric?.values.find((v) => ((v as { metricName?: string }).metricName ?? metric.name) === name && Object.entries(labels).every(([k, l]) => v.labels[k] === l));
   return value?.value ?? 0;
 }
 
