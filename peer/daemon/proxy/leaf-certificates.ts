@@ -13,6 +13,8 @@ const CACHE_TTL_MS = 7 * DAY_MS;
 export interface LeafIssuer {
   /** A TLS context presenting a certificate for `host` (a DNS name or an IP address) signed by the CA. */
   contextFor(host: string): Promise<SecureContext>;
+  /** The same certificate and its key as PEM, for a server that takes them as files. */
+  certificateFor(host: string): Promise<{ cert: string; key: string }>;
 }
 
 /**
@@ -22,13 +24,13 @@ export interface LeafIssuer {
  */
 export function createLeafIssuer(ca: { cert: string; key: string }, o: { maxHosts?: number } = {}): LeafIssuer {
   let material: Promise<{ signer: CaSigner; keys: CryptoKeyPair; keyPem: string }> | undefined;
-  const cache = new LRUCache<string, Promise<SecureContext>>({ max: o.maxHosts ?? 1024, ttl: CACHE_TTL_MS });
+  const cache = new LRUCache<string, Promise<{ cert: string; key: string; context: SecureContext }>>({ max: o.maxHosts ?? 1024, ttl: CACHE_TTL_MS });
   const prepare = async () => {
     const keys = (await subtle.generateKey({ ...LEAF_KEY }, true, ['sign', 'verify'])) as CryptoKeyPair;
     const keyPem = x509.PemConverter.encode(await subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
     return { signer: await caSigner(ca), keys, keyPem };
   };
-  const issue = async (host: string): Promise<SecureContext> => {
+  const issue = async (host: string) => {
     material ??= prepare();
     const { signer, keys, keyPem } = await material;
     const now = Date.now();
@@ -49,19 +51,25 @@ export function createLeafIssuer(ca: { cert: string; key: string }, o: { maxHost
         await x509.AuthorityKeyIdentifierExtension.create(signer.cert, false),
       ],
     });
-    return createSecureContext({ key: keyPem, cert: leaf.toString('pem') });
+    const cert = leaf.toString('pem');
+    return { cert, key: keyPem, context: createSecureContext({ key: keyPem, cert }) };
+  };
+  const issued = (host: string) => {
+    const name = host.toLowerCase();
+    let leaf = cache.get(name);
+    if (!leaf) {
+      leaf = issue(name);
+      cache.set(name, leaf);
+      // A failed issue is not cached: the next handshake for the host tries again.
+      leaf.catch(() => cache.delete(name));
+    }
+    return leaf;
   };
   return {
-    contextFor(host) {
-      const name = host.toLowerCase();
-      let context = cache.get(name);
-      if (!context) {
-        context = issue(name);
-        cache.set(name, context);
-        // A failed issue is not cached: the next handshake for the host tries again.
-        context.catch(() => cache.delete(name));
-      }
-      return context;
+    contextFor: async (host) => (await issued(host)).context,
+    certificateFor: async (host) => {
+      const { cert, key } = await issued(host);
+      return { cert, key };
     },
   };
 }
