@@ -38,7 +38,7 @@ export interface LocalRegistry {
 }
 
 export interface RegistryOptions {
-  /** Holds the config, the htpasswd file, the storage and registry.log. */
+  /** Holds the config, the htpasswd file, the storage, registry.log (JSON) and access.log. */
   dir: string;
   /** htpasswd (bcrypt) authentication: anonymous requests get 401 with a Basic challenge. */
   auth?: { user: string; password: string };
@@ -57,7 +57,8 @@ export async function startRegistry(o: RegistryOptions): Promise<LocalRegistry> 
   await mkdir(join(dir, 'storage'), { recursive: true });
   const config: Record<string, unknown> = {
     version: 0.1,
-    log: { level: 'info', formatter: 'json', accesslog: { disabled: true } },
+    // JSON on stderr (start-up, errors, the "listening on" line); the access log goes to stdout.
+    log: { level: 'info', formatter: 'json', accesslog: { disabled: false } },
     storage: {
       filesystem: { rootdirectory: join(dir, 'storage') },
       delete: { enabled: true },
@@ -75,9 +76,11 @@ export async function startRegistry(o: RegistryOptions): Promise<LocalRegistry> 
   const configPath = join(dir, 'config.yml');
   await writeFile(configPath, stringify(config));
 
-  const proc = spawn(tools.dockerRegistry, ['serve', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(tools.dockerRegistry, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logFile = createWriteStream(join(dir, 'registry.log'));
+  const accessFile = createWriteStream(join(dir, 'access.log'));
   proc.stderr.pipe(logFile);
+  proc.stdout.pipe(accessFile);
   const requests: RegistryRequest[] = [];
   const waiting = new Map<string, () => void>();
   let tail = '';
@@ -94,11 +97,13 @@ export async function startRegistry(o: RegistryOptions): Promise<LocalRegistry> 
         clearTimeout(timer);
         resolveListen(Number(port[1]));
       }
-      const request = parseRegistryLogLine(line);
-      if (!request) return;
-      requests.push(request);
-      waiting.get(request.path)?.();
     });
+  });
+  onLines(proc.stdout, (line) => {
+    const request = parseRegistryLogLine(line);
+    if (!request) return;
+    requests.push(request);
+    waiting.get(request.path)?.();
   });
   let port: number;
   try {
@@ -140,7 +145,7 @@ export async function startRegistry(o: RegistryOptions): Promise<LocalRegistry> 
     async stop() {
       await proxy?.close();
       await stopProcess(proc, 5_000);
-      await new Promise<void>((r) => logFile.end(r));
+      await Promise.all([logFile, accessFile].map((f) => new Promise<void>((r) => f.end(r))));
     },
   };
 }

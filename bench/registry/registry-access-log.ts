@@ -9,29 +9,20 @@ export interface RegistryRequest {
 }
 
 const BLOB_PATH = /^\/v2\/(.+)\/blobs\/(sha256:[0-9a-f]{64})$/;
+/** host ident user [time] "METHOD URI PROTO" status bytes "referer" "user agent" */
+const ACCESS_LINE = /^\S+ \S+ \S+ \[[^\]]*\] "(\S+) (\S+) [^"]*" (\d{3}) (\d+|-)/;
 
 /**
- * Distribution 2.8 logs one JSON line per answered request when `log.formatter` is json (its
- * Apache-style access log is turned off in our config, so this is the one record):
- *   {"http.request.method":"GET","http.request.uri":"/v2/r/blobs/sha256:…","http.response.status":200,
- *    "http.response.written":1048576,"msg":"response completed",…}
- * Errors are "response completed with error" with the same fields. Other lines (start-up,
- * warnings, the per-error detail lines without a status) are not requests and give undefined.
+ * Distribution 2.8 writes its access log to stdout in Apache's combined format, one line per
+ * request once its response is done (gorilla's CombinedLoggingHandler):
+ *   127.0.0.1 - - [05/Dec/2026:00:31:09 +0000] "GET /v2/r/blobs/sha256:… HTTP/1.1" 200 1048576 "" "containerd/1.6.20~ds1"
+ * It is the one complete record: the JSON application log on stderr has no "response
+ * completed" line for requests refused by htpasswd (401). Other lines give undefined.
  */
 export function parseRegistryLogLine(line: string): RegistryRequest | undefined {
-  if (!line.includes('"response completed')) return undefined;
-  let entry: Record<string, unknown>;
-  try {
-    entry = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return undefined; // a line that merely mentions the phrase (a panic trace): not a request
-  }
-  const method = entry['http.request.method'];
-  const uri = entry['http.request.uri'];
-  const status = entry['http.response.status'];
-  if (typeof method !== 'string' || typeof uri !== 'string' || typeof status !== 'number') return undefined;
-  const written = entry['http.response.written'];
-  return { method, path: uri.split('?')[0]!, status, written: typeof written === 'number' ? written : 0 };
+  const m = ACCESS_LINE.exec(line);
+  if (!m) return undefined;
+  return { method: m[1]!, path: m[2]!.split('?')[0]!, status: Number(m[3]), written: m[4] === '-' ? 0 : Number(m[4]) };
 }
 
 /** Counts per blob digest (any repository) of requests with `method` answered 200 or 206. */

@@ -11,8 +11,12 @@ export interface SkopeoCopyOptions {
   authFile?: string;
   /** Credentials for every docker:// registry in src and dest (written to a private auth.json). */
   creds?: { user: string; password: string };
-  /** HTTPS with verified certificates on both sides; false for our plain-HTTP registries. */
-  tlsVerify: boolean;
+  /**
+   * HTTPS with verified certificates on both sides; false for our plain-HTTP registries.
+   * Omitted, registries.conf decides (`insecure = true` on a [[registry]] or mirror): an
+   * explicit flag overrides the file, also for the mirrors it lists.
+   */
+  tlsVerify?: boolean;
   /** Fail rather than re-encode: the destination keeps the digests we built (pushes). */
   preserveDigests?: boolean;
 }
@@ -36,9 +40,9 @@ export async function skopeoCopy(src: string, dest: string, o: SkopeoCopyOptions
     await mkdir(join(home, 'registries.d'));
     const authFile = o.authFile ?? join(home, 'auth.json');
     if (!o.authFile) await writeFile(authFile, JSON.stringify({ auths: authEntries([src, dest], o.creds) }), { mode: 0o600 });
-    const tls = String(o.tlsVerify);
     const args = ['--registries-conf', registriesConf, '--policy', policy, '--registries.d', join(home, 'registries.d'), '--tmpdir', home];
-    args.push('copy', '--quiet', '--authfile', authFile, `--src-tls-verify=${tls}`, `--dest-tls-verify=${tls}`);
+    args.push('copy', '--quiet', '--authfile', authFile);
+    if (o.tlsVerify !== undefined) args.push(`--src-tls-verify=${o.tlsVerify}`, `--dest-tls-verify=${o.tlsVerify}`);
     if (o.preserveDigests) args.push('--preserve-digests');
     args.push(src, dest);
     await runTool(skopeo, args, { env: { HOME: home, DOCKER_CONFIG: home, XDG_RUNTIME_DIR: home, TMPDIR: home } });
