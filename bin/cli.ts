@@ -30,6 +30,8 @@ export async function program(only?: string): Promise<Command> {
   const root = new Command('damselfly')
     .description('Peer-to-peer distribution of files and container images')
     .version('0.1.0')
+    // A subcommand's options stay its own (`daemon config containerd --registry` is not the daemon's --registry).
+    .enablePositionalOptions()
     .exitOverride();
   for (const command of await Promise.all(names.map((name) => COMMANDS[name]!()))) root.addCommand(command);
   return root;

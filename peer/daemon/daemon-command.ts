@@ -31,6 +31,7 @@ export function daemonCommand(): Command {
     .option('--config <file>', 'YAML file with the proxy rules and HTTPS interception (docs/proxy.md)')
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .addCommand(configCommand())
+    .enablePositionalOptions()
     .exitOverride()
     .action(async (flags: Record<string, unknown>) => {
       await runDaemon(parseOptions(DaemonFlags, flags, 'daemon'));
