@@ -49,6 +49,8 @@ export class UpstreamClient {
     try {
       await pipeline(up.body, res);
     } catch (err) {
+      // The registry broke off or the client left: there is no one to tell but the socket,
+      // which is cut so that a short body is never taken for a whole one.
       res.destroy(err as Error);
     }
     return up.statusCode;
