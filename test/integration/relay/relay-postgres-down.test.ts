@@ -11,7 +11,7 @@ import type { EventStore } from '../../../supernode/store/event-store.ts';
 import { databaseUrl, kafkaBrokers } from '../../shared/env.ts';
 import { range, waitFor } from '../../shared/event-bus-conformance.ts';
 import { useFreshSchemas } from '../../shared/fresh-schemas.ts';
-import { startTcpProxy, viaProxy, type TcpProxy } from '../../shared/tcp-proxy.ts';
+import { startTcpProxy, viaProxy, type TcpProxy } from '../../../bench/harness/tcp-proxy.ts';
 import { readTopic } from './read-topic.ts';
 import { appendConcurrently, checkTopic } from './relay-fixtures.ts';
 import { switchableSockets } from './switchable-sockets.ts';

@@ -9,7 +9,7 @@ import { START_CURSOR } from '../../../supernode/store/event-store.ts';
 import { databaseUrl } from '../../shared/env.ts';
 import { newEvents, stream } from '../../shared/event-store-conformance.ts';
 import { useFreshSchemas } from '../../shared/fresh-schemas.ts';
-import { startTcpProxy, viaProxy, type TcpProxy } from '../../shared/tcp-proxy.ts';
+import { startTcpProxy, viaProxy, type TcpProxy } from '../../../bench/harness/tcp-proxy.ts';
 
 const freshSchema = useFreshSchemas('outage_test');
 

@@ -8,7 +8,7 @@ import { createLogger } from '../../../edge/log/logger.ts';
 import { startSupernode, type RunningSupernode } from '../../../supernode/supernode.ts';
 import { databaseUrl } from '../../shared/env.ts';
 import { startTestOrigin } from '../../shared/origin.ts';
-import { startTcpProxy, viaProxy, type TcpProxy } from '../../shared/tcp-proxy.ts';
+import { startTcpProxy, viaProxy, type TcpProxy } from '../../../bench/harness/tcp-proxy.ts';
 import { freshDatabase } from '../../../bench/cluster/fresh-database.ts';
 
 /**
