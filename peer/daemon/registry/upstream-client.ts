@@ -48,10 +48,10 @@ export class UpstreamClient {
     res.writeHead(up.statusCode, clientResponseHeaders(up.headers));
     try {
       await pipeline(up.body, res);
-    } catch (err) {
+    } catch {
       // The registry broke off or the client left: there is no one to tell but the socket,
       // which is cut so that a short body is never taken for a whole one.
-      res.destroy(err as Error);
+      res.destroy();
     }
     return up.statusCode;
   }
