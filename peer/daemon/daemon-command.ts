@@ -4,6 +4,9 @@ import { createLogger } from '../../edge/log/logger.ts';
 import { configCommand } from './config/config-command.ts';
 import { DaemonFlags } from './daemon-options.ts';
 import { startDaemon } from './daemon.ts';
+import { readDaemonConfigFile } from './daemon-config-file.ts';
+import { createHttpProxy, loadProxyCa, trustCaInstructions } from './proxy/index.ts';
+import { createRegistryMirror } from './registry/index.ts';
 
 /**
  * `damselfly daemon`: the node agent, run once per node and kept running (SIGINT/SIGTERM drain
@@ -40,13 +43,21 @@ export function daemonCommand(): Command {
 
 async function runDaemon(o: DaemonFlags): Promise<void> {
   const logger = createLogger({ name: 'daemon', level: o.logLevel });
+  const { proxy } = await readDaemonConfigFile(o.config);
+  const hijack = proxy.hijackHTTPS && proxy.hijackHTTPS.hosts.length > 0 ? proxy.hijackHTTPS : undefined;
+  const ca = hijack ? await loadProxyCa({ certPath: hijack.cert, keyPath: hijack.key, dataDir: o.dataDir }) : undefined;
   const daemon = await startDaemon({
     nodes: o.node, token: process.env.DAMSELFLY_TOKEN || undefined, dataDir: o.dataDir,
     host: o.host, port: o.port, uploadHost: o.uploadHost, uploadPort: o.uploadPort, advertiseHost: o.advertiseHost,
     uploadLimit: o.uploadLimit, downloadLimit: o.downloadLimit,
     cache: { highWatermark: o.gcHigh, lowWatermark: o.gcLow, ttlMs: o.cacheTtl }, gcIntervalMs: o.gcInterval,
     logger,
+    routes: (fetcher, metrics) => ({
+      mirror: createRegistryMirror({ fetcher, defaultRegistry: o.registry, insecureRegistries: o.insecureRegistry, logger, metrics }),
+      proxy: createHttpProxy({ fetcher, rules: proxy.rules, hijack: hijack && ca ? { hosts: hijack.hosts, ca } : undefined, logger, metrics }),
+    }),
   });
+  if (ca) process.stderr.write(`${trustCaInstructions(ca.certPath, daemon.address)}\n`);
   // One line on stdout for scripts and tests that start daemons: where it listens.
   process.stdout.write(`${JSON.stringify({ ready: true, address: daemon.address, upload: daemon.uploadAddress })}\n`);
   await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
