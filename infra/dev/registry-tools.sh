@@ -2,7 +2,7 @@
 # Install (once) the real container tooling the registry tests and `damselfly bench image` run:
 # Debian's docker-registry (CNCF distribution), skopeo, containerd (+ ctr), runc and
 # apache2-utils (htpasswd). Only what is missing is installed, so a machine that has them all
-# costs one dpkg-query. Nothing is started here: the fixtures in bench/registry/ start private
+# costs a few PATH look-ups. Nothing is started here: the fixtures in bench/registry/ start private
 # instances (own config, port, root and socket) and never use the packages' system services.
 #
 # stdout: KEY=VALUE lines, the paths of the binaries:
@@ -16,26 +16,27 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PACKAGES=(docker-registry skopeo containerd runc apache2-utils)
-
 take_lock registry-tools
 
-package_installed() { # package
-  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
-}
+# sbin too: runc lives in /usr/sbin, which a non-login shell may lack.
+have() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null; }
 
+# What is missing is judged by the binaries, not by dpkg: a machine with Docker's own
+# containerd.io (it ships containerd, ctr and runc) must keep it, and installing Debian's
+# containerd over it would make apt remove Docker.
 missing=()
-for p in "${PACKAGES[@]}"; do
-  package_installed "$p" || missing+=("$p")
-done
+have docker-registry || missing+=(docker-registry)
+have skopeo || missing+=(skopeo)
+{ have containerd && have ctr; } || missing+=(containerd)
+have runc || missing+=(runc)
+have htpasswd || missing+=(apache2-utils)
 if [ "${#missing[@]}" -gt 0 ]; then
-  # The packages' postinst may try to start their services; without an init system
-  # (containers, CI) that fails harmlessly, and our fixtures never use those services.
+  # The packages' postinst may start their system services (on a machine with an init
+  # system); our fixtures never use them: they start private instances.
   apt_install "${missing[@]}"
 fi
 
-# path KEY binary: the binary must now be on PATH (runc lives in /usr/sbin, which a
-# non-login shell may lack).
+# print_path KEY binary: the binary must now be on PATH.
 print_path() {
   local found
   found="$(PATH="$PATH:/usr/sbin:/sbin" command -v "$2" || true)"

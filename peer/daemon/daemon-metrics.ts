@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * process). Labels are bounded: kinds and outcomes from fixed lists, never a repository,
  * digest or URL.
  */
-export function createDaemonMetrics() {
+export function createDaemonMetrics(read: { uploadedBytes: () => number } = { uploadedBytes: () => 0 }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -21,6 +21,12 @@ export function createDaemonMetrics() {
     firstByteSeconds: new Histogram({ name: 'damselfly_daemon_first_byte_seconds', help: 'Time from a P2P request to its first body byte sent', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     cacheBytes: new Gauge({ name: 'damselfly_daemon_cache_bytes', help: 'Bytes of blobs held in the data dir', registers: [registry] }),
     cacheEvictions: new Counter({ name: 'damselfly_daemon_cache_evictions_total', help: 'Blobs removed by garbage collection, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    uploadedBytes: new Gauge({
+      name: 'damselfly_daemon_uploaded_bytes', help: 'Piece bytes this daemon has served to other peers since it started', registers: [registry],
+      collect() {
+        this.set(read.uploadedBytes());
+      },
+    }),
     activeDownloads: new Gauge({ name: 'damselfly_daemon_active_downloads', help: 'P2P downloads in progress', registers: [registry] }),
   };
 }

@@ -55,9 +55,9 @@ export interface RunningDaemon {
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const log = o.logger ?? silentLog;
   await mkdir(o.dataDir, { recursive: true });
-  const metrics = createDaemonMetrics();
   const registry = new TaskRegistry();
   const uploader = await startUploader({ source: registryPieceSource(registry), host: o.uploadHost ?? o.host, port: o.uploadPort, advertiseHost: o.advertiseHost, rateLimit: o.uploadLimit, logger: log });
+  const metrics = createDaemonMetrics({ uploadedBytes: () => uploader.bytesServed() });
   const fetcher = createSwarmFetcher({ nodes: o.nodes, token: o.token, dataDir: o.dataDir, uploader: { uploader, registry }, downloadLimit: o.downloadLimit, cache: o.cache, logger: log, metrics });
   const routes = o.routes?.(fetcher, metrics) ?? {};
   const gc = setInterval(() => void fetcher.collect().catch((err: Error) => log.warn({ err: err.message }, 'garbage collection failed')), o.gcIntervalMs);
