@@ -3,7 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import { request, type Dispatcher } from 'undici';
 import { DamselflyError } from '../../../core/errors.ts';
 import { bodyMeter, clientGone } from './body-meter.ts';
-import { downstreamHeaders, upstreamHeaders } from './proxy-headers.ts';
+import { endToEndHeaders } from '../../../edge/http/hop-by-hop.ts';
+import { upstreamHeaders } from './proxy-headers.ts';
 
 /**
  * A request past the swarm: the client's method, headers (less hop-by-hop and X-Dragonfly-*) and
@@ -25,6 +26,6 @@ export async function forwardDirect(req: IncomingMessage, res: ServerResponse, u
   } catch (e) {
     throw new DamselflyError('DF_ERR_ORIGIN', `the origin did not answer: ${(e as Error).message}`, { cause: e });
   }
-  res.writeHead(upstream.statusCode, downstreamHeaders(upstream.headers));
+  res.writeHead(upstream.statusCode, endToEndHeaders(upstream.headers));
   await pipeline(upstream.body, bodyMeter(onBytes), res);
 }

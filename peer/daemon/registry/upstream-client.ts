@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { DamselflyError } from '../../../core/errors.ts';
-import { clientResponseHeaders } from './forward-headers.ts';
+import { endToEndHeaders } from '../../../edge/http/hop-by-hop.ts';
 
 export type UpstreamHeaders = string[] | Record<string, string>;
 export type UpstreamResponse = Dispatcher.ResponseData;
@@ -45,7 +45,7 @@ export class UpstreamClient {
 
   /** Writes an upstream answer to the client as it came. */
   async relay(res: ServerResponse, up: UpstreamResponse): Promise<number> {
-    res.writeHead(up.statusCode, clientResponseHeaders(up.headers));
+    res.writeHead(up.statusCode, endToEndHeaders(up.headers));
     try {
       await pipeline(up.body, res);
     } catch {
