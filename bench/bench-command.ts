@@ -3,6 +3,7 @@ import { eventsBenchCommand } from './events/events-command.ts';
 import { swarmCommand } from './swarm/swarm-command.ts';
 import { failoverCommand } from './failover/failover-command.ts';
 import { controlPlaneCommand } from './control-plane/control-plane-command.ts';
+import { imageBenchCommand } from './image/image-command.ts';
 
 /**
  * `damselfly bench`: the benchmarks that back the performance claims in docs/benchmarks.md.
@@ -10,10 +11,11 @@ import { controlPlaneCommand } from './control-plane/control-plane-command.ts';
  */
 export function benchCommand(): Command {
   return new Command('bench')
-    .description('benchmarks: event persistence (events); swarm distribution (swarm); supernode failover (failover); the supernode under hundreds of peers (control-plane)')
+    .description('benchmarks: event persistence (events); swarm distribution (swarm); supernode failover (failover); the supernode under hundreds of peers (control-plane); N daemons pulling one image (image)')
     .exitOverride()
     .addCommand(eventsBenchCommand())
     .addCommand(swarmCommand())
     .addCommand(failoverCommand())
-    .addCommand(controlPlaneCommand());
+    .addCommand(controlPlaneCommand())
+    .addCommand(imageBenchCommand());
 }

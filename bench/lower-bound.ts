@@ -13,3 +13,17 @@ export function p2pLowerBoundSeconds(o: { fileBytes: number; peers: number; serv
 export function originOnlyLowerBoundSeconds(o: { fileBytes: number; peers: number; serverUpload: number; minDownload: number }): number {
   return Math.max((o.peers * o.fileBytes) / o.serverUpload, o.fileBytes / o.minDownload);
 }
+
+/**
+ * The same bound for an image pulled by N nodes through a registry and a CDN in series: every
+ * byte that does not come from a peer leaves the registry (capped at `registryUpload`) and is
+ * then sent to peers by the CDN (capped at `cdnUpload`; Infinity when uncapped). The registry
+ * must send the image once, the CDN must send every byte at least once, and the N copies are
+ * uploaded by the CDN and the nodes together — the swarm's bound with the CDN as the server,
+ * plus the registry's own term. The image's blobs are pulled concurrently, so the bound is on
+ * their total (config + layers).
+ */
+export function imageLowerBoundSeconds(o: { imageBytes: number; nodes: number; registryUpload: number; cdnUpload: number; nodeUpload: number; minDownload: number }): number {
+  const fromCdn = p2pLowerBoundSeconds({ fileBytes: o.imageBytes, peers: o.nodes, serverUpload: o.cdnUpload, peerUpload: o.nodeUpload, minDownload: o.minDownload });
+  return Math.max(o.imageBytes / o.registryUpload, fromCdn);
+}
