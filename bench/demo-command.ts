@@ -3,6 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { z } from 'zod';
 import { parseOptions, sizeOption } from '../edge/cli/parse-options.ts';
 import { runSwarm } from './swarm/swarm-run.ts';
+import { demoImageCommand } from './image/demo-image-command.ts';
 
 const DEMO_DIR = '.damselfly/demo';
 
@@ -19,6 +20,7 @@ const Flags = z.object({
  * travels P2P and the report shows time against the lower bound, origin bytes against the
  * file size, pieces served by peers against the CDN, and whether every copy is identical.
  * Links are capped (as on a real network) so that the P2P effect is visible on one machine.
+ * `damselfly demo image` pulls a container image through several daemons instead.
  */
 export function demoCommand(): Command {
   return new Command('demo')
@@ -27,6 +29,8 @@ export function demoCommand(): Command {
     .option('--size <size>', 'file size', '64MiB')
     .option('--peer-upload <rate>', 'each peer\'s upload cap (bytes/s)', '8MiB')
     .option('--origin-upload <rate>', 'cap on the origin and the CDN (bytes/s)', '16MiB')
+    .addCommand(demoImageCommand())
+    .enablePositionalOptions()
     .exitOverride()
     .action(async (raw) => {
       const f = parseOptions(Flags, raw, 'demo');
