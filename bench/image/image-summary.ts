@@ -60,6 +60,8 @@ export function imageBenchSummary(image: ImageShape, caps: ImageCaps, p2p: Image
     registryBytesRatio: round(p2p.registryBytes / F),
     blobGetsPerDigest: Object.fromEntries(blobDigests(image).map((d) => [d, p2p.blobGets.get(d) ?? 0])),
     eachBlobOnce: blobDigests(image).every((d) => p2p.blobGets.get(d) === 1),
+    /** Each node's whole pull, from its start (median and the slowest). */
+    pullSeconds: spread(p2p.pulls.map((p) => p.doneMs / 1000)),
     largestLayer: {
       firstByteSeconds: spread(largestPulls.map((b) => b.firstByteMs / 1000)),
       doneSeconds: spread(largestPulls.map((b) => b.doneMs / 1000)),

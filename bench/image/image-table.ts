@@ -10,7 +10,7 @@ export function imageTable(r: ImageBenchSummary): string {
   const b = r.baseline;
   return [
     `image: ${r.nodes} daemons pull ${mib(r.imageBytes)} in ${r.layers} layers (largest ${mib(r.largestLayerBytes)}); registry ${rate(c.registryUploadBytesPerSecond)}, CDN ${rate(numberOrNull(c.cdnUploadBytesPerSecond))}, each node ${rate(c.nodeUploadBytesPerSecond)}`,
-    `  last pull done        ${r.seconds.toFixed(2)} s`,
+    `  last pull done        ${r.seconds.toFixed(2)} s   (a node's pull: median ${r.pullSeconds.median.toFixed(2)} s)`,
     `  P2P lower bound       ${r.lowerBoundSeconds.toFixed(2)} s   (ratio ${r.ratioToBound.toFixed(3)})`,
     `  registry bytes        ${mib(r.registryBytes)}   (${r.registryBytesRatio.toFixed(3)} × image; each blob GET once: ${r.eachBlobOnce ? 'yes' : 'NO'})`,
     `  largest layer         first byte ${l.firstByteSeconds.median.toFixed(2)} s (max ${l.firstByteSeconds.max.toFixed(2)}), done ${l.doneSeconds.median.toFixed(2)} s (max ${l.doneSeconds.max.toFixed(2)}), median over nodes`,

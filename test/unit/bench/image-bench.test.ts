@@ -67,6 +67,7 @@ describe('imageBenchSummary', () => {
     expect(s.largestLayerBytes).toBe(6 * MiB);
     expect(s.largestLayer.firstByteSeconds).toEqual({ median: 0.5, max: 0.9 });
     expect(s.largestLayer.doneSeconds).toEqual({ median: 3, max: 3.999 });
+    expect(s.pullSeconds).toEqual({ median: 3, max: 3.999 });
     expect(s.bytesFromPeers).toBe(9 * MiB);
     expect(s.bytesFromCdn).toBe(3 * image.totalBytes - 9 * MiB);
     expect(s.pullsVerified).toBe(true);
