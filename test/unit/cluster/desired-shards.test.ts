@@ -39,9 +39,11 @@ describe('desiredShards', () => {
   // A join and a leave compare the same two plans (N and N+1 replicas), read either way. The
   // minimum any balanced plan must move is the newcomer's share, ceil(S/(N+1)). Bounded loads
   // push a few more along (a replica over its new cap sheds to its next choice, not always the
-  // newcomer): measured over 6,000 random cases with S >= 8(N+1), at most 1.82x the minimum,
-  // median about 1.1x. The bound tested is 2x, for clusters with at least 8 shards per replica.
-  it('moves at most twice the minimum when a replica joins or leaves', () => {
+  // newcomer). The tail is widest with few shards per replica: measured over 100,000 random
+  // cases with S = 8(N+1)..8(N+1)+19, at most 2.38x the minimum (median about 1.1x); over
+  // 20,000 cases with up to 300 more shards, at most 1.92x. An earlier bound of 2x failed in CI
+  // (9 replicas, 72 shards, 17 moved for a minimum of 8), so the bound tested is 3x.
+  it('moves at most three times the minimum when a replica joins or leaves', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 300 }), fc.string(), (n, more, salt) => {
       const shardCount = 8 * (n + 1) + more;
       const replicas = ids(n + 1, salt);
@@ -50,7 +52,7 @@ describe('desiredShards', () => {
       const newcomer = after.get(replicas[n]!)!;
       const m = moved(before, after, shardCount);
       expect(m).toBeGreaterThanOrEqual(newcomer.length);
-      expect(m).toBeLessThanOrEqual(2 * Math.ceil(shardCount / (n + 1)));
+      expect(m).toBeLessThanOrEqual(3 * Math.ceil(shardCount / (n + 1)));
     }));
   });
 
