@@ -7,7 +7,7 @@ import { startSupernodeProcess, stopProcess } from '../processes.ts';
 import { startCpuMeter } from '../process-cpu.ts';
 import { buildOciLayout, pushImage, startRegistry, type LocalRegistry } from '../registry/index.ts';
 import { countBlobRequests } from '../registry/registry-access-log.ts';
-import { startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
+import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.ts';
 import { imageBenchSummary, type ImageBenchSummary, type ImageCaps, type ImageRound, type ImageShape } from './image-summary.ts';
 import { layerSizes } from './layer-sizes.ts';
 import { pullImage, type ImagePull } from './pull-image.ts';
@@ -62,7 +62,7 @@ export async function runImageBench(o: ImageBenchOptions): Promise<ImageBenchSum
     supernode = started.proc;
     const address = started.address;
     daemons.push(...(await Promise.all(Array.from({ length: o.daemons }, (_, i) =>
-      startDaemonProcess({ index: i, supernode: address, dataDir: join(dir, `daemon-${i}`), uploadLimit: o.caps.nodeUpload })))));
+      startDaemonProcess({ name: `daemon ${i}`, supernode: address, dataDir: join(dir, `daemon-${i}`), uploadLimit: o.caps.nodeUpload })))));
 
     o.onStep?.(`${o.daemons} pulls through the daemons`);
     const meter = startCpuMeter({ supernode: [supernode.pid], daemons: daemons.map((d) => d.proc.pid), bench: [process.pid] });

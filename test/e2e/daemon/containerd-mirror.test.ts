@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSupernode, type RunningSupernode } from '../../../supernode/supernode.ts';
 import { parseSupernodeConfig } from '../../../supernode/config.ts';
 import { createLogger } from '../../../edge/log/logger.ts';
+import { startDaemonProcess, type DaemonProcess } from '../../../bench/harness/daemon-process.ts';
 import { buildOciLayout, pushImage, startContainerd, startRegistry, type BuiltImage, type Containerd, type LocalRegistry } from '../../../bench/registry/index.ts';
 
 const run = promisify(execFile);
@@ -16,29 +15,9 @@ const MiB = 1024 * 1024;
 const BIN = join(import.meta.dirname, '../../../bin/damselfly.mjs');
 const creds = { user: 'puller', password: 'pw-mirror-s3cret' };
 
-interface DaemonProcess { child: ChildProcess; address: string; log: () => string }
-
-/** A `damselfly daemon` process; resolves with its address from the ready line. */
-async function startDaemonProcess(node: string, dataDir: string): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [BIN, 'daemon', '--node', node, '--port', '0', '--upload-port', '0', '--data-dir', dataDir, '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${stderr}`)));
-  });
-  return { child, address: (JSON.parse(line) as { address: string }).address, log: () => stderr };
-}
-
 /** Writes the hosts.toml the way a user would: `damselfly daemon config containerd --write`. */
 async function writeHostsToml(dir: string, registry: LocalRegistry, mirror: string): Promise<void> {
   await run(process.execPath, [BIN, 'daemon', 'config', 'containerd', '--registry', `http://${registry.host}`, '--mirror', mirror, '--dir', dir, '--containerd-config', join(dir, 'none.toml'), '--write']);
-}
-
-async function metric(address: string, name: string): Promise<number> {
-  const text = await fetch(`http://${address}/metrics`).then((r) => r.text());
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
 }
 
 /**
@@ -64,7 +43,7 @@ describe('containerd through the daemon mirror (real registry, containerd, daemo
     await pushImage(join(dir, 'layout'), `${privateRegistry.host}/team/app:v1`, { creds });
     node = await startSupernode(parseSupernodeConfig({ port: '0', dataDir: join(dir, 'sn'), logLevel: 'silent' }, {}), createLogger({ level: 'silent' }));
     for (const name of ['a', 'b']) {
-      daemons.push(await startDaemonProcess(node.address, join(dir, `daemon-${name}`)));
+      daemons.push(await startDaemonProcess({ name: `daemon ${name}`, supernode: node.address, dataDir: join(dir, `daemon-${name}`), logLevel: 'debug' }));
       runtimes.push(await startContainerd({ dir: join(dir, `containerd-${name}`) }));
     }
     for (const [i, d] of daemons.entries()) {
@@ -74,7 +53,7 @@ describe('containerd through the daemon mirror (real registry, containerd, daemo
   }, 240_000);
 
   afterAll(async () => {
-    for (const d of daemons) d.child.kill('SIGTERM');
+    await Promise.allSettled(daemons.map((d) => d.stop()));
     await Promise.allSettled(runtimes.map((r) => r.stop()));
     await node?.stop();
     await Promise.allSettled([registry?.stop(), privateRegistry?.stop()]);
@@ -95,7 +74,7 @@ describe('containerd through the daemon mirror (real registry, containerd, daemo
     // The second pull took its layers from a peer: the first daemon served it most of their bytes
     // (the rest came from the supernode's CDN, which fetched each blob from the registry once).
     const layerBytes = image.layers.reduce((n, l) => n + l.size, 0);
-    expect(await metric(daemons[0]!.address, 'damselfly_daemon_uploaded_bytes')).toBeGreaterThan(layerBytes / 2);
+    expect(await daemons[0]!.metric('damselfly_daemon_uploaded_bytes')).toBeGreaterThan(layerBytes / 2);
   });
 
   it('a private registry: pulls with credentials, refuses a pull without — also once the layers are held by peers', async () => {
