@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * The supernode's Prometheus metrics, on a registry of its own (so several supernodes in one
  * test process do not collide). Names follow Prometheus conventions: unit suffixes, _total.
  */
-export function createMetrics() {
+export function createMetrics(o: { liveHosts?: () => Promise<number> } = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -59,6 +59,17 @@ export function createMetrics() {
     }),
     shardsAcquired: new Counter({ name: 'damselfly_shards_acquired_total', help: 'Shard leases this replica took (start-up, rebalancing, takeover)', registers: [registry] }),
     shardsHeld: new Gauge({ name: 'damselfly_shards_held', help: 'Shard leases this replica holds', registers: [registry] }),
+    hostsLive: new Gauge({
+      name: 'damselfly_hosts_live',
+      help: 'Hosts whose daemon announced itself within the TTL (any replica counts all of them: the hosts are in the shared store)',
+      registers: [registry],
+      // Read at scrape time (one indexed count), so the gauge is the cluster's, not this replica's.
+      async collect() {
+        if (!o.liveHosts) return;
+        // A store that is down must not fail the whole scrape: the gauge keeps its last value.
+        this.set(await o.liveHosts().catch(() => this.get().then((g) => g.values[0]?.value ?? 0)));
+      },
+    }),
     cdnOriginBytes: new Counter({ name: 'damselfly_cdn_origin_bytes_total', help: 'Bytes the CDN fetched from origins', registers: [registry] }),
   };
 }

@@ -15,9 +15,11 @@ import { Seeding } from './swarm/seeding.ts';
 import { SwarmService } from './swarm/swarm-service.ts';
 import { TaskSignals } from './swarm/task-signals.ts';
 import { stateOf } from '../core/task/index.ts';
-import { openEventStore, openEventBus, openLeaseStore } from './wiring/open-ports.ts';
+import { openEventStore, openEventBus, openHostStore, openLeaseStore } from './wiring/open-ports.ts';
 import { loadFromStore, ownerRouting, ShardOwnership, WarmCopies } from './cluster/index.ts';
 import { registerClusterRoutes } from './http/routes/cluster-routes.ts';
+import { registerHostRoutes } from './http/routes/host-routes.ts';
+import { HOST_TTL_MS } from '../core/wire/host-api.ts';
 import { randomUUID } from 'node:crypto';
 import { OutboxRelay } from './relay/outbox-relay.ts';
 import { Cdn } from './cdn/index.ts';
@@ -43,7 +45,9 @@ export interface RunningSupernode {
  */
 export async function startSupernode(config: SupernodeConfig, logger: Logger): Promise<RunningSupernode> {
   mkdirSync(config.dataDir, { recursive: true });
-  const metrics = createMetrics();
+  // The host store opens with the event store below; the gauge reads it at scrape time only,
+  // once the HTTP server (and so /metrics) is up.
+  const metrics = createMetrics({ liveHosts: () => hosts.countLive(HOST_TTL_MS) });
   const store = await openEventStore(config, metrics).catch((err: Error) => {
     throw new DamselflyError('DF_ERR_UNAVAILABLE', `cannot open the event store: ${err.message}`);
   });
@@ -74,6 +78,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   // A stable default id (from host:port) lets a restarted replica find its own leases again.
   const replicaId = config.replicaId ?? (config.port ? `sn-${config.host}-${config.port}` : `sn-${config.host}-${randomUUID().slice(0, 8)}`);
   const leases = openLeaseStore(store);
+  const hosts = openHostStore(store);
   const warm = new WarmCopies(loadFromStore(store));
   // Embedded (PGlite), this is the only replica there can be: nothing can take its shards, and
   // a lease round every 500 ms would only load the PGlite worker that the appends need.
@@ -180,6 +185,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   const taskList = new TaskReadModel({ store });
   registerTaskListRoutes(app, taskList);
   registerClusterRoutes(app, { leases, ownership, leaseTtlMs, relayLag: () => relayLag, warmCopies: () => warm.size });
+  registerHostRoutes(app, hosts, { peerAddressOf: routing.peerAddressOf });
   cdn.registerRoutes(app as unknown as FastifyInstance);
   await app.listen({ port: config.port, host: config.host });
   const port = (app.server.address() as { port: number }).port;

@@ -8,6 +8,7 @@ import { openPgliteEventStore, openPostgresEventStore } from '../store/index.ts'
 import { KafkaEventBus, MemoryEventBus } from '../bus/index.ts';
 import { SqlEventStore } from '../store/sql-event-store.ts';
 import { MemoryLeaseStore, SqlLeaseStore, type LeaseStore } from '../cluster/index.ts';
+import { MemoryHostStore, SqlHostStore, type HostStore } from '../hosts/index.ts';
 
 /**
  * The store: PostgreSQL when a database URL is configured, else the embedded default — PGlite
@@ -31,6 +32,11 @@ export async function openEventStore(config: Pick<SupernodeConfig, 'databaseUrl'
 /** The shard leases live in the store's own database (they fence its appends); memory beside a memory store. */
 export function openLeaseStore(store: EventStore): LeaseStore {
   return store instanceof SqlEventStore ? new SqlLeaseStore(store.client) : new MemoryLeaseStore();
+}
+
+/** The hosts daemons announce: in the store's database, so every replica lists the same hosts; memory beside a memory store. */
+export function openHostStore(store: EventStore): HostStore {
+  return store instanceof SqlEventStore ? new SqlHostStore(store.client) : new MemoryHostStore();
 }
 
 /** The bus: Kafka when brokers are configured, else the in-process bus. */
