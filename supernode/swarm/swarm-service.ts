@@ -40,13 +40,13 @@ export class SwarmService {
     const taskId = computeTaskId(fields);
     const current = stateOf(await this.o.runtime.snapshot(taskId));
     // The real URL and the headers, for the CDN's fetch (the task's events carry the URL
-    // redacted); a failed task fetches nothing more.
-    if (current.status !== 'failed') this.o.credentials.remember(taskId, req.headers, req.url);
-    if (current.status === 'absent' || current.status === 'evicted') {
+    // redacted). A failed task is created anew (decideCreateTask): a registration retries it.
+    this.o.credentials.remember(taskId, req.headers, req.url);
+    if (current.status === 'absent' || current.status === 'evicted' || current.status === 'failed') {
       try {
         await this.o.runtime.execute(taskId, { type: 'CreateTask', at: this.o.clock(), taskId, ...fields });
       } catch (err) {
-        // Two peers registering the same new task at once: the second one finds it created.
+        // Two peers registering the same new (or failed) task at once: the second one finds it created.
         if (!isDamselflyError(err, 'DF_ERR_TASK_EXISTS')) throw err;
       }
     }

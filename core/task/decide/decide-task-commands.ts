@@ -8,8 +8,16 @@ import type { TaskState } from '../task-state.ts';
 import type { AcquireOwnership, CompleteSeed, CreateTask, Evict, FailTask, RecordProbe, RecordSeededPieces } from '../task-commands.ts';
 import { boundedReason, requirePiece, requireStatus } from './guards.ts';
 
+/**
+ * Creates an absent or evicted task, and creates a failed one anew: a failure is the origin's
+ * at one moment (down, cut mid-body, a bad answer), and a task whose id is its digest alone (a
+ * registry blob) has no other id to retry under, so keeping the failure would refuse that
+ * blob for good (Dragonfly2 likewise downloads a failed task again on the next registration).
+ * The failed task is evicted and created in one decision: two registrations racing see it
+ * failed once, and the second finds it created rather than evicting the first one's retry.
+ */
 export function decideCreateTask(cmd: CreateTask, state: TaskState): TaskEvent[] {
-  if (state.status !== 'absent' && state.status !== 'evicted') {
+  if (state.status !== 'absent' && state.status !== 'evicted' && state.status !== 'failed') {
     throw new DamselflyError('DF_ERR_TASK_EXISTS', `task ${state.taskId} is ${state.status}`);
   }
   const expected = computeTaskId(cmd);
@@ -21,7 +29,8 @@ export function decideCreateTask(cmd: CreateTask, state: TaskState): TaskEvent[]
   const { taskId, url, digest, identifier, range, filter, at } = cmd;
   // Only when set, so the events of every other task read exactly as before.
   const addressed = cmd.contentAddressed ? { contentAddressed: true } : {};
-  return [{ type: 'TaskCreated', data: { taskId, url: redactUrl(url), digest, identifier, range, filter, ...addressed, at } }];
+  const created: TaskEvent = { type: 'TaskCreated', data: { taskId, url: redactUrl(url), digest, identifier, range, filter, ...addressed, at } };
+  return state.status === 'failed' ? [{ type: 'TaskEvicted', data: { at } }, created] : [created];
 }
 
 /**

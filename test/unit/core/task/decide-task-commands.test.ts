@@ -19,6 +19,14 @@ describe('CreateTask', () => {
     rejects(createCommand(), initialTaskState('f'.repeat(64)), 'DF_ERR_TASK_ID_MISMATCH');
   });
 
+  it('creates a failed task anew, evicted and created in one decision; a second registration finds it created', () => {
+    const failed = run([{ type: 'FailTask', at: 9, reason: 'the origin body failed' }], seedingTask(2)).state;
+    expect(decide(createCommand(10), failed).map((e) => e.type)).toEqual(['TaskEvicted', 'TaskCreated']);
+    const { state } = run([createCommand(10)], failed);
+    expect(state).toMatchObject({ status: 'created', failure: null, pieceCount: null, version: failed.version + 2 });
+    rejects(createCommand(11), state, 'DF_ERR_TASK_EXISTS');
+  });
+
   it('recreates an evicted task', () => {
     const evicted = run([{ type: 'Evict', at: 9 }], seedingTask(2)).state;
     const { state } = run([createCommand(10)], evicted);
