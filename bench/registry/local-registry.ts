@@ -35,6 +35,11 @@ export interface LocalRegistry {
    */
   settle(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * SIGKILL, as of a registry that dies: connections are cut mid-response, nothing drains.
+   * The storage stays; `startRegistry` with the same `dir` and `port` brings it back.
+   */
+  kill(): Promise<void>;
 }
 
 export interface RegistryOptions {
@@ -44,6 +49,8 @@ export interface RegistryOptions {
   auth?: { user: string; password: string };
   /** Caps what the registry sends, bytes/s shared by all connections (a proxy in front of it). */
   uploadLimit?: number;
+  /** The port to listen on (a restart after `kill()` at the address clients know); default one the OS picks. */
+  port?: number;
 }
 
 /**
@@ -66,7 +73,7 @@ export async function startRegistry(o: RegistryOptions): Promise<LocalRegistry> 
       maintenance: { uploadpurging: { enabled: false } },
     },
     // A fixed secret silences the start-up warning and keeps upload state valid across requests.
-    http: { addr: '127.0.0.1:0', secret: randomBytes(16).toString('hex') },
+    http: { addr: `127.0.0.1:${o.port ?? 0}`, secret: randomBytes(16).toString('hex') },
   };
   if (o.auth) {
     const line = await runTool(tools.htpasswd, ['-Bin', o.auth.user], { input: o.auth.password, redact: [o.auth.password] });
@@ -77,8 +84,9 @@ export async function startRegistry(o: RegistryOptions): Promise<LocalRegistry> 
   await writeFile(configPath, stringify(config));
 
   const proc = spawn(tools.dockerRegistry, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logFile = createWriteStream(join(dir, 'registry.log'));
-  const accessFile = createWriteStream(join(dir, 'access.log'));
+  // Appended: a registry restarted on the same dir keeps the log of its earlier life.
+  const logFile = createWriteStream(join(dir, 'registry.log'), { flags: 'a' });
+  const accessFile = createWriteStream(join(dir, 'access.log'), { flags: 'a' });
   proc.stderr.pipe(logFile);
   proc.stdout.pipe(accessFile);
   const requests: RegistryRequest[] = [];
@@ -145,6 +153,15 @@ export async function startRegistry(o: RegistryOptions): Promise<LocalRegistry> 
     async stop() {
       await proxy?.close();
       await stopProcess(proc, 5_000);
+      await Promise.all([logFile, accessFile].map((f) => new Promise<void>((r) => f.end(r))));
+    },
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGKILL');
+        await exited;
+      }
+      await proxy?.close();
       await Promise.all([logFile, accessFile].map((f) => new Promise<void>((r) => f.end(r))));
     },
   };
