@@ -12,6 +12,7 @@ import { useRelayEnvironment, type RelayEnvironment } from './relay-environment.
 import { appendConcurrently, checkTopic } from './relay-fixtures.ts';
 
 const child = fileURLToPath(new URL('./relay-process.ts', import.meta.url));
+const BATCH = 40;
 
 /** The relay process is SIGKILLed mid-stream (no flush, no cleanup); a new one resumes. */
 describe('OutboxRelay killed with SIGKILL (real Postgres + Kafka)', () => {
@@ -30,7 +31,7 @@ describe('OutboxRelay killed with SIGKILL (real Postgres + Kafka)', () => {
     // node itself with tsx's loader (not the tsx CLI, which runs the script in a grandchild
     // that a SIGKILL to the CLI would leave running).
     const proc = spawn(process.execPath, ['--import', 'tsx', child], {
-      env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers().join(','), TOPIC: topic, BATCH: '40', PAUSE_MS: '30' },
+      env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers().join(','), TOPIC: topic, BATCH: String(BATCH), PAUSE_MS: '30' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let published = 0;
@@ -67,7 +68,9 @@ describe('OutboxRelay killed with SIGKILL (real Postgres + Kafka)', () => {
     expect(result.splitStreams).toEqual([]);
     expect(result.badStreams).toEqual([]);
     expect(result.distinct).toBe(ids.length);
-    expect(result.duplicates).toBeLessThanOrEqual(40);
+    // The relay is pipelined (outbox-relay.ts, pass): batch n is published while the cursor
+    // after batch n-1 is saved, so a kill can leave two published batches unsaved.
+    expect(result.duplicates).toBeLessThanOrEqual(2 * BATCH);
     console.log(`relay SIGKILL after ${published} events: resumed relay published ${resumed.stats.published}, ${result.duplicates} duplicates on the topic`);
   });
 });
