@@ -58,8 +58,8 @@ async function runDaemon(o: DaemonFlags): Promise<void> {
     }),
   });
   if (ca) process.stderr.write(`${trustCaInstructions(ca.certPath, daemon.address)}\n`);
-  // One line on stdout for scripts and tests that start daemons: where it listens.
-  process.stdout.write(`${JSON.stringify({ ready: true, address: daemon.address, upload: daemon.uploadAddress })}\n`);
+  // One line on stdout for scripts and tests that start daemons: where it listens, which host it is.
+  process.stdout.write(`${JSON.stringify({ ready: true, address: daemon.address, upload: daemon.uploadAddress, hostId: daemon.hostId })}\n`);
   await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
   logger.info({}, 'draining');
   await daemon.stop();

@@ -9,6 +9,7 @@ import { registryPieceSource, startUploader } from '../uploader/index.ts';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.ts';
 import { createSwarmFetcher } from './tasks/swarm-fetcher.ts';
 import type { P2PFetcher } from './p2p-fetcher.ts';
+import { startHostAnnouncer } from './host-announcer.ts';
 
 /** What the daemon port mounts besides health and metrics: the mirror (`/v2…`) and the proxy (absolute-form URLs, CONNECT). */
 export interface DaemonRoutes {
@@ -29,12 +30,16 @@ export interface DaemonOptions {
   downloadLimit?: number;
   cache: { highWatermark: number; lowWatermark: number; ttlMs: number };
   gcIntervalMs: number;
+  /** Between host announcements to the supernode (default HOST_HEARTBEAT_MS, core/wire/host-api.ts). */
+  announceIntervalMs?: number;
   logger?: LogSink;
   /** Builds the mirror and the proxy over the daemon's fetcher. */
   routes?: (fetcher: P2PFetcher, metrics: DaemonMetrics) => DaemonRoutes;
 }
 
 export interface RunningDaemon {
+  /** The id this daemon's host is announced under (kept in `<dataDir>/host-id`). */
+  hostId: string;
   /** host:port of the mirror/proxy port. */
   address: string;
   uploadAddress: string;
@@ -94,9 +99,12 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     server.listen(o.port, o.host, () => resolve());
   });
   const port = (server.address() as { port: number }).port;
-  log.info({ port, upload: uploader.address }, 'daemon ready');
+  // Not awaited beyond reading the host id: an unreachable supernode never holds the start up.
+  const announcer = await startHostAnnouncer({ nodes: o.nodes, token: o.token, dataDir: o.dataDir, uploadAddress: uploader.address, proxyPort: port, intervalMs: o.announceIntervalMs, logger: log });
+  log.info({ port, upload: uploader.address, hostId: announcer.hostId }, 'daemon ready');
   let stopping: Promise<void> | undefined;
   return {
+    hostId: announcer.hostId,
     address: `${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
     uploadAddress: uploader.address,
     uploadedBytes: () => uploader.bytesServed(),
@@ -105,6 +113,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(gc);
+        // Leaves the host list first (bounded), alongside the drain: a draining daemon is no target for preheat.
+        const leaving = announcer.stop();
         // Drain: no new connections, those in flight get a bounded grace period.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -113,6 +123,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
         await Promise.allSettled([routes.mirror?.close?.(), routes.proxy?.close?.()]);
         await fetcher.close();
         await uploader.close();
+        await leaving;
       })()),
   };
 }

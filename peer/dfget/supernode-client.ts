@@ -8,6 +8,7 @@ import {
   type RegisterTaskRequest,
   type RoundRequest,
 } from '../../core/wire/peer-api.ts';
+import { HostView, type HostAnnouncement } from '../../core/wire/host-api.ts';
 
 /** No supernode in the list answered (connection errors, timeouts, 5xx/503 on every node). */
 export class SupernodesUnreachable extends DamselflyError {
@@ -85,12 +86,27 @@ export class SupernodeClient {
     await this.call('DELETE', `/api/v1/tasks/${taskId}/peers/${encodeURIComponent(peerId)}`, req);
   }
 
+  /** Registers the daemon's host, or refreshes it (the heartbeat): the first node that answers wins (any replica stores it). */
+  async announceHost(hostId: string, req: HostAnnouncement): Promise<HostView> {
+    return HostView.parse(await this.call('PUT', `/api/v1/hosts/${encodeURIComponent(hostId)}`, req, this.nodes.length));
+  }
+
+  /** The daemon's host leaves (it is stopping). */
+  async leaveHost(hostId: string): Promise<void> {
+    await this.call('DELETE', `/api/v1/hosts/${encodeURIComponent(hostId)}`, undefined, this.nodes.length);
+  }
+
   close(): Promise<void> {
     return this.agent.close();
   }
 
+  /** Closes at once, failing the calls in flight (close() waits for them): for a shutdown that must not wait on a node. */
+  destroy(): Promise<void> {
+    return this.agent.destroy();
+  }
+
   /** One call, tried on up to `attempts` nodes (each at most once), starting with the current one. */
-  private async call(method: 'POST' | 'DELETE', path: string, body: unknown, attempts = 1): Promise<unknown> {
+  private async call(method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, attempts = 1): Promise<unknown> {
     const failures: string[] = [];
     let retryAfterMs: number | undefined;
     for (let tried = 0; tried < attempts; tried++) {
@@ -100,8 +116,9 @@ export class SupernodeClient {
         res = await request(`http://${node}${path}`, {
           method,
           dispatcher: this.agent,
-          headers: { 'content-type': 'application/json', ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}) },
-          body: JSON.stringify(body),
+          // No body, no content-type: the API refuses an empty body declared as JSON.
+          headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}) },
+          body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (err) {
         failures.push(`${node}: ${(err as Error).message}`);
