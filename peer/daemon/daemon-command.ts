@@ -15,7 +15,7 @@ import { createRegistryMirror } from './registry/index.ts';
  */
 export function daemonCommand(): Command {
   return new Command('daemon')
-    .description('the node agent: registry mirror, HTTP proxy, piece uploader and blob cache')
+    .description('the node agent: registry mirror, HTTP proxy, piece uploader and blob cache; announces its host to the supernodes (GET /api/v1/hosts lists them)')
     .option('--node <host:port,..>', 'supernodes, tried in order (env DAMSELFLY_NODES)', process.env.DAMSELFLY_NODES || '127.0.0.1:8002')
     .option('--host <ip>', 'interface the mirror/proxy port listens on', '127.0.0.1')
     .option('--port <n>', 'the registry mirror and HTTP proxy port', '65001')
