@@ -125,6 +125,12 @@ export function createHttpProxy(o: HttpProxyOptions): HttpProxy {
 
 /** A forward-proxy request's URL: absolute, http or https, no userinfo (a client sends credentials as headers). */
 function absoluteUrl(raw: string | undefined): URL {
+  // The WHATWG parser repairs what RFC 9110 §4.2.1 says to reject: `http:///x` (no host)
+  // becomes http://x/, and the proxy would dial a host the client never named (a 502 for a
+  // malformed request). The raw target's authority must not be empty.
+  if (raw !== undefined && /^https?:\/\/(?:[/?#\\]|$)/i.test(raw)) {
+    throw new DamselflyError('DF_ERR_VALIDATION', 'a proxy request names an absolute URL with a host (GET http://host/path)');
+  }
   let url: URL;
   try {
     url = new URL(raw ?? '');

@@ -146,6 +146,8 @@ describe('the daemon HTTP proxy, plain HTTP', () => {
     const bad = [
       `GET ftp://127.0.0.1:${world.originPort}/x HTTP/1.1\r\nHost: x\r\n\r\n`,
       `GET http://user:pw@127.0.0.1:${world.originPort}/x HTTP/1.1\r\nHost: x\r\n\r\n`,
+      // No host: WHATWG would read the first path segment as one (http://p2p/x).
+      'GET http:///p2p/x HTTP/1.1\r\nHost: x\r\n\r\n',
       `GET ${world.origin}/p2p/x HTTP/1.1\r\nHost: x\r\nX-Dragonfly-Use-P2P: maybe\r\n\r\n`,
       `GET ${world.origin}/p2p/x HTTP/1.1\r\nHost: x\r\nX-Dragonfly-Tag: ${'t'.repeat(300)}\r\n\r\n`,
       `GET ${world.origin}/p2p/x HTTP/1.1\r\nHost: x\r\nX-Dragonfly-Filtered-Query-Params: ${Array.from({ length: 100 }, (_, i) => `p${i}`).join(',')}\r\n\r\n`,
