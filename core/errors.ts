@@ -57,6 +57,7 @@ export const ErrorCodes = {
   // The origin's file is above the supernode's --max-file-size (or core's ceiling, 1 TiB):
   // refused before any per-piece state is laid out (core/pieces/piece-size.ts).
   DF_ERR_FILE_TOO_LARGE: { status: 413, title: 'The file is larger than this supernode accepts' },
+  DF_ERR_NO_SPACE: { status: 507, title: 'Not enough free disk space for the file' },
   DF_ERR_UNKNOWN_PEER: { status: 404, title: 'The peer is not part of this task' },
   DF_ERR_UNKNOWN_SOURCE: { status: 400, title: 'The reported source is not part of this task' },
   DF_ERR_PEER_EXISTS: { status: 409, title: 'A peer with this id already joined with another address' },

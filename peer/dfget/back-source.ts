@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { Agent, request } from 'undici';
 import { DamselflyError } from '../../core/errors.ts';
+import { ensureFreeSpace } from '../../edge/disk/free-space.ts';
 import { followRedirects } from '../../edge/http/follow-redirects.ts';
 import type { Throttle } from '../../edge/rate/throttle.ts';
 
@@ -46,6 +48,13 @@ export async function downloadFromOrigin(o: OriginDownload): Promise<{ bytes: nu
     if (res.statusCode !== 200) {
       await res.body.dump();
       throw new DamselflyError('DF_ERR_ORIGIN', `the origin answered ${res.statusCode}`);
+    }
+    const announced = Number(res.headers['content-length']);
+    if (Number.isSafeInteger(announced)) {
+      await ensureFreeSpace(dirname(o.output), announced, `the download of ${o.output}`).catch((err: unknown) => {
+        res.body.destroy(); // not read: let the connection go rather than drain a file that cannot fit
+        throw err;
+      });
     }
     const hash = createHash('sha256');
     let bytes = 0;

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { LRUCache } from 'lru-cache';
+import { ensureFreeSpace } from '../../edge/disk/free-space.ts';
 import { DamselflyError } from '../../core/errors.ts';
 import { pieceCountFor, pieceRange } from '../../core/pieces/index.ts';
 
@@ -50,6 +52,7 @@ export class PieceFile {
     if (!Number.isSafeInteger(layout.contentLength) || layout.contentLength < 0 || !(layout.pieceSize > 0)) {
       throw new RangeError(`invalid layout: ${layout.contentLength} bytes in pieces of ${layout.pieceSize}`);
     }
+    await ensureFreeSpace(dirname(output), layout.contentLength, `the download of ${output}`);
     const tempPath = `${output}.damselfly-${randomBytes(6).toString('hex')}.tmp`;
     // 'wx': never reuse or follow an existing file under the temp name.
     const handle = await open(tempPath, 'wx+');

@@ -10,6 +10,7 @@ import { redactUrl } from '../../edge/log/redact.ts';
 import type { Dispatcher } from 'undici';
 import type { Throttle } from '../../edge/rate/throttle.ts';
 import { refillFromReplicas } from './replica-refill.ts';
+import { ensureFreeSpace } from '../../edge/disk/free-space.ts';
 
 export interface SeedRequest {
   taskId: string;
@@ -127,6 +128,9 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
     })
     : new Set<number>();
   const todo = missing.filter(Boolean).length;
+  // Refused before the first origin byte rather than when the disk fills mid-seed.
+  const todoBytes = missing.reduce((n, m, piece) => (m ? n + sizeOf(piece) : n), 0);
+  if (todoBytes > 0) await ensureFreeSpace(store.root, todoBytes, `the CDN's copy of task ${taskId}`);
   logger?.info({ taskId, pieces: count, pieceSize, reused, fromReplicas: fromReplicas.size, fetch: todo }, todo === 0 ? 'seed served without the origin' : 'seed started');
 
   let originBytes = 0;
