@@ -45,6 +45,9 @@ const uploader = await startUploader({
 });
 const stopRecording = values['ack-log'] ? recordAcknowledgedRounds(nodes, ackLogWriter(values['ack-log'])) : undefined;
 
+// Exit through process.exit on SIGTERM (what stopProcess sends) rather than the default kill, so
+// a run under DAMSELFLY_CHILD_NODE_ARGS="--cpu-prof" writes the peer's profile too.
+process.once('SIGTERM', () => process.exit(143));
 const stdin = createInterface({ input: process.stdin });
 const closed = new Promise<void>((resolve) => stdin.once('close', () => resolve()));
 process.stdout.write('ready\n');

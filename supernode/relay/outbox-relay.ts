@@ -27,7 +27,7 @@ export interface OutboxRelayOptions {
    * (a swarm's report rounds), and a pass per wake would read the feed, publish and save the
    * cursor for every single append: in the embedded 20-peer benchmark that was a seventh of the
    * supernode's CPU. Waiting this long lets one pass carry every append of the window; it is
-   * the most the relay adds to an event's way to the bus. Default 50.
+   * the most the relay adds to an event's way to the bus. Default 250 (docs/decisions.md).
    */
   coalesceMs?: number;
   maxBackoffMs?: number;
@@ -82,7 +82,7 @@ export class OutboxRelay {
   readonly stats = { published: 0, batches: 0, failures: 0 };
 
   constructor(opts: OutboxRelayOptions) {
-    this.o = { name: 'kafka-relay', batchSize: 1000, pollMs: 250, coalesceMs: 50, maxBackoffMs: 5_000, failureLogEveryMs: 10_000, logger: silentLog, metrics: {}, active: () => true, ...opts };
+    this.o = { name: 'kafka-relay', batchSize: 1000, pollMs: 250, coalesceMs: 250, maxBackoffMs: 5_000, failureLogEveryMs: 10_000, logger: silentLog, metrics: {}, active: () => true, ...opts };
     this.failureLog = new RepeatLimiter(this.o.failureLogEveryMs);
   }
 
