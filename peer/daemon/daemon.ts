@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { DamselflyError } from '../../core/errors.ts';
 import { problemOfError, sendProblem } from '../../edge/http/problem.ts';
 import { silentLog, type LogSink } from '../../edge/log/log-sink.ts';
@@ -10,6 +11,7 @@ import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.ts';
 import { createSwarmFetcher } from './tasks/swarm-fetcher.ts';
 import type { P2PFetcher } from './p2p-fetcher.ts';
 import { startHostAnnouncer } from './host-announcer.ts';
+import { loadHostId } from './host-id.ts';
 
 /** What the daemon port mounts besides health and metrics: the mirror (`/v2…`) and the proxy (absolute-form URLs, CONNECT). */
 export interface DaemonRoutes {
@@ -63,7 +65,10 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const registry = new TaskRegistry();
   const uploader = await startUploader({ source: registryPieceSource(registry), host: o.uploadHost ?? o.host, port: o.uploadPort, advertiseHost: o.advertiseHost, rateLimit: o.uploadLimit, logger: log });
   const metrics = createDaemonMetrics({ uploadedBytes: () => uploader.bytesServed() });
-  const fetcher = createSwarmFetcher({ nodes: o.nodes, token: o.token, dataDir: o.dataDir, uploader: { uploader, registry }, downloadLimit: o.downloadLimit, cache: o.cache, logger: log, metrics });
+  // Read (or made) before any download: the daemon's joins carry the id it announces, so the
+  // supernode can tell which host a peer of a task runs on (the announcer reads the same file).
+  const hostId = await loadHostId(o.dataDir, hostname(), log);
+  const fetcher = createSwarmFetcher({ nodes: o.nodes, token: o.token, dataDir: o.dataDir, hostId, uploader: { uploader, registry }, downloadLimit: o.downloadLimit, cache: o.cache, logger: log, metrics });
   const routes = o.routes?.(fetcher, metrics) ?? {};
   const gc = setInterval(() => void fetcher.collect().catch((err: Error) => log.warn({ err: err.message }, 'garbage collection failed')), o.gcIntervalMs);
   gc.unref();

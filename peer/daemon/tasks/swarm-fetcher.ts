@@ -18,6 +18,8 @@ export interface SwarmFetcherOptions {
   nodes: string[];
   token?: string;
   dataDir: string;
+  /** The host id the daemon announces; every download joins its swarm under it. */
+  hostId?: string;
   /** The daemon's one uploader and registry: every download is served to the swarm from them. */
   uploader: { uploader: Uploader; registry: TaskRegistry };
   /** Host-wide download cap, bytes/s. */
@@ -72,7 +74,7 @@ export function createSwarmFetcher(o: SwarmFetcherOptions): P2PFetcher & { colle
     const file = new Promise<PieceFile>((resolve) => (fileReady = resolve));
     o.metrics?.activeDownloads.inc();
     const downloading = startDownload({
-      url: r.url, output, nodes: o.nodes, token: o.token, headers: r.headers, filter: r.filter,
+      url: r.url, output, nodes: o.nodes, token: o.token, hostId: o.hostId, headers: r.headers, filter: r.filter,
       ...(r.digest ? { digest: r.digest, contentAddressed: true } : r.tag ? { identifier: r.tag } : {}),
       uploader: o.uploader, downloadLimit: o.downloadLimit, connectTimeoutMs: o.connectTimeoutMs,
       logger: log, signal: stop.signal, onFile: fileReady,
