@@ -6,3 +6,4 @@ export { buildOciLayout, pushImage, type BuiltImage } from './oci-image.ts';
 export { startContainerd, type Containerd, type CtrPullOptions } from './containerd.ts';
 export { skopeoCopy, type SkopeoCopyOptions } from './skopeo.ts';
 export { registryTools, type RegistryTools } from './registry-tools.ts';
+export { startImageRegistries, type ImageRegistries } from './image-registries.ts';

@@ -8,7 +8,7 @@ import { startSupernode, type RunningSupernode } from '../../../supernode/supern
 import { parseSupernodeConfig } from '../../../supernode/config.ts';
 import { createLogger } from '../../../edge/log/logger.ts';
 import { startDaemonProcess, type DaemonProcess } from '../../../bench/harness/daemon-process.ts';
-import { buildOciLayout, pushImage, startContainerd, startRegistry, type BuiltImage, type Containerd, type LocalRegistry } from '../../../bench/registry/index.ts';
+import { startContainerd, startImageRegistries, type BuiltImage, type Containerd, type LocalRegistry } from '../../../bench/registry/index.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -37,10 +37,7 @@ describe('containerd through the daemon mirror (real registry, containerd, daemo
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'df-mirror-'));
-    image = await buildOciLayout(join(dir, 'layout'), { layers: [1 * MiB, 3 * MiB, 9 * MiB], seed: dir });
-    [registry, privateRegistry] = await Promise.all([startRegistry({ dir: join(dir, 'registry') }), startRegistry({ dir: join(dir, 'private'), auth: creds })]);
-    await pushImage(join(dir, 'layout'), `${registry.host}/team/app:v1`);
-    await pushImage(join(dir, 'layout'), `${privateRegistry.host}/team/app:v1`, { creds });
+    ({ image, open: registry, private: privateRegistry } = await startImageRegistries(dir, [1 * MiB, 3 * MiB, 9 * MiB], creds));
     node = await startSupernode(parseSupernodeConfig({ port: '0', dataDir: join(dir, 'sn'), logLevel: 'silent' }, {}), createLogger({ level: 'silent' }));
     for (const name of ['a', 'b']) {
       daemons.push(await startDaemonProcess({ name: `daemon ${name}`, supernode: node.address, dataDir: join(dir, `daemon-${name}`), logLevel: 'debug' }));

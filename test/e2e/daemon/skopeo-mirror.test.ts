@@ -10,7 +10,7 @@ import { parseSupernodeConfig } from '../../../supernode/config.ts';
 import { createLogger } from '../../../edge/log/logger.ts';
 import { DAMSELFLY_BIN } from '../../../bench/processes.ts';
 import { startDaemonProcess, type DaemonProcess } from '../../../bench/harness/daemon-process.ts';
-import { buildOciLayout, pushImage, skopeoCopy, startRegistry, type BuiltImage, type LocalRegistry } from '../../../bench/registry/index.ts';
+import { skopeoCopy, startImageRegistries, type BuiltImage, type LocalRegistry } from '../../../bench/registry/index.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -67,10 +67,7 @@ describe('skopeo through the daemon mirror (real registry, skopeo, daemons)', ()
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'df-skopeo-mirror-'));
-    image = await buildOciLayout(join(dir, 'layout'), { layers: [1 * MiB, 2 * MiB, 6 * MiB], seed: dir });
-    [registry, privateRegistry] = await Promise.all([startRegistry({ dir: join(dir, 'registry') }), startRegistry({ dir: join(dir, 'private'), auth: creds })]);
-    await pushImage(join(dir, 'layout'), `${registry.host}/team/app:v1`);
-    await pushImage(join(dir, 'layout'), `${privateRegistry.host}/team/app:v1`, { creds });
+    ({ image, open: registry, private: privateRegistry } = await startImageRegistries(dir, [1 * MiB, 2 * MiB, 6 * MiB], creds));
     node = await startSupernode(parseSupernodeConfig({ port: '0', dataDir: join(dir, 'sn'), logLevel: 'silent' }, {}), createLogger({ level: 'silent' }));
     for (const [name, upstream] of [['a', registry], ['b', registry], ['private', privateRegistry]] as const) {
       daemons.push(await startDaemonProcess({ name: `daemon ${name}`, supernode: node.address, dataDir: join(dir, `daemon-${name}`), args: ['--registry', upstream.url], logLevel: 'debug' }));
