@@ -54,8 +54,8 @@ export class PgliteSqlClient implements SqlClient {
     return new PgliteSqlClient(worker);
   }
 
-  query<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
-    return this.exclusive(() => this.send<R>('query', text, params));
+  query<R>(text: string, params: readonly unknown[] = [], name?: string): Promise<R[]> {
+    return this.exclusive(() => this.send<R>('query', text, params, name));
   }
 
   async exec(text: string): Promise<void> {
@@ -67,7 +67,7 @@ export class PgliteSqlClient implements SqlClient {
       await this.send('exec', 'BEGIN');
       try {
         const result = await fn({
-          query: <R>(text: string, params: readonly unknown[] = []) => this.send<R>('query', text, params),
+          query: <R>(text: string, params: readonly unknown[] = [], name?: string) => this.send<R>('query', text, params, name),
           exec: async (text: string) => {
             await this.send('exec', text);
           },
@@ -88,11 +88,11 @@ export class PgliteSqlClient implements SqlClient {
     await this.worker.terminate();
   }
 
-  private send<R>(op: 'query' | 'exec' | 'close', text?: string, params?: readonly unknown[]): Promise<R[]> {
+  private send<R>(op: 'query' | 'exec' | 'close', text?: string, params?: readonly unknown[], name?: string): Promise<R[]> {
     const id = this.nextId++;
     return new Promise<R[]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
-      this.worker.postMessage({ id, op, text, params });
+      this.worker.postMessage({ id, op, text, params, name });
     });
   }
 

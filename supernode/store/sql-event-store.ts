@@ -100,6 +100,7 @@ export class SqlEventStore implements EventStore {
        ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state
        WHERE snapshots.version < EXCLUDED.version`,
       [snapshot.streamId, snapshot.version, JSON.stringify(snapshot.state)],
+      'damselfly_save_snapshot',
     );
   }
 
@@ -123,6 +124,7 @@ export class SqlEventStore implements EventStore {
       `INSERT INTO cursors (name, tx_id, position) VALUES ($1, $2::xid8, $3)
        ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position`,
       [name, cursor.txId, cursor.position],
+      'damselfly_save_cursor',
     );
   }
 
