@@ -5,6 +5,7 @@ import { piecesFromOrigin } from '../../core/scheduling/pieces-from-origin.ts';
 import { stateOf, type TaskState } from '../../core/task/index.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
 import type { OriginAccess, OriginCredentials } from './origin-credentials.ts';
+import { SeedRecorder } from './seed-recorder.ts';
 
 /** What the seeding needs from the CDN (supernode/cdn implements it). */
 export interface CdnPort {
@@ -51,7 +52,12 @@ export interface SeedingOptions {
   maxFileSize?: number;
   /** The other live replicas' addresses (their CDNs serve what they verified before: a refill asks them before the origin). */
   replicaCdns?: () => readonly string[];
+  /** Stored pieces are recorded together within this window (SeedRecorder); default SEED_RECORD_MS, 0: one command a piece. */
+  seedRecordMs?: number;
 }
+
+/** The default window in which stored pieces go into one RecordSeededPieces (seed-recorder.ts). */
+export const SEED_RECORD_MS = 20;
 
 /**
  * The side effect of a live task: have the CDN fetch from the origin what the swarm needs, and
@@ -162,29 +168,31 @@ export class Seeding {
     if (state.status === 'seeded' || state.seededCount > 0) {
       this.o.logger.info({ taskId, pieces: wanted.length, of: state.pieceCount }, 'refilling the CDN from the origin');
     }
-    // Pieces are recorded without waiting for each commit, so that pieces landing while an
-    // append is in flight go into the next append together (the actor batches its mailbox).
-    const recorded: Promise<unknown>[] = [];
-    await cdn.seed({
-      taskId,
-      url: origin.url,
-      headers: origin.headers,
-      contentLength: state.contentLength!,
-      pieceSize: state.pieceSize!,
-      validators: { etag: state.etag, lastModified: state.lastModified },
-      pieces: wanted,
-      digests: state.pieces.map((p) => p?.digest ?? null),
-      replicas: this.o.replicaCdns?.() ?? [],
-      onPiece: (piece, size, digest) => {
-        const done = runtime.execute(taskId, { type: 'RecordSeededPieces', at: clock(), pieces: [{ piece, size, digest }] });
-        done.catch(() => {
-          // Surfaced by Promise.all below, or moot if the seed itself failed first.
-        });
-        recorded.push(done);
-      },
-      signal,
-    });
-    await Promise.all(recorded);
+    // Pieces are recorded without waiting for each commit, several to a command (SeedRecorder).
+    const recorder = new SeedRecorder({ runtime, taskId, clock, windowMs: this.o.seedRecordMs ?? SEED_RECORD_MS });
+    try {
+      await cdn.seed({
+        taskId,
+        url: origin.url,
+        headers: origin.headers,
+        contentLength: state.contentLength!,
+        pieceSize: state.pieceSize!,
+        validators: { etag: state.etag, lastModified: state.lastModified },
+        pieces: wanted,
+        digests: state.pieces.map((p) => p?.digest ?? null),
+        replicas: this.o.replicaCdns?.() ?? [],
+        onPiece: (piece, size, digest) => recorder.add({ piece, size, digest }),
+        signal,
+      });
+    } catch (err) {
+      // What was stored before the failure is still recorded: the swarm can use those pieces.
+      if (signal.aborted) recorder.cancel();
+      await recorder.settle().catch(() => {
+        // The seed's own error is the one to report.
+      });
+      throw err;
+    }
+    await recorder.settle();
     return stateOf(await runtime.snapshot(taskId));
   }
 

@@ -133,7 +133,9 @@ describe('Seeding after a takeover', () => {
     expect(origin.bodyBytes).toBe(sizeOf(8) + sizeOf(10) + sizeOf(11));
     expect(heldByCdn()).toEqual([8, 10, 11]);
     expect(runtime.state(taskId).status).toBe('seeded');
-    expect(runtime.commands.map((c) => c.type)).toEqual(['RecordSeededPieces', 'RecordSeededPieces', 'RecordSeededPieces']);
+    // Recorded, several to a command when they land within the recorder's window (seed-recorder.ts).
+    expect(new Set(runtime.commands.map((c) => c.type))).toEqual(new Set(['RecordSeededPieces']));
+    expect(runtime.commands.flatMap((c) => (c.type === 'RecordSeededPieces' ? c.pieces.map((p) => p.piece) : []))).toEqual([8, 10, 11]);
 
     // Nothing more is needed: touching the task again costs the origin nothing.
     await ensure();
