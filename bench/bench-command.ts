@@ -4,6 +4,7 @@ import { swarmCommand } from './swarm/swarm-command.ts';
 import { failoverCommand } from './failover/failover-command.ts';
 import { controlPlaneCommand } from './control-plane/control-plane-command.ts';
 import { imageBenchCommand } from './image/image-command.ts';
+import { throughputCommand } from './throughput/throughput-command.ts';
 
 /**
  * `damselfly bench`: the benchmarks that back the performance claims in docs/benchmarks.md.
@@ -11,11 +12,12 @@ import { imageBenchCommand } from './image/image-command.ts';
  */
 export function benchCommand(): Command {
   return new Command('bench')
-    .description('benchmarks: event persistence (events); swarm distribution (swarm); supernode failover (failover); the supernode under hundreds of peers (control-plane); N daemons pulling one image (image)')
+    .description('benchmarks: event persistence (events); swarm distribution (swarm); supernode failover (failover); the supernode under hundreds of peers (control-plane); N daemons pulling one image (image); the bytes path, nothing capped (throughput)')
     .exitOverride()
     .addCommand(eventsBenchCommand())
     .addCommand(swarmCommand())
     .addCommand(failoverCommand())
     .addCommand(controlPlaneCommand())
-    .addCommand(imageBenchCommand());
+    .addCommand(imageBenchCommand())
+    .addCommand(throughputCommand());
 }
