@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { LogSink } from '../../edge/log/log-sink.ts';
 
 /**
@@ -44,7 +45,7 @@ export interface P2PBody {
    * client never sees a complete-looking wrong blob. Destroying the stream stops reading; the
    * download goes on for the cache and the swarm.
    */
-  stream(span?: ByteSpan): NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  stream(span?: ByteSpan): Readable;
 }
 
 export interface P2PFetcher {

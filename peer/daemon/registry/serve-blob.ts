@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -74,6 +75,14 @@ export async function serveBlob(ctx: BlobContext, req: IncomingMessage, res: Ser
   });
   const span = spanOf(res, rangeHeader, body.contentLength, b.digest, body.taskId);
   if (!span) return 'bad_request';
+  const stream = body.stream(span.range);
+  // The status goes out with the first byte, not before: a task that fails before any of its
+  // bytes arrive (its registry died mid-seed) is answered with an error the runtime shows,
+  // not a cut connection. The wait costs nothing: no byte could have been sent sooner.
+  await once(stream, 'readable').catch((err: unknown) => {
+    stream.destroy();
+    throw err;
+  });
   res.writeHead(span.status, span.headers);
   const source = body.cached ? 'cache' : 'swarm';
   let first = true;
@@ -88,7 +97,7 @@ export async function serveBlob(ctx: BlobContext, req: IncomingMessage, res: Ser
     },
   });
   try {
-    await pipeline(body.stream(span.range), meter, res);
+    await pipeline(stream, meter, res);
     return 'ok';
   } catch (err) {
     // Already destroyed by pipeline; said again because the whole point is that the client

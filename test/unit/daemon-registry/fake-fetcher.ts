@@ -5,7 +5,8 @@ import type { ByteSpan, P2PBody, P2PFetcher, P2PRequest } from '../../../peer/da
 
 /**
  * A P2PFetcher over a map of blobs, recording what it was asked. `failAfter` makes a blob's
- * stream error after that many bytes, as the real one does on a digest mismatch or a lost swarm.
+ * stream error after that many bytes (0: before the first), as the real one does on a digest
+ * mismatch or a lost swarm.
  */
 export function fakeFetcher(blobs: Record<string, Buffer>, o: { failAfter?: number; cached?: boolean } = {}) {
   const calls: P2PRequest[] = [];
@@ -24,7 +25,7 @@ export function fakeFetcher(blobs: Record<string, Buffer>, o: { failAfter?: numb
           const head = part.subarray(0, o.failAfter);
           return Readable.from(
             (async function* () {
-              yield head;
+              if (head.length > 0) yield head;
               await new Promise((r) => setTimeout(r, 20));
               throw new DamselflyError('DF_ERR_DIGEST_MISMATCH', 'the blob does not match its digest');
             })(),

@@ -197,6 +197,16 @@ describe('registry mirror: serving blobs', () => {
     await vi.waitFor(async () => expect(await metricValue(m.metrics, 'damselfly_daemon_requests_total', { kind: 'blob', outcome: 'failed' })).toBe(1));
   });
 
+  it('a stream that fails before its first byte is answered with the error, in the registry format, not a cut connection', async () => {
+    const { m } = await setup({ failAfter: 0 });
+    const res = await m.get(publicPath);
+    expect(res.statusCode).toBe(502);
+    const body = (await res.body.json()) as { code: string; errors: { code: string; message: string }[] };
+    expect(body.code).toBe('DF_ERR_DIGEST_MISMATCH');
+    expect(body.errors[0]!.message).toMatch(/does not match its digest/);
+    await vi.waitFor(async () => expect(await metricValue(m.metrics, 'damselfly_daemon_requests_total', { kind: 'blob', outcome: 'failed' })).toBe(1));
+  });
+
   it('a fetcher that cannot start answers its problem (a 502, not a crash) and the mirror keeps serving', async () => {
     const { m } = await setup();
     // The registry says yes (public) but the swarm cannot get it.
