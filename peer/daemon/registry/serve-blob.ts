@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +7,7 @@ import { parseByteRange } from '../../../edge/http/byte-range.ts';
 import type { LogSink } from '../../../edge/log/log-sink.ts';
 import type { DaemonMetrics } from '../daemon-metrics.ts';
 import type { P2PFetcher } from '../p2p-fetcher.ts';
+import { untilFirstByte } from '../until-first-byte.ts';
 import type { BlobAccess } from './blob-access.ts';
 import { headerValue } from './forward-headers.ts';
 import { sendRegistryProblem } from './registry-problem.ts';
@@ -76,13 +76,7 @@ export async function serveBlob(ctx: BlobContext, req: IncomingMessage, res: Ser
   const span = spanOf(res, rangeHeader, body.contentLength, b.digest, body.taskId);
   if (!span) return 'bad_request';
   const stream = body.stream(span.range);
-  // The status goes out with the first byte, not before: a task that fails before any of its
-  // bytes arrive (its registry died mid-seed) is answered with an error the runtime shows,
-  // not a cut connection. The wait costs nothing: no byte could have been sent sooner.
-  await once(stream, 'readable').catch((err: unknown) => {
-    stream.destroy();
-    throw err;
-  });
+  await untilFirstByte(stream); // the status goes out with the first byte
   res.writeHead(span.status, span.headers);
   const source = body.cached ? 'cache' : 'swarm';
   let first = true;

@@ -135,8 +135,15 @@ describe('the daemon HTTP proxy, plain HTTP', () => {
     const q = await world.startProxy(rules(), { fetcher: cutting.fetcher });
     await expect(viaProxy(q.url, `${world.origin}/p2p/cut`)).rejects.toThrow();
     expect(await counterValue(q.metrics, 'requests', { kind: 'proxy', outcome: 'failed' })).toBe(1);
+    // Failing before its first byte, the same body is answered with its problem, not cut.
+    const early = fakeFetcher({ failAfter: 0 });
+    const r = await world.startProxy(rules(), { fetcher: early.fetcher });
+    const failed = await viaProxy(r.url, `${world.origin}/p2p/early`);
+    expect(failed.status).toBe(503);
+    expect(JSON.parse(failed.body.toString()).code).toBe('DF_ERR_SUPERNODE_UNREACHABLE');
     await refusing.close();
     await cutting.close();
+    await early.close();
   });
 
   it('answers malformed requests and header abuse with a 4xx problem, never a 5xx', async () => {

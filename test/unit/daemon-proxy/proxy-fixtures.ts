@@ -65,7 +65,8 @@ async function listen(server: Server): Promise<number> {
 /**
  * A fake P2PFetcher that downloads the URL itself (trusting `ca`), remembers every request,
  * and names the task after the URL less its filtered query parameters, plus the tag.
- * `failAfter` cuts every body after that many bytes with an error, as a swarm failure would.
+ * `failAfter` cuts every body after that many bytes (0: before the first) with an error, as a
+ * swarm failure would.
  */
 export function fakeFetcher(o: { ca?: string; failAfter?: number; refuse?: boolean } = {}) {
   const seen: P2PRequest[] = [];
@@ -88,7 +89,7 @@ export function fakeFetcher(o: { ca?: string; failAfter?: number; refuse?: boole
           if (o.failAfter === undefined) return Readable.from([bytes.subarray(0, bytes.length >> 1), bytes.subarray(bytes.length >> 1)]);
           const cut = bytes.subarray(0, o.failAfter);
           return Readable.from((async function* () {
-            yield cut;
+            if (cut.length > 0) yield cut;
             await new Promise((r) => setTimeout(r, 20));
             throw new DamselflyError('DF_ERR_SUPERNODE_UNREACHABLE', 'the swarm went away');
           })());
