@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createThrottle, CHUNK_BURST_BYTES } from '../../edge/rate/throttle.ts';
+import { bufferContent, type OriginContent } from './origin-content.ts';
 
 export interface Origin {
   url: string;
@@ -15,8 +16,10 @@ export interface Origin {
  * clients (the origin's uplink). It counts the bytes it sends, which is how "the origin sent
  * the file once" is measured.
  */
-export async function startOrigin(o: { content: Buffer; rate?: number; path?: string }): Promise<Origin> {
-  const etag = `"${createHash('sha256').update(o.content).digest('hex').slice(0, 16)}"`;
+export async function startOrigin(o: { content: Buffer | OriginContent; rate?: number; path?: string }): Promise<Origin> {
+  // A buffer's ETag is its hash; generated content is new each run, so a random one will do.
+  const etag = `"${Buffer.isBuffer(o.content) ? createHash('sha256').update(o.content).digest('hex').slice(0, 16) : randomUUID()}"`;
+  const content = Buffer.isBuffer(o.content) ? bufferContent(o.content) : o.content;
   const lastModified = new Date(0).toUTCString();
   const throttle = createThrottle(o.rate, { burstBytes: CHUNK_BURST_BYTES });
   const path = o.path ?? '/file.bin';
@@ -28,19 +31,19 @@ export async function startOrigin(o: { content: Buffer; rate?: number; path?: st
       return;
     }
     let start = 0;
-    let end = o.content.length - 1;
+    let end = content.length - 1;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const headers: Record<string, string | number> = { 'accept-ranges': 'bytes', etag, 'last-modified': lastModified, 'content-type': 'application/octet-stream' };
     if (range) {
       start = Number(range[1]);
       end = range[2] ? Math.min(Number(range[2]), end) : end;
       if (start > end) {
-        res.writeHead(416, { 'content-range': `bytes */${o.content.length}` }).end();
+        res.writeHead(416, { 'content-range': `bytes */${content.length}` }).end();
         return;
       }
-      res.writeHead(206, { ...headers, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${o.content.length}` });
+      res.writeHead(206, { ...headers, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${content.length}` });
     } else {
-      res.writeHead(200, { ...headers, 'content-length': o.content.length });
+      res.writeHead(200, { ...headers, 'content-length': content.length });
     }
     if (req.method === 'HEAD') {
       res.end();
@@ -51,7 +54,7 @@ export async function startOrigin(o: { content: Buffer; rate?: number; path?: st
     void (async () => {
       try {
         for (let at = start; at <= end; at += chunk) {
-          const piece = o.content.subarray(at, Math.min(end + 1, at + chunk));
+          const piece = content.slice(at, Math.min(end + 1, at + chunk));
           await throttle.take(piece.length, abort.signal);
           served += piece.length;
           if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
