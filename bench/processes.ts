@@ -86,6 +86,14 @@ export async function stopProcess(proc: ChildProcess, graceMs = 10_000): Promise
   return code;
 }
 
+/** kill -9, as of a machine that dies: no drain, no cleanup. Resolves once it exited (at once if it already had). */
+export async function killProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill('SIGKILL');
+  await exited;
+}
+
 /** Calls `onLine` for every complete line the stream emits. */
 export function onLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
   let buf = '';

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnDamselfly, stopProcess, waitHealthy } from '../processes.ts';
+import { killProcess, spawnDamselfly, stopProcess, waitHealthy } from '../processes.ts';
 
 export interface ReplicaSpec {
   replicaId: string;
@@ -69,10 +69,7 @@ export class Replica {
 
   /** kill -9: no drain, no lease release, no relay flush. */
   async kill9(): Promise<void> {
-    const proc = this.requireRunning();
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
+    await killProcess(this.requireRunning());
     this.paused = false;
   }
 

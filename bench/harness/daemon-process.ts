@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { onLines, spawnDamselfly, stopProcess } from '../processes.ts';
+import { killProcess, onLines, spawnDamselfly, stopProcess } from '../processes.ts';
 
 export interface DaemonProcess {
   proc: ChildProcess;
@@ -79,11 +79,6 @@ export async function startDaemonProcess(o: DaemonProcessOptions): Promise<Daemo
     },
     log: () => stderr,
     stop: () => stopProcess(proc, 10_000),
-    async kill() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((resolve) => proc.once('exit', resolve));
-      proc.kill('SIGKILL');
-      await exited;
-    },
+    kill: () => killProcess(proc),
   };
 }

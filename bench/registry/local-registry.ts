@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts';
-import { onLines, stopProcess } from '../processes.ts';
+import { killProcess, onLines, stopProcess } from '../processes.ts';
 import { blobBytesServed, countBlobRequests, parseRegistryLogLine, type RegistryRequest } from './registry-access-log.ts';
 import { registryTools } from './registry-tools.ts';
 import { runTool } from './run-tool.ts';
@@ -156,11 +156,7 @@ export async function startRegistry(o: RegistryOptions): Promise<LocalRegistry> 
       await Promise.all([logFile, accessFile].map((f) => new Promise<void>((r) => f.end(r))));
     },
     async kill() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGKILL');
-        await exited;
-      }
+      await killProcess(proc);
       await proxy?.close();
       await Promise.all([logFile, accessFile].map((f) => new Promise<void>((r) => f.end(r))));
     },

@@ -66,8 +66,9 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const uploader = await startUploader({ source: registryPieceSource(registry), host: o.uploadHost ?? o.host, port: o.uploadPort, advertiseHost: o.advertiseHost, rateLimit: o.uploadLimit, logger: log });
   const metrics = createDaemonMetrics({ uploadedBytes: () => uploader.bytesServed() });
   // Read (or made) before any download: the daemon's joins carry the id it announces, so the
-  // supernode can tell which host a peer of a task runs on (the announcer reads the same file).
-  const hostId = await loadHostId(o.dataDir, hostname(), log);
+  // supernode can tell which host a peer of a task runs on.
+  const machine = hostname();
+  const hostId = await loadHostId(o.dataDir, machine, log);
   const fetcher = createSwarmFetcher({ nodes: o.nodes, token: o.token, dataDir: o.dataDir, hostId, uploader: { uploader, registry }, downloadLimit: o.downloadLimit, cache: o.cache, logger: log, metrics });
   const routes = o.routes?.(fetcher, metrics) ?? {};
   const gc = setInterval(() => void fetcher.collect().catch((err: Error) => log.warn({ err: err.message }, 'garbage collection failed')), o.gcIntervalMs);
@@ -104,12 +105,12 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     server.listen(o.port, o.host, () => resolve());
   });
   const port = (server.address() as { port: number }).port;
-  // Not awaited beyond reading the host id: an unreachable supernode never holds the start up.
-  const announcer = await startHostAnnouncer({ nodes: o.nodes, token: o.token, dataDir: o.dataDir, uploadAddress: uploader.address, proxyPort: port, intervalMs: o.announceIntervalMs, logger: log });
-  log.info({ port, upload: uploader.address, hostId: announcer.hostId }, 'daemon ready');
+  // Announces in the background: an unreachable supernode never holds the start up.
+  const announcer = startHostAnnouncer({ nodes: o.nodes, token: o.token, hostId, hostname: machine, dataDir: o.dataDir, uploadAddress: uploader.address, proxyPort: port, intervalMs: o.announceIntervalMs, logger: log });
+  log.info({ port, upload: uploader.address, hostId }, 'daemon ready');
   let stopping: Promise<void> | undefined;
   return {
-    hostId: announcer.hostId,
+    hostId,
     address: `${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
     uploadAddress: uploader.address,
     uploadedBytes: () => uploader.bytesServed(),

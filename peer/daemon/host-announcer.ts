@@ -3,7 +3,6 @@ import { hostname as machineName } from 'node:os';
 import { HOST_HEARTBEAT_MS, type HostAnnouncement } from '../../core/wire/host-api.ts';
 import type { LogSink } from '../../edge/log/log-sink.ts';
 import { SupernodeClient } from '../dfget/supernode-client.ts';
-import { loadHostId } from './host-id.ts';
 
 /** How long stop() waits for the supernode to hear that the host leaves: past it, the host drops out after the TTL anyway. */
 const LEAVE_WITHIN_MS = 3000;
@@ -13,6 +12,9 @@ const WARN_EVERY_MS = 60_000;
 export interface HostAnnouncerOptions {
   nodes: string[];
   token?: string;
+  /** The id the host is announced under (host-id.ts keeps it in the data dir). */
+  hostId: string;
+  /** The cache's directory: its file system's free and total bytes are announced. */
   dataDir: string;
   /** host:port of the daemon's piece uploader. */
   uploadAddress: string;
@@ -20,6 +22,7 @@ export interface HostAnnouncerOptions {
   proxyPort?: number;
   /** Between announcements (default HOST_HEARTBEAT_MS). */
   intervalMs?: number;
+  /** The machine's name, for people (default os.hostname()). */
   hostname?: string;
   logger: LogSink;
 }
@@ -37,10 +40,10 @@ export interface HostAnnouncer {
  * the store). A supernode that is down never stops or slows the daemon: the announcement is
  * retried next tick and a warning logged at most once a minute.
  */
-export async function startHostAnnouncer(o: HostAnnouncerOptions): Promise<HostAnnouncer> {
+export function startHostAnnouncer(o: HostAnnouncerOptions): HostAnnouncer {
   const log = o.logger;
   const hostname = o.hostname ?? machineName();
-  const hostId = await loadHostId(o.dataDir, hostname, log);
+  const { hostId } = o;
   // Short timeouts: a heartbeat stuck on a dead node would only delay the next one.
   const client = new SupernodeClient(o.nodes, { token: o.token, connectTimeoutMs: 2000, requestTimeoutMs: 5000 });
   const intervalMs = o.intervalMs ?? HOST_HEARTBEAT_MS;

@@ -52,12 +52,10 @@ export interface SeedingOptions {
   maxFileSize?: number;
   /** The other live replicas' addresses (their CDNs serve what they verified before: a refill asks them before the origin). */
   replicaCdns?: () => readonly string[];
-  /** Stored pieces are recorded together within this window (SeedRecorder); default SEED_RECORD_MS, 0: one command a piece. */
-  seedRecordMs?: number;
 }
 
-/** The default window in which stored pieces go into one RecordSeededPieces (seed-recorder.ts). */
-export const SEED_RECORD_MS = 20;
+/** The window in which stored pieces go into one RecordSeededPieces (seed-recorder.ts). */
+const SEED_RECORD_MS = 20;
 
 /**
  * The side effect of a live task: have the CDN fetch from the origin what the swarm needs, and
@@ -169,7 +167,7 @@ export class Seeding {
       this.o.logger.info({ taskId, pieces: wanted.length, of: state.pieceCount }, 'refilling the CDN from the origin');
     }
     // Pieces are recorded without waiting for each commit, several to a command (SeedRecorder).
-    const recorder = new SeedRecorder({ runtime, taskId, clock, windowMs: this.o.seedRecordMs ?? SEED_RECORD_MS });
+    const recorder = new SeedRecorder({ runtime, taskId, clock, windowMs: SEED_RECORD_MS });
     try {
       await cdn.seed({
         taskId,

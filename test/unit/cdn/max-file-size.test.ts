@@ -3,32 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { StoredEvent } from '../../../core/events/index.ts';
 import { computeTaskId } from '../../../core/ids/index.ts';
 import { MAX_FILE_SIZE } from '../../../core/pieces/index.ts';
-import { decide, evolve, initialTaskSnapshot, stateOf, type TaskCommand, type TaskSnapshot } from '../../../core/task/index.ts';
+import { stateOf } from '../../../core/task/index.ts';
 import { Cdn } from '../../../supernode/cdn/cdn.ts';
 import { parseSupernodeConfig } from '../../../supernode/config.ts';
 import { OriginCredentials } from '../../../supernode/swarm/origin-credentials.ts';
-import { Seeding, type SeedingRuntime } from '../../../supernode/swarm/seeding.ts';
+import { Seeding } from '../../../supernode/swarm/seeding.ts';
+import { MemoryRuntime } from '../swarm/memory-runtime.ts';
 import { TestOrigin } from './test-origin.ts';
 
-/** core's decide/evolve in memory: what the seeding records is exactly what core accepts. */
-class MemoryRuntime implements SeedingRuntime {
-  snapshots = new Map<string, TaskSnapshot>();
-  commands: TaskCommand[] = [];
-  async snapshot(taskId: string): Promise<TaskSnapshot> {
-    return this.snapshots.get(taskId) ?? initialTaskSnapshot(taskId);
-  }
-  async execute(taskId: string, command: TaskCommand): Promise<{ events: StoredEvent[]; snapshot: TaskSnapshot }> {
-    this.commands.push(command);
-    let snapshot = await this.snapshot(taskId);
-    const events = decide(command, stateOf(snapshot));
-    for (const e of events) snapshot = evolve(snapshot, e);
-    this.snapshots.set(taskId, snapshot);
-    return { events: events as StoredEvent[], snapshot };
-  }
-}
 
 /** Issue 12, finding 2: `damselfly supernode --max-file-size` bounds the files a task may have. */
 describe('--max-file-size', () => {

@@ -42,7 +42,8 @@ describe('host announcer', () => {
   /** An announcer over a data dir of its own (`name`), stopped after the test. */
   const start = async (o: Partial<Parameters<typeof startHostAnnouncer>[0]> & { name: string }) => {
     mkdirSync(join(dir, o.name));
-    const a = await startHostAnnouncer({ nodes: [node], token, dataDir: join(dir, o.name), uploadAddress: '127.0.0.1:65002', proxyPort: 65001, intervalMs: 50, logger: silentLog, ...o });
+    const hostId = await loadHostId(join(dir, o.name), o.hostname ?? 'test-box', silentLog);
+    const a = startHostAnnouncer({ nodes: [node], token, hostId, dataDir: join(dir, o.name), uploadAddress: '127.0.0.1:65002', proxyPort: 65001, intervalMs: 50, logger: silentLog, ...o });
     announcers.push(a);
     return a;
   };
@@ -110,7 +111,7 @@ describe('host announcer', () => {
     try {
       const log = recordingLog();
       const began = Date.now();
-      const a = await startHostAnnouncer({ nodes: [`127.0.0.1:${(silent.address() as { port: number }).port}`], dataDir: join(dir, 'silent'), uploadAddress: '127.0.0.1:65002', logger: log });
+      const a = startHostAnnouncer({ nodes: [`127.0.0.1:${(silent.address() as { port: number }).port}`], hostId: 'silent-host', dataDir: join(dir, 'silent'), uploadAddress: '127.0.0.1:65002', logger: log });
       expect(Date.now() - began).toBeLessThan(1000);
       const stopping = Date.now();
       await a.stop();

@@ -6,8 +6,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { computeTaskId } from '../../../core/ids/index.ts';
-import { decide, evolve, initialTaskSnapshot, stateOf, type TaskSnapshot } from '../../../core/task/index.ts';
-import type { StoredEvent } from '../../../core/events/index.ts';
 import { ensureFreeSpace, freeBytes } from '../../../edge/disk/free-space.ts';
 import { formatSize } from '../../../edge/units/format-size.ts';
 import { downloadFromOrigin } from '../../../peer/dfget/back-source.ts';
@@ -15,6 +13,7 @@ import { PieceFile } from '../../../peer/storage/piece-file.ts';
 import { Cdn } from '../../../supernode/cdn/cdn.ts';
 import { OriginCredentials } from '../../../supernode/swarm/origin-credentials.ts';
 import { Seeding } from '../../../supernode/swarm/seeding.ts';
+import { MemoryRuntime } from '../swarm/memory-runtime.ts';
 
 const GiB = 1024 ** 3;
 
@@ -67,17 +66,7 @@ describe('free disk space is checked before a download starts', () => {
   it('the CDN fails the task with DF_ERR_NO_SPACE after its probe, before fetching a byte', async () => {
     const cdnDir = await mkdtemp(join(tmpdir(), 'df-space-cdn-'));
     const cdn = new Cdn({ dataDir: cdnDir, allowPrivateOrigins: true, retries: 0 });
-    const snapshots = new Map<string, TaskSnapshot>();
-    const runtime = {
-      snapshot: async (taskId: string) => snapshots.get(taskId) ?? initialTaskSnapshot(taskId),
-      async execute(taskId: string, command: Parameters<typeof decide>[0]) {
-        let snapshot = snapshots.get(taskId) ?? initialTaskSnapshot(taskId);
-        const events = decide(command, stateOf(snapshot));
-        for (const e of events) snapshot = evolve(snapshot, e);
-        snapshots.set(taskId, snapshot);
-        return { events: events as StoredEvent[], snapshot };
-      },
-    };
+    const runtime = new MemoryRuntime();
     try {
       requests.length = 0;
       const taskId = computeTaskId({ url: url(), filter: [] });
@@ -85,7 +74,7 @@ describe('free disk space is checked before a download starts', () => {
       await runtime.execute(taskId, { type: 'CreateTask', at: 1, taskId, url: url(), digest: null, identifier: null, range: null, filter: [] });
       seeding.ensure(taskId, 'created');
       await vi.waitFor(() => expect(seeding.isRunning(taskId)).toBe(false), { timeout: 10_000, interval: 5 });
-      const state = stateOf(snapshots.get(taskId)!);
+      const state = runtime.state(taskId);
       expect(state.status).toBe('failed');
       expect(state.failure).toMatch(/DF_ERR_NO_SPACE: the CDN's copy of task \w+ needs/);
       expect(requests).toEqual(['HEAD']);

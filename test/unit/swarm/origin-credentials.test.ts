@@ -5,14 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { StoredEvent, TaskEvent } from '../../../core/events/index.ts';
 import { isDamselflyError } from '../../../core/errors.ts';
 import { computeTaskId } from '../../../core/ids/index.ts';
-import { DEFAULT_POLICY } from '../../../core/scheduling/policy.ts';
-import { decide, evolve, initialTaskSnapshot, stateOf, taskView, type TaskCommand, type TaskSnapshot } from '../../../core/task/index.ts';
+import { stateOf, taskView } from '../../../core/task/index.ts';
 import { Cdn } from '../../../supernode/cdn/cdn.ts';
 import { OriginCredentials } from '../../../supernode/swarm/origin-credentials.ts';
-import { Seeding, type SeedingRuntime } from '../../../supernode/swarm/seeding.ts';
+import { Seeding } from '../../../supernode/swarm/seeding.ts';
+import { MemoryRuntime } from './memory-runtime.ts';
 
 /**
  * What a replica keeps in memory to reach a task's origin (the headers and the URL as
@@ -82,23 +81,6 @@ describe('OriginCredentials bounds', () => {
   });
 });
 
-class MemoryRuntime implements SeedingRuntime {
-  snapshots = new Map<string, TaskSnapshot>();
-  events: TaskEvent[] = [];
-
-  async snapshot(taskId: string): Promise<TaskSnapshot> {
-    return this.snapshots.get(taskId) ?? initialTaskSnapshot(taskId);
-  }
-
-  async execute(taskId: string, command: TaskCommand): Promise<{ events: StoredEvent[]; snapshot: TaskSnapshot }> {
-    let snapshot = await this.snapshot(taskId);
-    const events = decide(command, stateOf(snapshot), { policy: DEFAULT_POLICY });
-    for (const e of events) snapshot = evolve(snapshot, e);
-    this.events.push(...events);
-    this.snapshots.set(taskId, snapshot);
-    return { events: events as StoredEvent[], snapshot };
-  }
-}
 
 describe('credentials of a task being seeded', () => {
   const CONTENT = Buffer.alloc(100 * KiB, 7);

@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { StoredEvent, TaskEvent } from '../../../core/events/index.ts';
 import { DamselflyError } from '../../../core/errors.ts';
 import { computeTaskId } from '../../../core/ids/index.ts';
-import { DEFAULT_POLICY } from '../../../core/scheduling/policy.ts';
-import { decide, evolve, initialTaskSnapshot, stateOf, taskInvariantViolations, type AssignFn, type TaskCommand, type TaskSnapshot, type TaskState } from '../../../core/task/index.ts';
+import type { TaskCommand } from '../../../core/task/index.ts';
 import { Cdn } from '../../../supernode/cdn/cdn.ts';
 import { OriginCredentials } from '../../../supernode/swarm/origin-credentials.ts';
-import { Seeding, type SeedingRuntime } from '../../../supernode/swarm/seeding.ts';
+import { Seeding } from '../../../supernode/swarm/seeding.ts';
+import { MemoryRuntime } from './memory-runtime.ts';
 import { TestOrigin, sha256, type OriginBehaviour } from '../cdn/test-origin.ts';
 
 /**
@@ -25,30 +24,6 @@ const SIZE = (COUNT - 1) * PIECE + 1000; // the last piece is short
 const sizeOf = (p: number) => (p === COUNT - 1 ? 1000 : PIECE);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-class MemoryRuntime implements SeedingRuntime {
-  snapshots = new Map<string, TaskSnapshot>();
-  commands: TaskCommand[] = [];
-  /** Pins the next assignments (a fixture's peers must be given a piece before they may report it). */
-  assign: AssignFn | undefined;
-
-  async snapshot(taskId: string): Promise<TaskSnapshot> {
-    return this.snapshots.get(taskId) ?? initialTaskSnapshot(taskId);
-  }
-
-  async execute(taskId: string, command: TaskCommand): Promise<{ events: StoredEvent[]; snapshot: TaskSnapshot }> {
-    this.commands.push(command);
-    let snapshot = await this.snapshot(taskId);
-    const events: TaskEvent[] = decide(command, stateOf(snapshot), { policy: DEFAULT_POLICY, ...(this.assign ? { assign: this.assign } : {}) });
-    for (const e of events) snapshot = evolve(snapshot, e);
-    expect(taskInvariantViolations(stateOf(snapshot))).toEqual([]);
-    this.snapshots.set(taskId, snapshot);
-    return { events: events as StoredEvent[], snapshot };
-  }
-
-  state(taskId: string): TaskState {
-    return stateOf(this.snapshots.get(taskId)!);
-  }
-}
 
 let dir: string;
 let origin: TestOrigin;
