@@ -47,6 +47,10 @@ export const SupernodeConfigSchema = z.object({
       quarantineAfterFailures: z.number().int().positive(),
       peerExpiryMs: z.number().int().positive(),
       waitRetryMs: z.number().int().positive(),
+      parentsPerPeer: z.number().int().min(1).max(32).default(DEFAULT_POLICY.parentsPerPeer),
+      maxChildren: z.number().int().positive().default(DEFAULT_POLICY.maxChildren),
+      cdnChildren: z.number().int().positive().default(DEFAULT_POLICY.cdnChildren),
+      syncIntervalMs: z.number().int().positive().default(DEFAULT_POLICY.syncIntervalMs),
     })
     .default({ ...DEFAULT_POLICY }),
 });

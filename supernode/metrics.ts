@@ -47,7 +47,7 @@ export function createMetrics(o: { liveHosts?: () => Promise<number> } = {}) {
     piecesAssigned: new Counter({ name: 'damselfly_pieces_assigned_total', help: 'Piece assignments', labelNames: ['source'], registers: [registry] }),
     reportsRefused: new Counter({
       name: 'damselfly_reports_refused_total',
-      help: 'Pieces a peer reported as verified that were never assigned to it (unassigned) or not from the source it named (wrong_source): not recorded',
+      help: 'Pieces a peer reported as verified that were never assigned to it (unassigned), not from the source it named (wrong_source), or from a source that was never its parent (not_parent): not recorded',
       labelNames: ['reason'],
       registers: [registry],
     }),

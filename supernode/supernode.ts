@@ -176,7 +176,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
     onTaskTouched: (taskId, status) => seeding.ensure(taskId, status),
     onReportsRefused: (taskId, peerId, refused) => {
       for (const r of refused) metrics.reportsRefused.inc({ reason: r.reason });
-      logger.warn({ taskId, peerId, refused: refused.length, first: refused[0] }, 'refused reports of pieces never assigned so');
+      logger.warn({ taskId, peerId, refused: refused.length, first: refused[0] }, 'refused reports of pieces never assigned so (or from no parent)');
     },
   });
   const routing = ownerRouting({ ownership, selfAddress: () => address, peerAddress: config.peerAddress });

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { Sha256Hex } from '../wire/fields.ts';
 
 /**
- * The events of a download task, schema version 2 (2 added `OwnershipAcquired.cdnPieces`;
- * version 1 events read unchanged). They are the source of truth: the task's state is
+ * The events of a download task, schema version 3 (2 added `OwnershipAcquired.cdnPieces`, 3
+ * added `ParentsAssigned`; earlier events read unchanged). They are the source of truth: the task's state is
  * nothing but the fold of these over `initialTaskState()`. Add a field → bump `schemaVersion`
  * and keep the reader tolerant; never change the meaning of an existing field.
  *
@@ -77,6 +77,17 @@ export const PiecesAssigned = z.object({
   }),
 });
 
+/**
+ * A peer's parents from now on (peer ids, or CDN_SOURCE): the peers it fetches from, choosing
+ * the pieces itself among what they hold (the sync protocol, docs/decisions.md "Parents, not
+ * pieces"). Replaces the previous set; an empty set releases them all. A scheduling decision
+ * like PiecesAssigned: replay applies it and never re-decides.
+ */
+export const ParentsAssigned = z.object({
+  type: z.literal('ParentsAssigned'),
+  data: z.object({ peerId: id, parents: z.array(id).max(64), at }),
+});
+
 /** What a peer observed in one round trip: pieces verified and stored, and pieces that failed. */
 export const PiecesReported = z.object({
   type: z.literal('PiecesReported'),
@@ -136,6 +147,7 @@ export const TaskEvent = z.discriminatedUnion('type', [
   PiecesSeeded,
   PeerJoined,
   PiecesAssigned,
+  ParentsAssigned,
   PiecesReported,
   AssignmentsExpired,
   PeerLeft,

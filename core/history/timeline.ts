@@ -32,6 +32,8 @@ function summarise(e: StoredEvent): string {
       return `peer ${e.data.peerId} joined from ${e.data.address}`;
     case 'PiecesAssigned':
       return `${e.data.peerId} assigned ${e.data.assignments.map((a) => `${a.piece}←${a.source}`).join(' ')}`;
+    case 'ParentsAssigned':
+      return `${e.data.peerId} parents ${e.data.parents.join(' ') || 'none'}`;
     case 'PiecesReported':
       return `${e.data.peerId} verified ${ranges(e.data.ok.map((o) => o.piece)) || 'none'}` +
         (e.data.failed.length ? `; failed ${e.data.failed.map((f) => `${f.piece}←${f.source} (${f.reason})`).join(' ')}` : '');

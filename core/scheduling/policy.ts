@@ -21,6 +21,14 @@ export interface SchedulingPolicy {
   peerExpiryMs: number;
   /** Retry hint for a peer that has nothing to fetch right now. */
   waitRetryMs: number;
+  /** Sync protocol: the peer parents each peer is given (the CDN comes on top, see cdnChildren). */
+  parentsPerPeer: number;
+  /** Sync protocol: a peer is a parent of at most this many peers at once. */
+  maxChildren: number;
+  /** Sync protocol: the CDN is a parent of at most this many peers at once. */
+  cdnChildren: number;
+  /** Sync protocol: how often a peer reports (the supernode says so in every answer). */
+  syncIntervalMs: number;
 }
 
 export const DEFAULT_POLICY: SchedulingPolicy = Object.freeze({
@@ -31,4 +39,8 @@ export const DEFAULT_POLICY: SchedulingPolicy = Object.freeze({
   quarantineAfterFailures: 3,
   peerExpiryMs: 60_000,
   waitRetryMs: 200,
+  parentsPerPeer: 4,
+  maxChildren: 8,
+  cdnChildren: 16,
+  syncIntervalMs: 1_000,
 });

@@ -32,7 +32,7 @@ export function fairShare(slots: number, activePeers: number): number {
  * within peerExpiryMs. Succeeded peers no longer make round trips, so their lastSeenAt says
  * nothing; a dead one is caught by its requesters' failures instead (failedSources, quarantine).
  */
-function mayServe(requester: PeerState, peer: PeerState, policy: SchedulingPolicy, now: number): boolean {
+export function mayServe(requester: PeerState, peer: PeerState, policy: SchedulingPolicy, now: number): boolean {
   if ((requester.failedSources[peer.peerId] ?? 0) > 0) return false;
   if (peer.failuresCaused >= policy.quarantineAfterFailures) return false;
   return peer.status !== 'active' || now - peer.lastSeenAt < policy.peerExpiryMs;

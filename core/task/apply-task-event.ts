@@ -1,6 +1,7 @@
 import type { TaskEvent } from '../events/index.ts';
 import { applyAssignmentsExpired, applyPiecesAssigned, applyPiecesReported } from './apply/apply-piece-events.ts';
 import { applyPeerJoined, applyPeerOutcome } from './apply/apply-peer-events.ts';
+import { applyParentsAssigned } from './apply/apply-parent-events.ts';
 import {
   applyOwnershipAcquired,
   applyPiecesSeeded,
@@ -48,6 +49,9 @@ function applyToDraft(draft: StateDraft, event: TaskEvent): TaskState {
       break;
     case 'PiecesAssigned':
       applyPiecesAssigned(draft, event);
+      break;
+    case 'ParentsAssigned':
+      applyParentsAssigned(draft, event);
       break;
     case 'PiecesReported':
       applyPiecesReported(draft, event);

@@ -4,6 +4,7 @@ import { assignPieces } from '../scheduling/assign-pieces.ts';
 import { DEFAULT_POLICY, type SchedulingPolicy } from '../scheduling/policy.ts';
 import { decideExpireAssignments, decideJoin, decideLeave } from './decide/decide-peer-commands.ts';
 import { decideRound, type AssignFn } from './decide/decide-round.ts';
+import { decideSync } from './decide/decide-sync.ts';
 import {
   decideAcquireOwnership,
   decideCompleteSeed,
@@ -44,6 +45,8 @@ export function decide(command: TaskCommand, state: TaskState, options: Partial<
       return decideJoin(command, state);
     case 'Round':
       return decideRound(command, state, policy, assign);
+    case 'Sync':
+      return decideSync(command, state, policy);
     case 'ExpireAssignments':
       return decideExpireAssignments(command, state, policy);
     case 'Leave':

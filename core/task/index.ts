@@ -9,6 +9,8 @@ export * from './task-commands.ts';
 export * from './decide.ts';
 export { nextExpiryAt } from './decide/decide-peer-commands.ts';
 export { refusedReports, type AssignFn, type RefusedReason } from './decide/decide-round.ts';
+export { refusedSyncReports } from './decide/decide-sync.ts';
+export * from './sync-response.ts';
 export { blamesSource } from './apply/apply-piece-events.ts';
 export * from './invariants.ts';
 export * from './task-view.ts';

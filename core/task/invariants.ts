@@ -40,6 +40,7 @@ export function taskInvariantViolations(state: TaskState): string[] {
     const expected = uploading.get(peer.peerId) ?? 0;
     if (peer.uploading !== expected) errors.push(`peer ${peer.peerId}: uploading ${peer.uploading} != ${expected} in flight from it`);
   }
+  errors.push(...parentViolations(state));
   const cdn = uploading.get(CDN_SOURCE) ?? 0;
   if (state.cdnUploading !== cdn) errors.push(`cdnUploading ${state.cdnUploading} != ${cdn}`);
   const seeded = state.pieces.filter((p) => p !== null).length;
@@ -48,5 +49,25 @@ export function taskInvariantViolations(state: TaskState): string[] {
   if (state.cdnHeldCount !== held) errors.push(`cdnHeldCount ${state.cdnHeldCount} != ${held}`);
   state.cdnHeld.forEach((h, p) => h && !state.pieces[p] && errors.push(`cdnHeld[${p}] but its digest is not known`));
   if (state.cdnServed < 0) errors.push(`cdnServed ${state.cdnServed} < 0`);
+  return errors;
+}
+
+/** The sync protocol's: only active peers have parents, each parent's children count them, parentsEver holds every parent. */
+function parentViolations(state: TaskState): string[] {
+  const errors: string[] = [];
+  const children = new Map<string, number>();
+  for (const peer of state.peers.values()) {
+    if (peer.parents.length > 0 && peer.status !== 'active') errors.push(`peer ${peer.peerId}: ${peer.status} with parents`);
+    for (const id of peer.parents) {
+      children.set(id, (children.get(id) ?? 0) + 1);
+      if (!peer.parentsEver.includes(id)) errors.push(`peer ${peer.peerId}: parent ${id} is not in parentsEver`);
+    }
+  }
+  for (const peer of state.peers.values()) {
+    const expected = children.get(peer.peerId) ?? 0;
+    if (peer.children !== expected) errors.push(`peer ${peer.peerId}: children ${peer.children} != ${expected} peers with it as parent`);
+  }
+  const cdn = children.get(CDN_SOURCE) ?? 0;
+  if (state.cdnChildren !== cdn) errors.push(`cdnChildren ${state.cdnChildren} != ${cdn}`);
   return errors;
 }

@@ -22,6 +22,10 @@ const PeerStateSchema = z.object({
   failedSources: z.record(z.string(), count),
   failuresCaused: count,
   served: count,
+  // Absent from snapshots stored before the sync protocol: no parents were ever given.
+  parents: z.array(z.string()).optional(),
+  parentsEver: z.array(z.string()).optional(),
+  children: count.optional(),
 });
 
 /** The shape of a stored TaskState (see task-state.ts), checked when a snapshot is read back. */
@@ -50,6 +54,7 @@ export const TaskStateSchema = z.object({
   inflightCount: z.array(count),
   cdnUploading: count,
   cdnServed: count,
+  cdnChildren: count.optional(),
   peers: z.record(z.string(), PeerStateSchema),
   owner: z.object({ replicaId: z.string(), epoch: count }).nullable(),
   failure: nullableString,
@@ -77,8 +82,13 @@ export function parseTaskState(raw: unknown): TaskState {
   }
   const cdnHeld = parsed.data.cdnHeld ?? parsed.data.pieces.map((p) => p !== null);
   const cdnHeldCount = parsed.data.cdnHeldCount ?? cdnHeld.filter(Boolean).length;
-  const peers = new Map(Object.entries(parsed.data.peers).map(([id, peer]) => [id, { ...peer, assignedFrom: peer.assignedFrom ?? inflightSources(peer) }]));
-  return { ...parsed.data, cdnHeld, cdnHeldCount, peers } as TaskState;
+  const peers = new Map(
+    Object.entries(parsed.data.peers).map(([id, peer]) => [
+      id,
+      { ...peer, assignedFrom: peer.assignedFrom ?? inflightSources(peer), parents: peer.parents ?? [], parentsEver: peer.parentsEver ?? [], children: peer.children ?? 0 },
+    ]),
+  );
+  return { ...parsed.data, cdnHeld, cdnHeldCount, cdnChildren: parsed.data.cdnChildren ?? 0, peers } as TaskState;
 }
 
 function inflightSources(peer: { have: boolean[]; inflight: Record<string, { source: string }> }): (string | null)[] {

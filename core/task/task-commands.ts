@@ -11,6 +11,7 @@ export type TaskCommand =
   | CompleteSeed
   | Join
   | Round
+  | Sync
   | ExpireAssignments
   | Leave
   | FailTask
@@ -73,6 +74,16 @@ export interface Round {
   ok: { piece: number; source: string; ms: number }[];
   failed: { piece: number; source: string; reason: FailureReason }[];
   want: number;
+}
+
+/** One sync of a peer on the sync protocol: what it verified and what failed since the last one, and the parents it wants replaced. */
+export interface Sync {
+  type: 'Sync';
+  at: number;
+  peerId: string;
+  ok: { piece: number; source: string; ms: number }[];
+  failed: { piece: number; source: string; reason: FailureReason }[];
+  replace: string[];
 }
 
 /** The timer tick: expires overdue assignments and peers not heard from (see policy). */

@@ -11,6 +11,7 @@ export const TASK_EVENT_TYPES: readonly TaskEventType[] = [
   'PiecesSeeded',
   'PeerJoined',
   'PiecesAssigned',
+  'ParentsAssigned',
   'PiecesReported',
   'AssignmentsExpired',
   'PeerLeft',

@@ -47,6 +47,18 @@ export interface PeerState {
   failuresCaused: number;
   /** Pieces this peer served that were verified by their receiver. */
   served: number;
+  /**
+   * The sync protocol (docs/decisions.md, "Parents, not pieces"): the peers (and CDN_SOURCE)
+   * this peer fetches from now, choosing the pieces itself. Empty for a peer on rounds.
+   */
+  parents: string[];
+  /**
+   * Every parent this peer id was ever given, kept across re-parenting and re-joins: a sync's
+   * report of a piece is believed only from one of them, as a round's only from an assignment.
+   */
+  parentsEver: string[];
+  /** How many active peers have this one among their parents now. */
+  children: number;
 }
 
 export interface TaskState {
@@ -88,6 +100,8 @@ export interface TaskState {
   cdnUploading: number;
   /** Pieces served by the CDN and verified by peers. */
   cdnServed: number;
+  /** How many active peers have the CDN among their parents now. */
+  cdnChildren: number;
   /**
    * Every peer that ever joined, by id. A Map, not a record: the state is copy-on-write and an
    * event that touches a peer copies this container, which for a plain object of hundreds of
@@ -107,6 +121,11 @@ export interface TaskState {
 export function wasAssignedFrom(peer: PeerState, piece: number, source: string): boolean {
   const from = peer.assignedFrom[piece];
   return from === source || (Array.isArray(from) && from.includes(source));
+}
+
+/** Whether a sync's report of a piece from `source` is believed: it was one of the peer's parents. */
+export function wasParent(peer: PeerState, source: string): boolean {
+  return peer.parentsEver.includes(source);
 }
 
 /** The state of a task stream before its first event (status 'absent'). */
@@ -134,6 +153,7 @@ export function initialTaskState(taskId: string): TaskState {
     inflightCount: [],
     cdnUploading: 0,
     cdnServed: 0,
+    cdnChildren: 0,
     peers: new Map(),
     owner: null,
     failure: null,

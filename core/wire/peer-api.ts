@@ -95,9 +95,12 @@ export const MAX_ROUND_REPORTS = 1024;
  * (verified pieces and failures) and receive the next assignments. Answered only after the
  * events it caused are durably committed.
  */
+const VerifiedPieces = z.array(z.object({ piece: z.number().int().nonnegative(), source: id, ms: z.number().int().nonnegative() })).max(MAX_ROUND_REPORTS).default([]);
+const FailedPieces = z.array(z.object({ piece: z.number().int().nonnegative(), source: id, reason: FailureReason })).max(MAX_ROUND_REPORTS).default([]);
+
 export const RoundRequest = z.object({
-  ok: z.array(z.object({ piece: z.number().int().nonnegative(), source: id, ms: z.number().int().nonnegative() })).max(MAX_ROUND_REPORTS).default([]),
-  failed: z.array(z.object({ piece: z.number().int().nonnegative(), source: id, reason: FailureReason })).max(MAX_ROUND_REPORTS).default([]),
+  ok: VerifiedPieces,
+  failed: FailedPieces,
   /** How many new assignments the peer can take now (its free download slots). */
   want: z.number().int().min(0).max(256).default(4),
   /**
@@ -133,6 +136,51 @@ export const RoundResponse = z.discriminatedUnion('action', [
   z.object({ action: z.literal('failed'), reason: z.string() }),
 ]);
 export type RoundResponse = z.infer<typeof RoundResponse>;
+
+/** The most piece digests one sync answer carries; a peer that knows fewer asks again. */
+export const MAX_SYNC_DIGESTS = 4096;
+
+/**
+ * POST /api/v1/tasks/:taskId/peers/:peerId/syncs — the sync protocol (docs/decisions.md,
+ * "Parents, not pieces"): the peer reports what it verified since its last sync, in one batch,
+ * and learns its parents; which pieces it fetches from them is its own choice. Answered only
+ * after the events it caused are durably committed.
+ */
+export const SyncRequest = z.object({
+  ok: VerifiedPieces,
+  failed: FailedPieces,
+  /** Parents that had nothing this peer lacks for a while: replaced if others can be found. */
+  replace: z.array(id).max(64).default([]),
+  /** How many piece digests, from piece 0 on, the peer knows: the answer carries the next ones. */
+  knownDigests: z.number().int().nonnegative().default(0),
+});
+export type SyncRequest = z.infer<typeof SyncRequest>;
+
+export const Parent = z.object({
+  /** A peer id, or "cdn". */
+  peerId: z.string(),
+  /** host:port of its piece uploader. */
+  address: z.string(),
+});
+export type Parent = z.infer<typeof Parent>;
+
+export const SyncResponse = z.discriminatedUnion('action', [
+  z.object({
+    action: z.literal('sync'),
+    parents: z.array(Parent),
+    /** sha256 of pieces knownDigests, knownDigests + 1, … up to the first not seeded yet (at most MAX_SYNC_DIGESTS). */
+    digests: z.array(z.string()),
+    contentLength: z.number(),
+    pieceSize: z.number(),
+    pieceCount: z.number(),
+    /** When to sync next at the latest (sooner when every piece is verified or a parent is of no use). */
+    syncAfterMs: z.number().int().nonnegative(),
+  }),
+  z.object({ action: z.literal('wait'), retryAfterMs: z.number().int().nonnegative() }),
+  z.object({ action: z.literal('done') }),
+  z.object({ action: z.literal('failed'), reason: z.string() }),
+]);
+export type SyncResponse = z.infer<typeof SyncResponse>;
 
 /** DELETE /api/v1/tasks/:taskId/peers/:peerId — body says whether the peer finished. */
 export const LeaveRequest = z.object({

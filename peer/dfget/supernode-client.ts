@@ -2,11 +2,13 @@ import { Agent, request } from 'undici';
 import { DamselflyError, ErrorCodes, type ErrorCode, type ErrorSpec } from '../../core/errors.ts';
 import {
   RoundResponse,
+  SyncResponse,
   TaskView,
   type JoinRequest,
   type LeaveRequest,
   type RegisterTaskRequest,
   type RoundRequest,
+  type SyncRequest,
 } from '../../core/wire/peer-api.ts';
 import { HostView, type HostAnnouncement } from '../../core/wire/host-api.ts';
 
@@ -80,6 +82,10 @@ export class SupernodeClient {
 
   async round(taskId: string, peerId: string, req: RoundRequest): Promise<RoundResponse> {
     return RoundResponse.parse(await this.call('POST', `/api/v1/tasks/${taskId}/peers/${encodeURIComponent(peerId)}/rounds`, req));
+  }
+
+  async sync(taskId: string, peerId: string, req: SyncRequest): Promise<SyncResponse> {
+    return SyncResponse.parse(await this.call('POST', `/api/v1/tasks/${taskId}/peers/${encodeURIComponent(peerId)}/syncs`, req));
   }
 
   async leave(taskId: string, peerId: string, req: LeaveRequest): Promise<void> {

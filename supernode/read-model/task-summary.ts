@@ -76,6 +76,7 @@ export function foldSummary(state: SummaryState, event: StoredEvent): void {
       if (state.peerCounts.has(event.data.peerId)) setPeer(state, event.data.peerId, true);
       break;
     case 'PiecesAssigned':
+    case 'ParentsAssigned':
     case 'PiecesReported':
     case 'AssignmentsExpired':
     case 'TaskSucceeded':

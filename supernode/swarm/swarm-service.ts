@@ -1,8 +1,8 @@
 import { computeTaskId } from '../../core/ids/index.ts';
 import { DamselflyError, isDamselflyError } from '../../core/errors.ts';
-import { refusedReports, roundResponse, stateHash, stateOf, taskView, type RefusedReason, type TaskState } from '../../core/task/index.ts';
+import { refusedReports, refusedSyncReports, roundResponse, stateHash, stateOf, syncResponse, taskView, type RefusedReason, type TaskState } from '../../core/task/index.ts';
 import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
-import type { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, TaskView } from '../../core/wire/peer-api.ts';
+import type { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, SyncRequest, SyncResponse, TaskView } from '../../core/wire/peer-api.ts';
 import type { TaskRuntime } from '../runtime/task-runtime.ts';
 import type { OriginCredentials } from './origin-credentials.ts';
 import type { TaskSignals } from './task-signals.ts';
@@ -25,7 +25,7 @@ export interface SwarmServiceOptions {
   /** Called with the task's status whenever a peer touches it (the seeding restarts from here). */
   onTaskTouched?: (taskId: string, status: string) => void;
   /** Called with the ok entries of a committed round that decide refused (never assigned so): the metric. */
-  onReportsRefused?: (taskId: string, peerId: string, refused: { piece: number; source: string; reason: RefusedReason }[]) => void;
+  onReportsRefused?: (taskId: string, peerId: string, refused: { piece: number; source: string; reason: RefusedReason | 'not_parent' }[]) => void;
 }
 
 /**
@@ -83,6 +83,18 @@ export class SwarmService {
       if (!(await this.o.signals.changedSince(taskId, stateOf(outcome.snapshot).version, left))) return response;
       command = { ...command, at: this.o.clock(), ok: [], failed: [] };
     }
+  }
+
+  /** The sync protocol's one round trip: a batch report, then the peer's parents (no long poll: the peer syncs on a timer). */
+  async sync(taskId: string, peerId: string, req: SyncRequest): Promise<SyncResponse> {
+    const refused = refusedSyncReports(await this.requireTask(taskId), peerId, req.ok);
+    const outcome = await this.o.runtime.execute(taskId, { type: 'Sync', at: this.o.clock(), peerId, ok: req.ok, failed: req.failed, replace: req.replace });
+    if (refused.length > 0) this.o.onReportsRefused?.(taskId, peerId, refused);
+    return syncResponse(stateOf(outcome.snapshot), peerId, req.knownDigests, {
+      cdnAddress: this.o.cdnAddress(),
+      waitRetryMs: this.o.policy.waitRetryMs,
+      syncIntervalMs: this.o.policy.syncIntervalMs,
+    });
   }
 
   async leave(taskId: string, peerId: string, req: LeaveRequest): Promise<void> {

@@ -2,6 +2,7 @@ import type { EventOf } from '../../events/index.ts';
 import type { PeerState, PeerStatus } from '../task-state.ts';
 import type { StateDraft } from '../state-draft.ts';
 import { endAllInflight, setPeerStatus } from './slots.ts';
+import { releaseParents } from './apply-parent-events.ts';
 
 export function applyPeerJoined(draft: StateDraft, { data }: EventOf<'PeerJoined'>): void {
   const previous = draft.peer(data.peerId);
@@ -10,6 +11,7 @@ export function applyPeerJoined(draft: StateDraft, { data }: EventOf<'PeerJoined
     // counting. What others owe it (uploading), its record as a source and what it was ever
     // assigned (it re-reports what it holds) carry over.
     endAllInflight(draft, previous);
+    releaseParents(draft, previous);
     setPeerStatus(draft, previous, 'left');
   }
   const fresh: PeerState = {
@@ -27,11 +29,14 @@ export function applyPeerJoined(draft: StateDraft, { data }: EventOf<'PeerJoined
     failedSources: {},
     failuresCaused: previous?.failuresCaused ?? 0,
     served: previous?.served ?? 0,
+    parents: [],
+    parentsEver: previous?.parentsEver ?? [],
+    children: previous?.children ?? 0,
   };
   draft.putPeer(fresh);
 }
 
-/** PeerLeft, PeerFailed, PeerSucceeded: the peer's assignments end; a gone peer's pieces stop counting. */
+/** PeerLeft, PeerFailed, PeerSucceeded: the peer's assignments end, its parents are let go; a gone peer's pieces stop counting. */
 export function applyPeerOutcome(
   draft: StateDraft,
   { data }: EventOf<'PeerLeft' | 'PeerFailed' | 'PeerSucceeded'>,
@@ -42,6 +47,7 @@ export function applyPeerOutcome(
   const peer = draft.peer(data.peerId);
   if (!peer) return;
   endAllInflight(draft, peer);
+  releaseParents(draft, peer);
   setPeerStatus(draft, peer, status);
   if (heard) peer.lastSeenAt = data.at;
 }

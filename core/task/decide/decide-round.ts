@@ -38,7 +38,10 @@ export function decideRound(cmd: Round, state: TaskState, policy: SchedulingPoli
 
   const events: TaskEvent[] = [];
   let after = state;
-  const report = reconcileReport(cmd, state, peer);
+  const report = reconcileReport(cmd, state, peer, {
+    believed: (piece, source) => !refusal(peer, piece, source),
+    counts: (piece, source) => peer.inflight[piece]?.source === source,
+  });
   if (report.ok.length > 0 || report.failed.length > 0) {
     const reported: EventOf<'PiecesReported'> = { type: 'PiecesReported', data: { peerId: cmd.peerId, ...report, at: cmd.at } };
     events.push(reported);
@@ -111,19 +114,31 @@ function refusal(peer: PeerState, piece: number, source: string): RefusedReason 
   return peer.assignedFrom[piece] == null ? 'unassigned' : 'wrong_source';
 }
 
-function reconcileReport(cmd: Round, state: TaskState, peer: PeerState) {
+/** Which entries of a report are recorded: `believed` for a verified piece, `counts` for a failure. */
+export interface ReportRules {
+  believed: (piece: number, source: string) => boolean;
+  counts: (piece: number, source: string) => boolean;
+}
+
+/**
+ * The entries of a report (a round's or a sync's) that are recorded: every entry is checked
+ * (piece in range, a known source that is not the peer itself; else the whole report is
+ * refused), then a verified piece the peer does not hold yet is kept if `believed`, a failure
+ * if it `counts`; one entry per piece, verified ones first.
+ */
+export function reconcileReport(cmd: Pick<Round, 'peerId' | 'ok' | 'failed'>, state: TaskState, peer: PeerState, rules: ReportRules) {
   const seen = new Set<number>();
   const ok: Round['ok'] = [];
   for (const entry of cmd.ok) {
     checkEntry(state, cmd.peerId, entry);
-    if (peer.have[entry.piece] || seen.has(entry.piece) || refusal(peer, entry.piece, entry.source)) continue;
+    if (peer.have[entry.piece] || seen.has(entry.piece) || !rules.believed(entry.piece, entry.source)) continue;
     seen.add(entry.piece);
     ok.push({ piece: entry.piece, source: entry.source, ms: entry.ms });
   }
   const failed: Round['failed'] = [];
   for (const entry of cmd.failed) {
     checkEntry(state, cmd.peerId, entry);
-    if (seen.has(entry.piece) || peer.inflight[entry.piece]?.source !== entry.source) continue;
+    if (seen.has(entry.piece) || !rules.counts(entry.piece, entry.source)) continue;
     seen.add(entry.piece);
     failed.push({ piece: entry.piece, source: entry.source, reason: entry.reason });
   }

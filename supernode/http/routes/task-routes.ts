@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DamselflyError } from '../../../core/errors.ts';
 import { TaskParams } from '../../../core/wire/fields.ts';
-import { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, TaskView } from '../../../core/wire/peer-api.ts';
+import { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, RoundResponse, SyncRequest, SyncResponse, TaskView } from '../../../core/wire/peer-api.ts';
 import { problemResponses } from '../../../edge/http/problem-responses.ts';
 import type { App } from '../server.ts';
 import type { SwarmService } from '../../swarm/swarm-service.ts';
@@ -50,6 +50,14 @@ export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { pre
       security, params: PeerParams, body: RoundRequest, response: { 200: RoundResponse, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 503) },
     },
   }, async (req) => swarm.round(req.params.taskId, req.params.peerId, req.body));
+
+  app.post('/api/v1/tasks/:taskId/peers/:peerId/syncs', {
+    preHandler,
+    schema: {
+      summary: 'Report verified pieces in a batch and receive the peer\'s parents (the sync protocol; answered after the events are committed)',
+      security, params: PeerParams, body: SyncRequest, response: { 200: SyncResponse, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 503) },
+    },
+  }, async (req) => swarm.sync(req.params.taskId, req.params.peerId, req.body));
 
   app.delete('/api/v1/tasks/:taskId/peers/:peerId', {
     preHandler,

@@ -75,7 +75,8 @@ describe('the cluster token on every /api/v1 route', () => {
     const documented = operations.map((o) => `${o.method} ${o.path.replace(taskId, ':taskId')}`);
     expect(documented).toEqual(expect.arrayContaining([
       'GET /api/v1/cluster', 'GET /api/v1/cluster/tasks/:taskId', 'POST /api/v1/tasks', 'GET /api/v1/tasks', 'GET /api/v1/tasks/:taskId',
-      'GET /api/v1/tasks/:taskId/history', 'POST /api/v1/tasks/:taskId/peers', 'POST /api/v1/tasks/:taskId/peers/peer-1/rounds', 'DELETE /api/v1/tasks/:taskId/peers/peer-1',
+      'GET /api/v1/tasks/:taskId/history', 'POST /api/v1/tasks/:taskId/peers', 'POST /api/v1/tasks/:taskId/peers/peer-1/rounds',
+      'POST /api/v1/tasks/:taskId/peers/peer-1/syncs', 'DELETE /api/v1/tasks/:taskId/peers/peer-1',
     ]));
   });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CDN_SOURCE } from '../../../core/events/task-events.ts';
 import { assignPieces, type PieceChoice } from '../../../core/scheduling/assign-pieces.ts';
 import { fairShare } from '../../../core/scheduling/source-pool.ts';
-import type { SchedulingPolicy } from '../../../core/scheduling/policy.ts';
+import { DEFAULT_POLICY, type SchedulingPolicy } from '../../../core/scheduling/policy.ts';
 import type { PeerStatus, TaskState } from '../../../core/task/task-state.ts';
 import { buildState, reversePeers, type PeerSpec } from './fixtures.ts';
 
@@ -60,7 +60,7 @@ const scenario: fc.Arbitrary<Scenario> = fc
         quarantineAfterFailures: fc.integer({ min: 1, max: 4 }),
         peerExpiryMs: fc.integer({ min: 1_000, max: 30_000 }),
         waitRetryMs: fc.constant(200),
-      }),
+      }).map((p) => ({ ...DEFAULT_POLICY, ...p })),
       now: fc.integer({ min: 0, max: 30_000 }),
     });
   });
@@ -97,6 +97,7 @@ const shareOf = (s: Scenario, source: string) =>
   fairShare(source === CDN_SOURCE ? s.policy.cdnUploadSlots : s.policy.peerUploadSlots, activePeers(s));
 
 const POLICY_FOR_PRESSURE: SchedulingPolicy = {
+  ...DEFAULT_POLICY,
   maxAssignmentsPerRound: 8,
   peerUploadSlots: 4,
   cdnUploadSlots: 0,

@@ -17,6 +17,8 @@ export interface PeerSpec {
   failedSources?: Record<string, number>;
   failuresCaused?: number;
   lastSeenAt?: number;
+  /** The sync protocol's parents (peer ids or CDN_SOURCE); children counts follow from them. */
+  parents?: string[];
 }
 
 export interface TaskSpec {
@@ -65,11 +67,19 @@ export function buildState(spec: TaskSpec): TaskState {
       failedSources: { ...(s.failedSources ?? {}) },
       failuresCaused: s.failuresCaused ?? 0,
       served: 0,
+      parents: s.parents ?? [],
+      parentsEver: s.parents ?? [],
+      children: 0,
     };
     state.peers.set(s.id, peer);
   }
   for (const s of spec.peers) {
     const peer = state.peers.get(s.id)!;
+    for (const id of peer.status === 'active' ? peer.parents : []) {
+      if (id === CDN_SOURCE) state.cdnChildren++;
+      else state.peers.get(id)!.children++;
+    }
+    if (peer.status !== 'active') peer.parents = [];
     if (peer.status === 'active' || peer.status === 'succeeded') peer.have.forEach((h, p) => h && state.availability[p]!++);
     for (const [key, source] of Object.entries(s.inflight ?? {})) {
       const p = Number(key);

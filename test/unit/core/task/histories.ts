@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { FailureReason, type TaskEvent } from '../../../../core/events/index.ts';
 import { DamselflyError } from '../../../../core/errors.ts';
-import { decide, type DecideOptions, type Round, type TaskCommand, type TaskState } from '../../../../core/task/index.ts';
+import { decide, type DecideOptions, type Round, type Sync, type TaskCommand, type TaskState } from '../../../../core/task/index.ts';
 import { createCommand, digestOf } from './fixtures.ts';
 
 /**
@@ -47,7 +47,8 @@ export function commandFor(step: Step, state: TaskState, at: number, scenario: S
     return { type: 'RecordProbe', at, contentLength: scenario.pieces * 10 - scenario.short, pieceSize: 10, acceptRanges: true, etag: null, lastModified: null };
   }
   if (kind < 14) return { type: 'Join', at, peerId: newcomer, hostId: `h-${newcomer}`, address: c % 10 === 0 ? `127.0.0.2:${c}` : `127.0.0.1:${7000 + (a % PEERS.length)}` };
-  if (kind < 55) return roundFor(step, state, at, peerId);
+  if (kind < 43) return roundFor(step, state, at, peerId);
+  if (kind < 55) return syncFor(step, state, at, peerId);
   if (kind < 65) {
     const pieces = [];
     for (let i = 0; i < 1 + (b % 3) && n > 0; i++) {
@@ -88,6 +89,32 @@ function roundFor({ b, c }: Step, state: TaskState, at: number, peerId: string):
   if (c % 13 === 0 && ok.length > 0) ok.push(ok[0]!); // duplicate entry
   if (c % 97 === 0) ok.push({ piece: n + 1, source: 'cdn', ms: 1 }); // out of range: refused
   return { type: 'Round', at, peerId, ok, failed, want: c % 5 };
+}
+
+/**
+ * A sync of `peerId`: pieces it lacks "arrive" from its parents, or fail, by the bits of b;
+ * sometimes a claim from a source that was never its parent, a duplicate, or a parent it wants replaced.
+ */
+function syncFor({ b, c }: Step, state: TaskState, at: number, peerId: string): Sync {
+  const ok: Sync['ok'] = [];
+  const failed: Sync['failed'] = [];
+  const peer = state.peers.get(peerId);
+  const parents = peer?.parents ?? [];
+  const n = state.pieceCount ?? 0;
+  let bits = b;
+  for (let piece = 0; piece < n && parents.length > 0 && bits > 0; piece++) {
+    const choice = bits % 4;
+    bits = Math.floor(bits / 4);
+    if (peer?.have[piece]) continue;
+    const source = parents[(piece + c) % parents.length]!;
+    if (choice === 0) ok.push({ piece, source, ms: 1 });
+    else if (choice === 1 && c % 3 === 0) failed.push({ piece, source, reason: REASONS[c % REASONS.length]! });
+  }
+  if (c % 7 === 0 && n > 0) ok.push({ piece: c % n, source: PEERS[c % PEERS.length]!, ms: 2 }); // maybe never a parent: refused then
+  if (c % 13 === 0 && ok.length > 0) ok.push(ok[0]!); // duplicate entry
+  if (c % 97 === 0) ok.push({ piece: n + 1, source: 'cdn', ms: 1 }); // out of range: refused
+  const replace = c % 4 === 0 && parents.length > 0 ? [parents[c % parents.length]!] : [];
+  return { type: 'Sync', at, peerId, ok, failed, replace };
 }
 
 export interface History {

@@ -20,6 +20,7 @@ const SAMPLE: Record<TaskEvent['type'], TaskEvent> = {
   PiecesSeeded: { type: 'PiecesSeeded', data: { pieces: [{ piece: 0, size: 100, digest: '0'.repeat(64) }], at: 50 } },
   PeerJoined: { type: 'PeerJoined', data: { peerId: 'p', hostId: 'h', address: '127.0.0.1:1', at: 50 } },
   PiecesAssigned: { type: 'PiecesAssigned', data: { peerId: 'p', assignments: [{ piece: 0, source: 'cdn', deadline: 60 }], at: 50 } },
+  ParentsAssigned: { type: 'ParentsAssigned', data: { peerId: 'p', parents: ['cdn'], at: 50 } },
   PiecesReported: { type: 'PiecesReported', data: { peerId: 'p', ok: [], failed: [], at: 50 } },
   AssignmentsExpired: { type: 'AssignmentsExpired', data: { peerId: 'p', pieces: [0], at: 50 } },
   PeerLeft: { type: 'PeerLeft', data: { peerId: 'p', reason: 'left', at: 50 } },

@@ -1,0 +1,67 @@
+import type { EventOf, TaskEvent } from '../../events/index.ts';
+import { DamselflyError } from '../../errors.ts';
+import { chooseParents } from '../../scheduling/choose-parents.ts';
+import type { SchedulingPolicy } from '../../scheduling/policy.ts';
+import { applyTaskEvent } from '../apply-task-event.ts';
+import { wasParent, type TaskState } from '../task-state.ts';
+import type { Sync } from '../task-commands.ts';
+import { reconcileReport } from './decide-round.ts';
+import { requirePeer, requireStatus } from './guards.ts';
+
+/**
+ * A peer's sync (docs/decisions.md, "Parents, not pieces"): its batch of verified and failed
+ * pieces (PiecesReported), then its parents for the time until the next sync
+ * (ParentsAssigned, only when they change), chosen on the state after the report.
+ *
+ * The report is reconciled as a round's is, with the sync protocol's rule of trust:
+ * - a verified piece is believed only from a source that was ever one of this peer id's
+ *   parents (parentsEver: a report of a piece fetched before a re-parenting, a re-join or a
+ *   failover is still believed). Any other is refused: not recorded, so the peer does not count
+ *   as its holder (refusedSyncReports names them for the metric);
+ * - a failure counts only against a current parent. It makes that parent ineligible for this
+ *   peer (failedSources), so the same decision replaces it and a later report against it is
+ *   stale: a peer can blame each parent it was given once.
+ * A sync with nothing to record still refreshes lastSeenAt once a quarter of peerExpiryMs has
+ * passed, as a round does.
+ */
+export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy): TaskEvent[] {
+  requireStatus(state);
+  const peer = requirePeer(state, cmd.peerId);
+  if (peer.status === 'left' || peer.status === 'failed') {
+    throw new DamselflyError('DF_ERR_PEER_GONE', `peer ${cmd.peerId} has ${peer.status === 'left' ? 'left' : 'failed'}; join again`);
+  }
+  if (peer.status === 'succeeded') return [];
+
+  const events: TaskEvent[] = [];
+  let after = state;
+  const report = reconcileReport(cmd, state, peer, {
+    believed: (_piece, source) => wasParent(peer, source),
+    counts: (_piece, source) => peer.parents.includes(source),
+  });
+  if (report.ok.length > 0 || report.failed.length > 0) {
+    const reported: EventOf<'PiecesReported'> = { type: 'PiecesReported', data: { peerId: cmd.peerId, ...report, at: cmd.at } };
+    events.push(reported);
+    after = applyTaskEvent(state, reported);
+  }
+  const requester = after.peers.get(cmd.peerId)!;
+  const complete = state.pieceCount !== null && requester.haveCount === state.pieceCount;
+  if (!complete && (state.status === 'seeding' || state.status === 'seeded')) {
+    const parents = chooseParents(after, requester, cmd.replace, policy, cmd.at);
+    if (!sameMembers(parents, requester.parents)) events.push({ type: 'ParentsAssigned', data: { peerId: cmd.peerId, parents, at: cmd.at } });
+  }
+  if (events.length === 0 && cmd.at - peer.lastSeenAt >= policy.peerExpiryMs / 4) {
+    events.push({ type: 'PiecesReported', data: { peerId: cmd.peerId, ok: [], failed: [], at: cmd.at } });
+  }
+  return events;
+}
+
+/** The ok entries of a sync that decideSync refuses on `state` (their source was never a parent): the supernode counts them. */
+export function refusedSyncReports(state: TaskState, peerId: string, ok: Sync['ok']): { piece: number; source: string; reason: 'not_parent' }[] {
+  const peer = state.peers.get(peerId);
+  if (!peer || peer.status !== 'active') return [];
+  return ok.filter(({ piece, source }) => !peer.have[piece] && !wasParent(peer, source)).map(({ piece, source }) => ({ piece, source, reason: 'not_parent' as const }));
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id) => b.includes(id));
+}

@@ -1,0 +1,43 @@
+import { CDN_SOURCE } from '../events/index.ts';
+import { MAX_SYNC_DIGESTS, type Parent, type SyncResponse } from '../wire/peer-api.ts';
+import type { TaskState } from './task-state.ts';
+
+export interface SyncResponseOptions {
+  /** host:port where peers fetch pieces from the CDN. */
+  cdnAddress: string;
+  /** Retry hint while the piece layout is not known yet (policy.waitRetryMs). */
+  waitRetryMs: number;
+  /** When the peer syncs next at the latest (policy.syncIntervalMs). */
+  syncIntervalMs: number;
+}
+
+/**
+ * The answer to a peer's sync, from the state after its events were committed: the peer's
+ * parents with their addresses, and the digests it does not know yet — of pieces
+ * `knownDigests`, `knownDigests + 1`, … up to the first one not seeded yet. A peer fetches a
+ * piece only once it knows its digest (fixed when the CDN first seeded it), whoever serves it.
+ */
+export function syncResponse(state: TaskState, peerId: string, knownDigests: number, options: SyncResponseOptions): SyncResponse {
+  if (state.status === 'failed') return { action: 'failed', reason: state.failure ?? 'failed' };
+  const peer = state.peers.get(peerId);
+  const { pieceCount, pieceSize, contentLength } = state;
+  if (pieceCount === null || pieceSize === null || contentLength === null || !peer) {
+    return { action: 'wait', retryAfterMs: options.waitRetryMs };
+  }
+  if (peer.haveCount === pieceCount || peer.status === 'succeeded') return { action: 'done' };
+  const parents: Parent[] = [];
+  for (const id of peer.parents) {
+    const address = id === CDN_SOURCE ? options.cdnAddress : state.peers.get(id)?.address;
+    if (address) parents.push({ peerId: id, address });
+  }
+  const digests: string[] = [];
+  const end = Math.min(pieceCount, knownDigests + MAX_SYNC_DIGESTS);
+  for (let p = knownDigests; p < end; p++) {
+    const info = state.pieces[p];
+    if (!info) break;
+    digests.push(info.digest);
+  }
+  // A peer without parents (none eligible yet) asks again soon, not after a whole interval.
+  const syncAfterMs = parents.length > 0 ? options.syncIntervalMs : Math.ceil(options.syncIntervalMs / 4);
+  return { action: 'sync', parents, digests, contentLength, pieceSize, pieceCount, syncAfterMs };
+}
