@@ -11,6 +11,7 @@ const Flags = z.object({
   size: sizeOption,
   pieceMs: z.coerce.number().int().min(1).max(60_000),
   parallelism: z.coerce.number().int().min(1).max(64),
+  protocol: z.enum(['sync', 'rounds']),
   postgresKafka: z.boolean().optional(),
   json: z.boolean().optional(),
 });
@@ -30,6 +31,7 @@ export function controlPlaneCommand(): Command {
     .option('--size <size>', 'file size of each task', '64MiB')
     .option('--piece-ms <ms>', 'how long a simulated piece transfer takes', '250')
     .option('--parallelism <n>', 'pieces in flight per peer (dfget: 6)', '6')
+    .option('--protocol <protocol>', 'sync: the supernode assigns parents, peers report in batches; rounds: it assigns every piece', 'sync')
     .option('--postgres-kafka', 'run the supernode on PostgreSQL + Kafka (started like the tests do) instead of the embedded store')
     .option('--json', 'one JSON object on stdout')
     .exitOverride()
@@ -37,7 +39,7 @@ export function controlPlaneCommand(): Command {
       const f = parseOptions(Flags, raw, 'bench control-plane');
       const services = f.postgresKafka ? await ensureLocalServices() : undefined;
       const run = await runControlPlane({
-        peers: f.peers, tasks: f.tasks, fileBytes: f.size, pieceMs: f.pieceMs, parallelism: f.parallelism,
+        peers: f.peers, tasks: f.tasks, fileBytes: f.size, pieceMs: f.pieceMs, parallelism: f.parallelism, protocol: f.protocol,
         ...(services ? { databaseUrl: services.databaseUrl, kafkaBrokers: services.kafkaBrokers.join(',') } : {}),
       });
       const result = summary(run, f);
@@ -70,6 +72,7 @@ function summary(r: ControlPlaneResult, f: Flags) {
     pieceCount: r.pieceCount,
     pieceMs: f.pieceMs,
     parallelism: f.parallelism,
+    protocol: f.protocol,
     store: f.postgresKafka ? 'postgres+kafka' : 'embedded',
     seconds: round(r.seconds),
     linkBoundSeconds: round(bound),
@@ -99,7 +102,7 @@ function round(x: number): number {
 
 function table(r: ReturnType<typeof summary>): string {
   return [
-    `control plane: ${r.peers} simulated peers over ${r.tasks} task(s) of ${r.pieceCount} pieces, ${r.pieceMs} ms a piece, ${r.parallelism} in flight, store ${r.store}`,
+    `control plane: ${r.peers} simulated peers over ${r.tasks} task(s) of ${r.pieceCount} pieces, ${r.pieceMs} ms a piece, ${r.parallelism} in flight, protocol ${r.protocol}, store ${r.store}`,
     `  swarm time          ${r.seconds.toFixed(2)} s   (links allow ${r.linkBoundSeconds.toFixed(2)} s: ratio ${r.ratioToLinkBound.toFixed(3)})`,
     `  rounds              ${r.rounds} (${r.roundsPerSecond.toFixed(0)}/s), latency p50 ${r.roundP50Ms.toFixed(1)} ms, p99 ${r.roundP99Ms.toFixed(1)} ms, max ${r.roundMaxMs.toFixed(1)} ms`,
     `  piece transfers     ${r.pieceTransfers}; events ${r.events} (${r.eventsPerSecond.toFixed(0)}/s); errors ${r.errors}`,

@@ -8,7 +8,13 @@ import { SupernodeClient } from '../../peer/dfget/supernode-client.ts';
 import { startSupernodeProcess, stopProcess } from '../processes.ts';
 import { startCpuMeter } from '../process-cpu.ts';
 import { startOrigin } from '../swarm/origin-server.ts';
+import { DEFAULT_POLICY } from '../../core/scheduling/policy.ts';
 import { runSimulatedPeer, type SimulatedPeerResult } from './simulated-peer.ts';
+import { SimulatedSwarm } from './simulated-swarm.ts';
+import { runSyncPeer } from './sync-peer.ts';
+
+/** `rounds`: the supernode assigns every piece (peer/dfget today); `sync`: it assigns parents and peers report in batches. */
+export type ControlPlaneProtocol = 'rounds' | 'sync';
 
 export interface ControlPlaneOptions {
   peers: number;
@@ -18,6 +24,7 @@ export interface ControlPlaneOptions {
   /** How long a simulated piece transfer takes. */
   pieceMs: number;
   parallelism: number;
+  protocol: ControlPlaneProtocol;
   databaseUrl?: string;
   kafkaBrokers?: string;
 }
@@ -54,26 +61,32 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     // Distinct URLs, distinct tasks (the origin ignores the query).
     const views = await Promise.all(Array.from({ length: o.tasks }, (_, t) => client.registerTask({ url: `${origin.url}?task=${t}`, headers: {}, filter: [] })));
     const taskIds = views.map((v) => v.taskId);
+    const viewOf = async (id: string) => TaskView.parse(await (await fetch(`http://${started.address}/api/v1/tasks/${id}`)).json());
+    // The sync protocol's in-memory data plane needs each task's piece count: wait for the probe.
+    const swarms = new Map<string, SimulatedSwarm>();
+    for (const id of o.protocol === 'sync' ? taskIds : []) {
+      let view = await viewOf(id);
+      while (view.pieceCount === null) {
+        await new Promise((r) => setTimeout(r, 20));
+        view = await viewOf(id);
+      }
+      swarms.set(id, new SimulatedSwarm(view.pieceCount, DEFAULT_POLICY.peerUploadSlots, DEFAULT_POLICY.cdnUploadSlots));
+    }
 
     const stopCpuMeter = startCpuMeter({ supernode: [supernode.pid] });
     const benchBefore = process.cpuUsage();
     const startedAt = performance.now();
     const results: SimulatedPeerResult[] = await Promise.all(
-      Array.from({ length: o.peers }, (_, i) =>
-        runSimulatedPeer({
-          client,
-          taskId: taskIds[i % o.tasks]!,
-          peerId: `sim-${i}`,
-          address: `127.0.0.${1 + (i >> 16)}:${1 + (i & 0xffff)}`,
-          pieceMs: o.pieceMs,
-          parallelism: o.parallelism,
-        }),
-      ),
+      Array.from({ length: o.peers }, (_, i) => {
+        const taskId = taskIds[i % o.tasks]!;
+        const peer = { client, taskId, peerId: `sim-${i}`, address: `127.0.0.${1 + (i >> 16)}:${1 + (i & 0xffff)}`, pieceMs: o.pieceMs, parallelism: o.parallelism };
+        return o.protocol === 'sync' ? runSyncPeer({ ...peer, swarm: swarms.get(taskId)! }) : runSimulatedPeer(peer);
+      }),
     );
     const cpu = stopCpuMeter();
     const bench = process.cpuUsage(benchBefore);
     const seconds = (Math.max(...results.map((r) => r.doneAt)) - startedAt) / 1000;
-    const finalViews = await Promise.all(taskIds.map(async (id) => TaskView.parse(await (await fetch(`http://${started.address}/api/v1/tasks/${id}`)).json())));
+    const finalViews = await Promise.all(taskIds.map(viewOf));
     return {
       seconds,
       pieceCount: finalViews[0]!.pieceCount ?? 0,

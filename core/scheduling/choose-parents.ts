@@ -14,14 +14,16 @@ import { fnv1a, mix32 } from './spread-hash.ts';
  *   nothing it lacks). The CDN is kept until the requester saw quarantineAfterFailures failures
  *   from it.
  * - The set is filled up to parentsPerPeer peers with eligible peers that have a free child
- *   place (children < maxChildren): first those ahead of the requester (finished, or holding
- *   more pieces), then the rest, each group in an order fixed by mix32(fnv1a(requester) ^
- *   fnv1a(candidate)) — a random graph, the same whatever order the peers map is in.
+ *   place (children < maxChildren), taken from a window of PARENT_WINDOW peers (by join order,
+ *   state.peerOrder, from a place that the requester and the state's version pick): first those
+ *   ahead of the requester (finished, or holding more pieces), then the rest, each group in an
+ *   order fixed by mix32(fnv1a(requester) ^ fnv1a(candidate)) — a random graph. If the window
+ *   holds too few, the peer gets fewer parents and more at a later sync.
  * - The CDN comes on top while it has fewer than cdnChildren children: it is the root of
  *   every piece, and the swarm needs only a few peers pulling first copies from it.
  *
- * Pure. One pass over the peers (O(peers × parentsPerPeer)); it runs when a peer joins or
- * loses a parent, not per piece, which is what keeps the supernode's cost per piece flat.
+ * Pure, and O(PARENT_WINDOW × parentsPerPeer) whatever the swarm's size; it runs when a peer
+ * joins or loses a parent, not per piece. Both keep the supernode's cost per piece flat.
  */
 export function chooseParents(state: TaskState, requester: PeerState, replace: readonly string[], policy: SchedulingPolicy, now: number): string[] {
   const keep = requester.parents.filter((id) => !replace.includes(id) && stillParent(state, requester, id, policy, now));
@@ -46,13 +48,24 @@ function serving(peer: PeerState): boolean {
   return peer.status === 'active' || peer.status === 'succeeded';
 }
 
-/** The `want` best candidates by (ahead first, then hash order), in one pass without sorting all peers. */
+/**
+ * How many peers one choice looks at: enough that a window holds several peers ahead of the
+ * requester and with room (about half of all have room: maxChildren is twice parentsPerPeer),
+ * few enough to cost microseconds.
+ */
+export const PARENT_WINDOW = 256;
+
+/** The `want` best candidates by (ahead first, then hash order) in the requester's window, without sorting them all. */
 function pickPeers(state: TaskState, requester: PeerState, skip: Set<string>, want: number, policy: SchedulingPolicy, now: number): string[] {
   if (want <= 0) return [];
   const seed = fnv1a(requester.peerId);
+  const order = state.peerOrder;
+  const n = order.length;
+  const start = n === 0 ? 0 : mix32(seed ^ state.version) % n;
   const best: { id: string; rank: number }[] = [];
-  for (const peer of state.peers.values()) {
-    if (peer.peerId === requester.peerId || skip.has(peer.peerId) || peer.children >= policy.maxChildren) continue;
+  for (let k = 0; k < Math.min(n, PARENT_WINDOW); k++) {
+    const peer = state.peers.get(order[(start + k) % n]!);
+    if (!peer || peer.peerId === requester.peerId || skip.has(peer.peerId) || peer.children >= policy.maxChildren) continue;
     if (!serving(peer) || !mayServe(requester, peer, policy, now)) continue;
     const ahead = peer.status === 'succeeded' || peer.haveCount > requester.haveCount;
     // Two 32-bit halves in one double: "ahead" above every hash, exactly representable.

@@ -41,6 +41,7 @@ export function taskInvariantViolations(state: TaskState): string[] {
     if (peer.uploading !== expected) errors.push(`peer ${peer.peerId}: uploading ${peer.uploading} != ${expected} in flight from it`);
   }
   errors.push(...parentViolations(state));
+  if (state.peerOrder.length !== state.peers.size || new Set(state.peerOrder).size !== state.peers.size || state.peerOrder.some((id) => !state.peers.has(id))) errors.push(`peerOrder does not list each peer once`);
   const cdn = uploading.get(CDN_SOURCE) ?? 0;
   if (state.cdnUploading !== cdn) errors.push(`cdnUploading ${state.cdnUploading} != ${cdn}`);
   const seeded = state.pieces.filter((p) => p !== null).length;

@@ -56,6 +56,8 @@ export const TaskStateSchema = z.object({
   cdnServed: count,
   cdnChildren: count.optional(),
   peers: z.record(z.string(), PeerStateSchema),
+  // Absent from snapshots stored before the sync protocol: the ids as stored (sorted) then.
+  peerOrder: z.array(z.string()).optional(),
   owner: z.object({ replicaId: z.string(), epoch: count }).nullable(),
   failure: nullableString,
   lastEventAt: count,
@@ -88,7 +90,8 @@ export function parseTaskState(raw: unknown): TaskState {
       { ...peer, assignedFrom: peer.assignedFrom ?? inflightSources(peer), parents: peer.parents ?? [], parentsEver: peer.parentsEver ?? [], children: peer.children ?? 0 },
     ]),
   );
-  return { ...parsed.data, cdnHeld, cdnHeldCount, cdnChildren: parsed.data.cdnChildren ?? 0, peers } as TaskState;
+  const peerOrder = parsed.data.peerOrder ?? [...peers.keys()];
+  return { ...parsed.data, cdnHeld, cdnHeldCount, cdnChildren: parsed.data.cdnChildren ?? 0, peers, peerOrder } as TaskState;
 }
 
 function inflightSources(peer: { have: boolean[]; inflight: Record<string, { source: string }> }): (string | null)[] {

@@ -23,13 +23,14 @@ export class StateDraft {
   private inflightCountCopied: boolean;
   private piecesCopied: boolean;
   private cdnHeldCopied: boolean;
+  private peerOrderCopied: boolean;
 
   constructor(
     base: TaskState,
     private readonly owned = false,
   ) {
     this.state = owned ? base : { ...base };
-    this.peersCopied = this.availabilityCopied = this.inflightCountCopied = this.piecesCopied = this.cdnHeldCopied = owned;
+    this.peersCopied = this.availabilityCopied = this.inflightCountCopied = this.piecesCopied = this.cdnHeldCopied = this.peerOrderCopied = owned;
   }
 
   /** The peer, copied for writing (undefined if it never joined). */
@@ -117,6 +118,14 @@ export class StateDraft {
       this.state.cdnHeld = this.state.cdnHeld.slice();
     }
     return this.state.cdnHeld;
+  }
+
+  peerOrder(): string[] {
+    if (!this.peerOrderCopied) {
+      this.peerOrderCopied = true;
+      this.state.peerOrder = this.state.peerOrder.slice();
+    }
+    return this.state.peerOrder;
   }
 
   private copyPeers(): void {

@@ -110,6 +110,11 @@ export interface TaskState {
    * as an object with sorted keys (storedTaskState, canonical.ts).
    */
   peers: Map<string, PeerState>;
+  /**
+   * Every peer id in the order it first joined: the peers by position, so that choosing
+   * parents can look at a bounded window of them instead of all (chooseParents).
+   */
+  peerOrder: string[];
   owner: { replicaId: string; epoch: number } | null;
   failure: string | null;
   lastEventAt: number;
@@ -155,6 +160,7 @@ export function initialTaskState(taskId: string): TaskState {
     cdnServed: 0,
     cdnChildren: 0,
     peers: new Map(),
+    peerOrder: [],
     owner: null,
     failure: null,
     lastEventAt: 0,

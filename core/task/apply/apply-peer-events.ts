@@ -13,7 +13,7 @@ export function applyPeerJoined(draft: StateDraft, { data }: EventOf<'PeerJoined
     endAllInflight(draft, previous);
     releaseParents(draft, previous);
     setPeerStatus(draft, previous, 'left');
-  }
+  } else draft.peerOrder().push(data.peerId);
   const fresh: PeerState = {
     peerId: data.peerId,
     hostId: data.hostId,

@@ -13,6 +13,17 @@ export function blamesSource(reason: FailureReason): boolean {
   return reason !== 'io';
 }
 
+/**
+ * Whether a failure is counted against its source (failedSources, failuresCaused). The CDN is
+ * the cluster's, served by whichever replica owns the task: one that cannot be reached is a
+ * replica gone (its successor serves the CDN from now on), not a bad source. Counting it would
+ * shut the requester out of its successor's CDN too.
+ */
+export function countsAgainstSource(source: string, reason: FailureReason): boolean {
+  if (!blamesSource(reason)) return false;
+  return !(source === CDN_SOURCE && (reason === 'unreachable' || reason === 'refused'));
+}
+
 export function applyPiecesAssigned(draft: StateDraft, { data }: EventOf<'PiecesAssigned'>): void {
   const peer = draft.peer(data.peerId);
   if (!peer) return;
@@ -52,11 +63,7 @@ export function applyPiecesReported(draft: StateDraft, { data }: EventOf<'Pieces
   for (const { piece, source, reason } of data.failed) {
     if (piece >= pieceCount) continue;
     endInflight(draft, peer, piece);
-    if (!blamesSource(reason)) continue;
-    // The CDN is the cluster's, served by whichever replica owns the task: one that cannot be
-    // reached is a replica gone (its successor serves the CDN from now on), not a bad source.
-    // Counting it would shut the requester out of its successor's CDN too.
-    if (source === CDN_SOURCE && (reason === 'unreachable' || reason === 'refused')) continue;
+    if (!countsAgainstSource(source, reason)) continue;
     const failed = draft.failedSources(peer);
     failed[source] = (failed[source] ?? 0) + 1;
     if (source !== CDN_SOURCE) {

@@ -2,8 +2,8 @@ import type { EventOf, TaskEvent } from '../../events/index.ts';
 import { DamselflyError } from '../../errors.ts';
 import { chooseParents } from '../../scheduling/choose-parents.ts';
 import type { SchedulingPolicy } from '../../scheduling/policy.ts';
-import { applyTaskEvent } from '../apply-task-event.ts';
-import { wasParent, type TaskState } from '../task-state.ts';
+import { countsAgainstSource } from '../apply/apply-piece-events.ts';
+import { wasParent, type PeerState, type TaskState } from '../task-state.ts';
 import type { Sync } from '../task-commands.ts';
 import { reconcileReport } from './decide-round.ts';
 import { requirePeer, requireStatus } from './guards.ts';
@@ -33,7 +33,6 @@ export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy
   if (peer.status === 'succeeded') return [];
 
   const events: TaskEvent[] = [];
-  let after = state;
   const report = reconcileReport(cmd, state, peer, {
     believed: (_piece, source) => wasParent(peer, source),
     counts: (_piece, source) => peer.parents.includes(source),
@@ -41,12 +40,11 @@ export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy
   if (report.ok.length > 0 || report.failed.length > 0) {
     const reported: EventOf<'PiecesReported'> = { type: 'PiecesReported', data: { peerId: cmd.peerId, ...report, at: cmd.at } };
     events.push(reported);
-    after = applyTaskEvent(state, reported);
   }
-  const requester = after.peers.get(cmd.peerId)!;
+  const requester = afterReport(peer, report);
   const complete = state.pieceCount !== null && requester.haveCount === state.pieceCount;
   if (!complete && (state.status === 'seeding' || state.status === 'seeded')) {
-    const parents = chooseParents(after, requester, cmd.replace, policy, cmd.at);
+    const parents = chooseParents(state, requester, cmd.replace, policy, cmd.at);
     if (!sameMembers(parents, requester.parents)) events.push({ type: 'ParentsAssigned', data: { peerId: cmd.peerId, parents, at: cmd.at } });
   }
   if (events.length === 0 && cmd.at - peer.lastSeenAt >= policy.peerExpiryMs / 4) {
@@ -60,6 +58,18 @@ export function refusedSyncReports(state: TaskState, peerId: string, ok: Sync['o
   const peer = state.peers.get(peerId);
   if (!peer || peer.status !== 'active') return [];
   return ok.filter(({ piece, source }) => !peer.have[piece] && !wasParent(peer, source)).map(({ piece, source }) => ({ piece, source, reason: 'not_parent' as const }));
+}
+
+/**
+ * The requester as the report leaves it, as far as choosing its parents looks: how many pieces
+ * it holds and which sources failed it. Only the requester: the task state is not evolved
+ * here, which would copy its peers map per sync (the supernode folds the events once per batch).
+ */
+function afterReport(peer: PeerState, report: { ok: Sync['ok']; failed: Sync['failed'] }): PeerState {
+  if (report.ok.length === 0 && report.failed.length === 0) return peer;
+  const failedSources = { ...peer.failedSources };
+  for (const { source, reason } of report.failed) if (countsAgainstSource(source, reason)) failedSources[source] = (failedSources[source] ?? 0) + 1;
+  return { ...peer, haveCount: peer.haveCount + report.ok.length, failedSources };
 }
 
 function sameMembers(a: readonly string[], b: readonly string[]): boolean {

@@ -72,6 +72,7 @@ export function buildState(spec: TaskSpec): TaskState {
       children: 0,
     };
     state.peers.set(s.id, peer);
+    state.peerOrder.push(s.id);
   }
   for (const s of spec.peers) {
     const peer = state.peers.get(s.id)!;
