@@ -51,6 +51,7 @@ export const SupernodeConfigSchema = z.object({
       maxChildren: z.number().int().positive().default(DEFAULT_POLICY.maxChildren),
       cdnChildren: z.number().int().positive().default(DEFAULT_POLICY.cdnChildren),
       syncIntervalMs: z.number().int().positive().default(DEFAULT_POLICY.syncIntervalMs),
+      syncsPerSecond: z.number().int().positive().default(DEFAULT_POLICY.syncsPerSecond),
     })
     .default({ ...DEFAULT_POLICY }),
 });

@@ -65,11 +65,13 @@ function pickPeers(state: TaskState, requester: PeerState, skip: Set<string>, wa
   const best: { id: string; rank: number }[] = [];
   for (let k = 0; k < Math.min(n, PARENT_WINDOW); k++) {
     const peer = state.peers.get(order[(start + k) % n]!);
-    if (!peer || peer.peerId === requester.peerId || skip.has(peer.peerId) || peer.children >= policy.maxChildren) continue;
+    if (!peer || peer.peerId === requester.peerId || skip.has(peer.peerId) || peer.children.length >= policy.maxChildren) continue;
     if (!serving(peer) || !mayServe(requester, peer, policy, now)) continue;
     const ahead = peer.status === 'succeeded' || peer.haveCount > requester.haveCount;
-    // Two 32-bit halves in one double: "ahead" above every hash, exactly representable.
-    const rank = (ahead ? 0 : 2 ** 32) + mix32(seed ^ fnv1a(peer.peerId));
+    // One double, exactly representable: below the average number of children first, then
+    // ahead, then the hash.
+    const crowded = 0;
+    const rank = (crowded * 2 + (ahead ? 0 : 1)) * 2 ** 32 + mix32(seed ^ fnv1a(peer.peerId));
     const candidate = { id: peer.peerId, rank };
     if (best.length === want && !before(candidate, best[want - 1]!)) continue;
     let i = best.length === want ? want - 1 : best.length;

@@ -27,8 +27,15 @@ export interface SchedulingPolicy {
   maxChildren: number;
   /** Sync protocol: the CDN is a parent of at most this many peers at once. */
   cdnChildren: number;
-  /** Sync protocol: how often a peer reports (the supernode says so in every answer). */
+  /** Sync protocol: how often a peer reports at most (the supernode says when in every answer). */
   syncIntervalMs: number;
+  /**
+   * Sync protocol: the syncs per second one task's peers make together at most. A peer's
+   * interval grows with the swarm (peers / this), so one task's sync load on its owner stays
+   * bounded however many peers it has; a peer still syncs at once when it finished or has no
+   * one left to fetch from.
+   */
+  syncsPerSecond: number;
 }
 
 export const DEFAULT_POLICY: SchedulingPolicy = Object.freeze({
@@ -39,8 +46,9 @@ export const DEFAULT_POLICY: SchedulingPolicy = Object.freeze({
   quarantineAfterFailures: 3,
   peerExpiryMs: 60_000,
   waitRetryMs: 200,
-  parentsPerPeer: 4,
-  maxChildren: 8,
+  parentsPerPeer: 8,
+  maxChildren: 16,
   cdnChildren: 16,
   syncIntervalMs: 1_000,
+  syncsPerSecond: 200,
 });

@@ -56,19 +56,19 @@ export function taskInvariantViolations(state: TaskState): string[] {
 /** The sync protocol's: only active peers have parents, each parent's children count them, parentsEver holds every parent. */
 function parentViolations(state: TaskState): string[] {
   const errors: string[] = [];
-  const children = new Map<string, number>();
+  const children = new Map<string, string[]>();
   for (const peer of state.peers.values()) {
     if (peer.parents.length > 0 && peer.status !== 'active') errors.push(`peer ${peer.peerId}: ${peer.status} with parents`);
     for (const id of peer.parents) {
-      children.set(id, (children.get(id) ?? 0) + 1);
+      children.set(id, [...(children.get(id) ?? []), peer.peerId]);
       if (!peer.parentsEver.includes(id)) errors.push(`peer ${peer.peerId}: parent ${id} is not in parentsEver`);
     }
   }
   for (const peer of state.peers.values()) {
-    const expected = children.get(peer.peerId) ?? 0;
-    if (peer.children !== expected) errors.push(`peer ${peer.peerId}: children ${peer.children} != ${expected} peers with it as parent`);
+    const expected = (children.get(peer.peerId) ?? []).sort().join(',');
+    if ([...peer.children].sort().join(',') !== expected) errors.push(`peer ${peer.peerId}: children [${peer.children.join(',')}] are not the peers with it as parent [${expected}]`);
   }
-  const cdn = children.get(CDN_SOURCE) ?? 0;
+  const cdn = children.get(CDN_SOURCE)?.length ?? 0;
   if (state.cdnChildren !== cdn) errors.push(`cdnChildren ${state.cdnChildren} != ${cdn}`);
   return errors;
 }

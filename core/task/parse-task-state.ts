@@ -25,7 +25,7 @@ const PeerStateSchema = z.object({
   // Absent from snapshots stored before the sync protocol: no parents were ever given.
   parents: z.array(z.string()).optional(),
   parentsEver: z.array(z.string()).optional(),
-  children: count.optional(),
+  children: z.array(z.string()).optional(),
 });
 
 /** The shape of a stored TaskState (see task-state.ts), checked when a snapshot is read back. */
@@ -87,7 +87,7 @@ export function parseTaskState(raw: unknown): TaskState {
   const peers = new Map(
     Object.entries(parsed.data.peers).map(([id, peer]) => [
       id,
-      { ...peer, assignedFrom: peer.assignedFrom ?? inflightSources(peer), parents: peer.parents ?? [], parentsEver: peer.parentsEver ?? [], children: peer.children ?? 0 },
+      { ...peer, assignedFrom: peer.assignedFrom ?? inflightSources(peer), parents: peer.parents ?? [], parentsEver: peer.parentsEver ?? [], children: peer.children ?? [] },
     ]),
   );
   const peerOrder = parsed.data.peerOrder ?? [...peers.keys()];

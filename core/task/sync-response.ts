@@ -7,13 +7,17 @@ export interface SyncResponseOptions {
   cdnAddress: string;
   /** Retry hint while the piece layout is not known yet (policy.waitRetryMs). */
   waitRetryMs: number;
-  /** When the peer syncs next at the latest (policy.syncIntervalMs). */
+  /** When the peer syncs next at the latest (policy.syncIntervalMs)… */
   syncIntervalMs: number;
+  /** …or later, so that the task's peers make at most this many syncs a second together (policy.syncsPerSecond). */
+  syncsPerSecond: number;
 }
 
 /**
- * The answer to a peer's sync, from the state after its events were committed: the peer's
- * parents with their addresses, and the digests it does not know yet — of pieces
+ * The answer to a peer's sync, from the state after its events were committed: whom it fetches
+ * from — its parents, then its children that never failed it (the link works both ways, so the
+ * peers that joined early are not cut off from those that joined later) — with their addresses,
+ * and the digests it does not know yet — of pieces
  * `knownDigests`, `knownDigests + 1`, … up to the first one not seeded yet. A peer fetches a
  * piece only once it knows its digest (fixed when the CDN first seeded it), whoever serves it.
  */
@@ -30,6 +34,10 @@ export function syncResponse(state: TaskState, peerId: string, knownDigests: num
     const address = id === CDN_SOURCE ? options.cdnAddress : state.peers.get(id)?.address;
     if (address) parents.push({ peerId: id, address });
   }
+  for (const id of peer.children) {
+    const child = state.peers.get(id);
+    if (child && !peer.parents.includes(id) && !(peer.failedSources[id] ?? 0)) parents.push({ peerId: id, address: child.address });
+  }
   const digests: string[] = [];
   const end = Math.min(pieceCount, knownDigests + MAX_SYNC_DIGESTS);
   for (let p = knownDigests; p < end; p++) {
@@ -38,6 +46,14 @@ export function syncResponse(state: TaskState, peerId: string, knownDigests: num
     digests.push(info.digest);
   }
   // A peer without parents (none eligible yet) asks again soon, not after a whole interval.
-  const syncAfterMs = parents.length > 0 ? options.syncIntervalMs : Math.ceil(options.syncIntervalMs / 4);
-  return { action: 'sync', parents, digests, contentLength, pieceSize, pieceCount, syncAfterMs };
+  const interval = Math.max(options.syncIntervalMs, Math.ceil((1000 * state.peers.size) / options.syncsPerSecond));
+  const syncAfterMs = parents.length > 0 ? interval : Math.ceil(options.syncIntervalMs / 4);
+  return { action: 'sync', parents, digests, contentLength, pieceSize, pieceCount, syncAfterMs, swarmAverage: swarmAverage(state) };
+}
+
+/** Pieces held per peer on average: what every serving peer holds (availability) over the peers that ever joined. O(pieces). */
+function swarmAverage(state: TaskState): number {
+  let held = 0;
+  for (const n of state.availability) held += n;
+  return Math.round((held / Math.max(1, state.peers.size)) * 100) / 100;
 }

@@ -57,8 +57,12 @@ export interface PeerState {
    * report of a piece is believed only from one of them, as a round's only from an assignment.
    */
   parentsEver: string[];
-  /** How many active peers have this one among their parents now. */
-  children: number;
+  /**
+   * The active peers that have this one among their parents now. The link works both ways: a
+   * peer fetches from its parents and from its children (syncResponse), so a peer that joined
+   * early is not cut off from the pieces of those that joined after it.
+   */
+  children: string[];
 }
 
 export interface TaskState {
@@ -128,9 +132,12 @@ export function wasAssignedFrom(peer: PeerState, piece: number, source: string):
   return from === source || (Array.isArray(from) && from.includes(source));
 }
 
-/** Whether a sync's report of a piece from `source` is believed: it was one of the peer's parents. */
-export function wasParent(peer: PeerState, source: string): boolean {
-  return peer.parentsEver.includes(source);
+/**
+ * Whether a sync's report of a piece from `source` is believed: the two were ever linked, one
+ * a parent of the other (`sourcePeer` is the source's state; none for the CDN).
+ */
+export function wasLinked(peer: PeerState, source: string, sourcePeer: PeerState | undefined): boolean {
+  return peer.parentsEver.includes(source) || (sourcePeer !== undefined && sourcePeer.parentsEver.includes(peer.peerId));
 }
 
 /** The state of a task stream before its first event (status 'absent'). */

@@ -175,6 +175,11 @@ export const SyncResponse = z.discriminatedUnion('action', [
     pieceCount: z.number(),
     /** When to sync next at the latest (sooner when every piece is verified or a parent is of no use). */
     syncAfterMs: z.number().int().nonnegative(),
+    /**
+     * The pieces a peer of the task holds on average, as of this answer: a peer ahead of it takes
+     * no more downloads at once than it uploads, leaving its sources' other slots to those behind.
+     */
+    swarmAverage: z.number().nonnegative(),
   }),
   z.object({ action: z.literal('wait'), retryAfterMs: z.number().int().nonnegative() }),
   z.object({ action: z.literal('done') }),

@@ -94,6 +94,7 @@ export class SwarmService {
       cdnAddress: this.o.cdnAddress(),
       waitRetryMs: this.o.policy.waitRetryMs,
       syncIntervalMs: this.o.policy.syncIntervalMs,
+      syncsPerSecond: this.o.policy.syncsPerSecond,
     });
   }
 

@@ -4,9 +4,9 @@ import type { PeerState } from '../task-state.ts';
 
 /**
  * The sync protocol's bookkeeping, kept here so its invariants (invariants.ts) hold by
- * construction: only an active peer has parents; a peer's `children` (the CDN's: cdnChildren)
- * is the number of active peers whose parents name it; parentsEver holds every parent a peer id
- * was ever given.
+ * construction: only an active peer has parents; a peer's `children` are the active peers whose
+ * parents name it (the CDN keeps only their number, cdnChildren); parentsEver holds every
+ * parent a peer id was ever given.
  */
 export function applyParentsAssigned(draft: StateDraft, { data }: EventOf<'ParentsAssigned'>): void {
   const peer = draft.peer(data.peerId);
@@ -23,16 +23,17 @@ export function releaseParents(draft: StateDraft, peer: PeerState): void {
 }
 
 function setParents(draft: StateDraft, peer: PeerState, next: readonly string[]): void {
-  for (const id of peer.parents) if (!next.includes(id)) countChild(draft, id, -1);
-  for (const id of next) if (!peer.parents.includes(id)) countChild(draft, id, +1);
+  for (const id of peer.parents) if (!next.includes(id)) linkChild(draft, id, peer.peerId, false);
+  for (const id of next) if (!peer.parents.includes(id)) linkChild(draft, id, peer.peerId, true);
   peer.parents = [...next];
 }
 
-function countChild(draft: StateDraft, parentId: string, delta: number): void {
+function linkChild(draft: StateDraft, parentId: string, childId: string, linked: boolean): void {
   if (parentId === CDN_SOURCE) {
-    draft.state.cdnChildren += delta;
+    draft.state.cdnChildren += linked ? 1 : -1;
     return;
   }
   const parent = draft.peer(parentId);
-  if (parent) parent.children += delta;
+  if (!parent) return;
+  parent.children = linked ? [...parent.children, childId] : parent.children.filter((id) => id !== childId);
 }

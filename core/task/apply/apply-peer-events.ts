@@ -31,7 +31,7 @@ export function applyPeerJoined(draft: StateDraft, { data }: EventOf<'PeerJoined
     served: previous?.served ?? 0,
     parents: [],
     parentsEver: previous?.parentsEver ?? [],
-    children: previous?.children ?? 0,
+    children: previous?.children ?? [],
   };
   draft.putPeer(fresh);
 }

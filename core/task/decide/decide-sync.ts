@@ -3,7 +3,7 @@ import { DamselflyError } from '../../errors.ts';
 import { chooseParents } from '../../scheduling/choose-parents.ts';
 import type { SchedulingPolicy } from '../../scheduling/policy.ts';
 import { countsAgainstSource } from '../apply/apply-piece-events.ts';
-import { wasParent, type PeerState, type TaskState } from '../task-state.ts';
+import { wasLinked, type PeerState, type TaskState } from '../task-state.ts';
 import type { Sync } from '../task-commands.ts';
 import { reconcileReport } from './decide-round.ts';
 import { requirePeer, requireStatus } from './guards.ts';
@@ -34,8 +34,8 @@ export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy
 
   const events: TaskEvent[] = [];
   const report = reconcileReport(cmd, state, peer, {
-    believed: (_piece, source) => wasParent(peer, source),
-    counts: (_piece, source) => peer.parents.includes(source),
+    believed: (_piece, source) => wasLinked(peer, source, state.peers.get(source)),
+    counts: (_piece, source) => peer.parents.includes(source) || peer.children.includes(source),
   });
   if (report.ok.length > 0 || report.failed.length > 0) {
     const reported: EventOf<'PiecesReported'> = { type: 'PiecesReported', data: { peerId: cmd.peerId, ...report, at: cmd.at } };
@@ -57,7 +57,7 @@ export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy
 export function refusedSyncReports(state: TaskState, peerId: string, ok: Sync['ok']): { piece: number; source: string; reason: 'not_parent' }[] {
   const peer = state.peers.get(peerId);
   if (!peer || peer.status !== 'active') return [];
-  return ok.filter(({ piece, source }) => !peer.have[piece] && !wasParent(peer, source)).map(({ piece, source }) => ({ piece, source, reason: 'not_parent' as const }));
+  return ok.filter(({ piece, source }) => !peer.have[piece] && !wasLinked(peer, source, state.peers.get(source))).map(({ piece, source }) => ({ piece, source, reason: 'not_parent' as const }));
 }
 
 /**

@@ -83,11 +83,11 @@ describe('chooseParents', () => {
           }
           const peer = s.state.peers.get(id)!;
           expect(eligible(s, requester, peer)).toBe(true);
-          expect(peer.children).toBeLessThan(s.policy.maxChildren);
+          expect(peer.children.length).toBeLessThan(s.policy.maxChildren);
         }
         // Filled as far as the eligible peers with room allow.
         const room = [...s.state.peers.values()].filter(
-          (p) => eligible(s, requester, p) && p.children < s.policy.maxChildren && !kept.includes(p.peerId) && !s.replace.includes(p.peerId),
+          (p) => eligible(s, requester, p) && p.children.length < s.policy.maxChildren && !kept.includes(p.peerId) && !s.replace.includes(p.peerId),
         ).length;
         const keptPeers = kept.filter((id) => id !== CDN_SOURCE).length;
         const addedPeers = added.filter((id) => id !== CDN_SOURCE).length;
@@ -97,7 +97,7 @@ describe('chooseParents', () => {
         const addedPeerStates = added.filter((id) => id !== CDN_SOURCE).map((id) => s.state.peers.get(id)!);
         if (addedPeerStates.some((p) => !ahead(p))) {
           const passedOver = [...s.state.peers.values()].filter(
-            (p) => ahead(p) && eligible(s, requester, p) && p.children < s.policy.maxChildren && !parents.includes(p.peerId) && !s.replace.includes(p.peerId),
+            (p) => ahead(p) && eligible(s, requester, p) && p.children.length < s.policy.maxChildren && !parents.includes(p.peerId) && !s.replace.includes(p.peerId),
           );
           expect(passedOver).toEqual([]);
         }

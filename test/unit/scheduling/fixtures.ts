@@ -69,7 +69,7 @@ export function buildState(spec: TaskSpec): TaskState {
       served: 0,
       parents: s.parents ?? [],
       parentsEver: s.parents ?? [],
-      children: 0,
+      children: [],
     };
     state.peers.set(s.id, peer);
     state.peerOrder.push(s.id);
@@ -78,7 +78,7 @@ export function buildState(spec: TaskSpec): TaskState {
     const peer = state.peers.get(s.id)!;
     for (const id of peer.status === 'active' ? peer.parents : []) {
       if (id === CDN_SOURCE) state.cdnChildren++;
-      else state.peers.get(id)!.children++;
+      else state.peers.get(id)!.children.push(s.id);
     }
     if (peer.status !== 'active') peer.parents = [];
     if (peer.status === 'active' || peer.status === 'succeeded') peer.have.forEach((h, p) => h && state.availability[p]!++);

@@ -1,0 +1,121 @@
+import { computeTaskId } from '../../core/ids/index.ts';
+import { DEFAULT_POLICY, type SchedulingPolicy } from '../../core/scheduling/policy.ts';
+import { applyTaskEventInPlace, decide, initialTaskState, syncResponse, type TaskCommand, type TaskState } from '../../core/task/index.ts';
+import { linkBoundSeconds } from '../control-plane/control-plane-command.ts';
+import { SimulatedSwarm, SwarmMember } from '../control-plane/simulated-swarm.ts';
+import { VirtualClock } from './virtual-clock.ts';
+
+export interface SimulationOptions {
+  peers: number;
+  pieceCount: number;
+  /** How long a piece transfer takes (virtual ms). */
+  pieceMs: number;
+  parallelism: number;
+  policy?: SchedulingPolicy;
+  /** Round-trip time of a sync (virtual ms): the answer reaches the peer this much later. */
+  rttMs?: number;
+  /** Spread the joins evenly over this many virtual ms (0: all at once). */
+  joinOverMs?: number;
+  /** Seed of the peers' random piece walks. */
+  seed?: number;
+}
+
+export interface SimulationResult {
+  seconds: number;
+  linkBoundSeconds: number;
+  transfers: number;
+  /** Commands the supernode decided: joins, syncs, leaves (each one request on the wire). */
+  requests: number;
+  events: number;
+  /** CPU of core's decide and evolve for all of it, measured in this process (ms). */
+  decideMs: number;
+  cdnTransfers: number;
+}
+
+/**
+ * A discrete-event run of one task in virtual time: the real core policy (decide, evolve in
+ * place, syncResponse) as the supernode, and `peers` SwarmMembers (the same peer logic as
+ * `bench control-plane --protocol sync`) as the swarm. Every piece is seeded at the start (an
+ * origin faster than the swarm). What takes no virtual time is the supernode: its cost is
+ * measured as real CPU of decide and evolve, and the caller adds what a request costs beyond
+ * that (HTTP, the durable append), measured by `bench control-plane`.
+ */
+export function runSimulation(o: SimulationOptions): SimulationResult {
+  const policy = o.policy ?? DEFAULT_POLICY;
+  const rttMs = o.rttMs ?? 2;
+  const clock = new VirtualClock();
+  const random = mulberry32(o.seed ?? 1);
+  const url = 'https://origin.example/simulated.bin';
+  let state: TaskState = initialTaskState(computeTaskId({ url, filter: [] }));
+  let events = 0;
+  let requests = 0;
+  let decideMs = 0;
+  const exec = (command: TaskCommand) => {
+    const started = performance.now();
+    const decided = decide(command, state, { policy });
+    for (const e of decided) state = applyTaskEventInPlace(state, e);
+    decideMs += performance.now() - started;
+    events += decided.length;
+  };
+  const pieceSize = 4 << 20;
+  exec({ type: 'CreateTask', at: 0, taskId: state.taskId, url, digest: null, identifier: null, range: null, filter: [] });
+  exec({ type: 'RecordProbe', at: 0, contentLength: o.pieceCount * pieceSize, pieceSize, acceptRanges: true, etag: null, lastModified: null });
+  exec({ type: 'RecordSeededPieces', at: 0, pieces: Array.from({ length: o.pieceCount }, (_, piece) => ({ piece, size: pieceSize, digest: piece.toString(16).padStart(64, '0') })) });
+  exec({ type: 'CompleteSeed', at: 0 });
+
+  const swarm = new SimulatedSwarm(o.pieceCount, policy.peerUploadSlots, policy.cdnUploadSlots);
+  let done = 0;
+  let doneAt = 0;
+  const respond = { cdnAddress: 'cdn:1', waitRetryMs: policy.waitRetryMs, syncIntervalMs: policy.syncIntervalMs, syncsPerSecond: policy.syncsPerSecond };
+  for (let i = 0; i < o.peers; i++) {
+    const peerId = `sim-${i}`;
+    let generation = 0;
+    const member = new SwarmMember(swarm, peerId, { parallelism: o.parallelism, pieceMs: o.pieceMs, clock, random, onComplete: () => sync(), onStarved: () => sync() });
+    const sync = () => {
+      const mine = ++generation;
+      requests++;
+      exec({ type: 'Sync', at: clock.now(), peerId, ok: member.takeReports(), failed: [], replace: member.starved() });
+      const answer = syncResponse(state, peerId, member.knownDigests, respond);
+      clock.after(rttMs, () => {
+        if (answer.action === 'done') {
+          requests++;
+          exec({ type: 'Leave', at: clock.now(), peerId, outcome: 'succeeded' });
+          done++;
+          doneAt = clock.now();
+          return;
+        }
+        if (answer.action !== 'sync') throw new Error(`unexpected sync answer ${answer.action}`);
+        member.update(answer.parents.map((p) => p.peerId), answer.digests.length, answer.swarmAverage);
+        clock.after(answer.syncAfterMs, () => mine === generation && !member.complete && sync());
+      });
+    };
+    clock.after(o.joinOverMs ? Math.floor((i * o.joinOverMs) / o.peers) : 0, () => {
+      requests++;
+      exec({ type: 'Join', at: clock.now(), peerId, hostId: peerId, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:65000` });
+      sync();
+    });
+  }
+  clock.run(() => done === o.peers);
+  if (done < o.peers) throw new Error(`${o.peers - done} simulated peers never finished`);
+  return {
+    seconds: doneAt / 1000,
+    linkBoundSeconds: linkBoundSeconds({ peers: o.peers, tasks: 1, pieceCount: o.pieceCount, pieceMs: o.pieceMs, parallelism: o.parallelism }),
+    transfers: o.peers * o.pieceCount,
+    requests,
+    events,
+    decideMs,
+    cdnTransfers: state.cdnServed,
+  };
+}
+
+/** A small seeded PRNG (mulberry32): the same seed, the same run. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
