@@ -44,9 +44,9 @@ export interface ControlPlaneResult {
 
 /**
  * A supernode process (real: HTTP API, scheduling, event store, CDN seeding from a real origin)
- * under `peers` simulated peers in this process (simulated-peer.ts): the control plane's cost
- * with hundreds of peers, which real peer processes could not show on two cores. The clock runs
- * from the first join to the last "done".
+ * under `peers` simulated peers in this process (simulated-peer.ts, sync-peer.ts): the control
+ * plane's cost with hundreds of peers, which real peer processes could not show on two cores.
+ * The clock and the CPU meter run from the first join (once every task is seeded) to the last "done".
  */
 export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPlaneResult> {
   const dir = mkdtempSync(join(tmpdir(), 'damselfly-control-plane-'));
@@ -62,15 +62,17 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     const views = await Promise.all(Array.from({ length: o.tasks }, (_, t) => client.registerTask({ url: `${origin.url}?task=${t}`, headers: {}, filter: [] })));
     const taskIds = views.map((v) => v.taskId);
     const viewOf = async (id: string) => TaskView.parse(await (await fetch(`http://${started.address}/api/v1/tasks/${id}`)).json());
-    // The sync protocol's in-memory data plane needs each task's piece count: wait for the probe.
+    // The CDN seeds every task before the clock starts: its cost (origin fetch, hashing, disk)
+    // is the bytes path's, measured by `bench throughput`, not the control plane's.
     const swarms = new Map<string, SimulatedSwarm>();
-    for (const id of o.protocol === 'sync' ? taskIds : []) {
+    for (const id of taskIds) {
       let view = await viewOf(id);
-      while (view.pieceCount === null) {
+      while (view.status !== 'seeded') {
+        if (view.status === 'failed') throw new Error(`task ${id} failed: ${view.failure}`);
         await new Promise((r) => setTimeout(r, 20));
         view = await viewOf(id);
       }
-      swarms.set(id, new SimulatedSwarm(view.pieceCount, DEFAULT_POLICY.peerUploadSlots, DEFAULT_POLICY.cdnUploadSlots));
+      swarms.set(id, new SimulatedSwarm(view.pieceCount!, DEFAULT_POLICY.peerUploadSlots, DEFAULT_POLICY.cdnUploadSlots));
     }
 
     const stopCpuMeter = startCpuMeter({ supernode: [supernode.pid] });

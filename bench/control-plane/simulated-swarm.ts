@@ -78,7 +78,7 @@ export class SimulatedSwarm {
 }
 
 /** A peer that found nothing to fetch looks again this often even if no one woke it (its waits are events; this is the safety net). */
-const LOOK_AGAIN_MS = 250;
+const LOOK_AGAIN_MS = 1_000;
 /** A parent that had nothing this peer lacks for this long is named for replacement at the next sync. */
 const STARVED_MS = 500;
 /** An idle peer with useless parents asks for new ones at most this often (between its syncs). */

@@ -6,9 +6,9 @@ const realClock: SimClock = { now: () => performance.now(), after: (ms, fn) => v
 
 /**
  * A peer on the sync protocol (docs/decisions.md, "Parents, not pieces") that moves no bytes:
- * it joins, syncs to learn its parents and the digests, fetches on its own (SwarmMember), and
+ * its first sync joins too and brings its parents and the digests; then it fetches on its own (SwarmMember), and
  * reports what it verified in one batch per sync — every syncAfterMs the supernode names, and
- * at once when it holds every piece; then it leaves as succeeded and keeps serving.
+ * at once when it holds every piece, which makes it succeeded; it keeps serving.
  */
 export async function runSyncPeer(o: SimulatedPeerOptions & { swarm: SimulatedSwarm }): Promise<SimulatedPeerResult> {
   const result: SimulatedPeerResult = { roundMs: [], rounds: 0, pieces: 0, errors: 0, doneAt: 0 };
@@ -17,16 +17,14 @@ export async function runSyncPeer(o: SimulatedPeerOptions & { swarm: SimulatedSw
   let joined = false;
   for (;;) {
     try {
-      if (!joined) {
-        await o.client.join(o.taskId, { peerId: o.peerId, hostId: o.peerId, address: o.address });
-        joined = true;
-      }
       const ok = member.takeReports();
       const started = performance.now();
       result.rounds++;
       let resp;
       try {
-        resp = await o.client.sync(o.taskId, o.peerId, { ok, failed: [], replace: member.starved(), knownDigests: member.knownDigests });
+        const join = joined ? undefined : { hostId: o.peerId, address: o.address };
+        resp = await o.client.sync(o.taskId, o.peerId, { ok, failed: [], replace: member.starved(), knownDigests: member.knownDigests, ...(join ? { join } : {}) });
+        joined = true;
       } catch (err) {
         member.putBack(ok);
         throw err;
@@ -35,8 +33,7 @@ export async function runSyncPeer(o: SimulatedPeerOptions & { swarm: SimulatedSw
       if (resp.action === 'done') {
         result.doneAt = performance.now();
         result.pieces = member.transfers;
-        await o.client.leave(o.taskId, o.peerId, { outcome: 'succeeded' });
-        return result;
+        return result; // succeeded with that sync (it keeps serving: the swarm reads it in memory)
       }
       if (resp.action === 'failed') throw new Error(`the supernode failed the task: ${resp.reason}`);
       if (resp.action === 'sync') member.update(resp.parents.map((p) => p.peerId), resp.digests.length, resp.swarmAverage);

@@ -71,15 +71,13 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     const peerId = `sim-${i}`;
     let generation = 0;
     const member = new SwarmMember(swarm, peerId, { parallelism: o.parallelism, pieceMs: o.pieceMs, clock, random, onComplete: () => sync(), onStarved: () => sync() });
-    const sync = () => {
+    const sync = (join?: { hostId: string; address: string }) => {
       const mine = ++generation;
       requests++;
-      exec({ type: 'Sync', at: clock.now(), peerId, ok: member.takeReports(), failed: [], replace: member.starved() });
+      exec({ type: 'Sync', at: clock.now(), peerId, ok: member.takeReports(), failed: [], replace: member.starved(), ...(join ? { join } : {}) });
       const answer = syncResponse(state, peerId, member.knownDigests, respond);
       clock.after(rttMs, () => {
         if (answer.action === 'done') {
-          requests++;
-          exec({ type: 'Leave', at: clock.now(), peerId, outcome: 'succeeded' });
           done++;
           doneAt = clock.now();
           return;
@@ -89,11 +87,8 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
         clock.after(answer.syncAfterMs, () => mine === generation && !member.complete && sync());
       });
     };
-    clock.after(o.joinOverMs ? Math.floor((i * o.joinOverMs) / o.peers) : 0, () => {
-      requests++;
-      exec({ type: 'Join', at: clock.now(), peerId, hostId: peerId, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:65000` });
-      sync();
-    });
+    const join = { hostId: peerId, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:65000` };
+    clock.after(o.joinOverMs ? Math.floor((i * o.joinOverMs) / o.peers) : 0, () => sync(join));
   }
   clock.run(() => done === o.peers);
   if (done < o.peers) throw new Error(`${o.peers - done} simulated peers never finished`);

@@ -49,6 +49,6 @@ export const DEFAULT_POLICY: SchedulingPolicy = Object.freeze({
   parentsPerPeer: 8,
   maxChildren: 16,
   cdnChildren: 16,
-  syncIntervalMs: 1_000,
-  syncsPerSecond: 200,
+  syncIntervalMs: 5_000,
+  syncsPerSecond: 100,
 });

@@ -84,6 +84,8 @@ export interface Sync {
   ok: { piece: number; source: string; ms: number }[];
   failed: { piece: number; source: string; reason: FailureReason }[];
   replace: string[];
+  /** Join first (as a Join command would), in the same decision: a peer's first sync. */
+  join?: { hostId: string; address: string };
 }
 
 /** The timer tick: expires overdue assignments and peers not heard from (see policy). */

@@ -153,6 +153,8 @@ export const SyncRequest = z.object({
   replace: z.array(id).max(64).default([]),
   /** How many piece digests, from piece 0 on, the peer knows: the answer carries the next ones. */
   knownDigests: z.number().int().nonnegative().default(0),
+  /** A peer's first sync: join the swarm first (the fields of JoinRequest; idempotent). */
+  join: z.object({ hostId: id, address: HostPort.max(300) }).optional(),
 });
 export type SyncRequest = z.infer<typeof SyncRequest>;
 

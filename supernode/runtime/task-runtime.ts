@@ -51,7 +51,20 @@ export interface TaskRuntimeOptions {
   clock?: () => number;
   /** How many times a batch is re-decided after a version conflict before giving up. */
   maxConflictRetries?: number;
+  /**
+   * How long an idle actor waits for more syncs before deciding one (SYNC_LINGER_MS by
+   * default; 0 in tests that count appends). Syncs are periodic and nobody waits on their
+   * latency, while each append costs the embedded store milliseconds whatever it holds.
+   */
+  syncLingerMs?: number;
 }
+
+/**
+ * Gathering syncs for this long lets one append carry several (like Kafka's linger.ms): with
+ * 2,000 peers on one task, an append per sync was most of the supernode's cost on the
+ * embedded store. Only an actor whose mailbox holds nothing but syncs waits.
+ */
+const SYNC_LINGER_MS = 25;
 
 /** Without ownership (unit tests, tools): the only writer, epoch 0, no shard fence. */
 const SOLE_WRITER: WriterClaim = { epoch: 0, replicaId: 'sole' };
@@ -176,6 +189,8 @@ export class TaskRuntime {
   private async drainMailbox(actor: TaskActor): Promise<void> {
     actor.busy = true;
     try {
+      const linger = this.opts.syncLingerMs ?? SYNC_LINGER_MS;
+      if (linger > 0 && actor.mailbox.every((p) => p.command.type === 'Sync')) await new Promise((r) => setTimeout(r, linger));
       while (actor.mailbox.length > 0) {
         const batch = actor.mailbox.splice(0, actor.mailbox.length);
         try {
@@ -265,13 +280,14 @@ export class TaskRuntime {
   }
 
   /**
-   * A snapshot every snapshotEvery events, and no more often than once per 2 events a peer:
+   * A snapshot every snapshotEvery events, and no more often than once per 10 events a peer:
    * a snapshot holds every peer (O(peers × pieces) of JSON), so with a fixed interval its cost
    * per event would grow with the swarm; this way it stays O(pieces) per event, and a reload
-   * replays at most twice as many events as the task has peers.
+   * replays at most ten times as many events as the task has peers (a few per peer on the sync
+   * protocol; replay folds about 100,000 a second).
    */
   private maybeSnapshot(actor: TaskActor): void {
-    const every = Math.max(this.opts.snapshotEvery, 2 * stateOf(actor.snapshot).peers.size);
+    const every = Math.max(this.opts.snapshotEvery, 10 * stateOf(actor.snapshot).peers.size);
     if (actor.version - actor.snapshotVersion < every) return;
     const version = actor.version;
     actor.snapshotVersion = version;

@@ -88,7 +88,9 @@ export class SwarmService {
   /** The sync protocol's one round trip: a batch report, then the peer's parents (no long poll: the peer syncs on a timer). */
   async sync(taskId: string, peerId: string, req: SyncRequest): Promise<SyncResponse> {
     const refused = refusedSyncReports(await this.requireTask(taskId), peerId, req.ok);
-    const outcome = await this.o.runtime.execute(taskId, { type: 'Sync', at: this.o.clock(), peerId, ok: req.ok, failed: req.failed, replace: req.replace });
+    const outcome = await this.o.runtime.execute(taskId, {
+      type: 'Sync', at: this.o.clock(), peerId, ok: req.ok, failed: req.failed, replace: req.replace, ...(req.join ? { join: req.join } : {}),
+    });
     if (refused.length > 0) this.o.onReportsRefused?.(taskId, peerId, refused);
     return syncResponse(stateOf(outcome.snapshot), peerId, req.knownDigests, {
       cdnAddress: this.o.cdnAddress(),

@@ -3,6 +3,8 @@ import { DamselflyError } from '../../errors.ts';
 import { chooseParents } from '../../scheduling/choose-parents.ts';
 import type { SchedulingPolicy } from '../../scheduling/policy.ts';
 import { countsAgainstSource } from '../apply/apply-piece-events.ts';
+import { applyTaskEvent } from '../apply-task-event.ts';
+import { decideJoin } from './decide-peer-commands.ts';
 import { wasLinked, type PeerState, type TaskState } from '../task-state.ts';
 import type { Sync } from '../task-commands.ts';
 import { reconcileReport } from './decide-round.ts';
@@ -21,11 +23,19 @@ import { requirePeer, requireStatus } from './guards.ts';
  * - a failure counts only against a current parent. It makes that parent ineligible for this
  *   peer (failedSources), so the same decision replaces it and a later report against it is
  *   stale: a peer can blame each parent it was given once.
- * A sync with nothing to record still refreshes lastSeenAt once a quarter of peerExpiryMs has
- * passed, as a round does.
+ * A sync that carries `join` joins the peer first (one request and one decision for a peer's
+ * first sync instead of two). A sync whose report completes the peer makes it succeeded (PeerSucceeded: it keeps serving,
+ * and needs no leave). A sync with nothing to record still refreshes lastSeenAt once a quarter
+ * of peerExpiryMs has passed, as a round does.
  */
 export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy): TaskEvent[] {
   requireStatus(state);
+  if (cmd.join) {
+    // A first sync joins too, as the Join command decides it (idempotent; another address
+    // under an active id is refused). Only a join that happens looks at the state after it.
+    const joined = decideJoin({ type: 'Join', at: cmd.at, peerId: cmd.peerId, ...cmd.join }, state);
+    if (joined.length > 0) return [...joined, ...decideSync({ ...cmd, join: undefined }, applyTaskEvent(state, joined[0]!), policy)];
+  }
   const peer = requirePeer(state, cmd.peerId);
   if (peer.status === 'left' || peer.status === 'failed') {
     throw new DamselflyError('DF_ERR_PEER_GONE', `peer ${cmd.peerId} has ${peer.status === 'left' ? 'left' : 'failed'}; join again`);
@@ -43,7 +53,13 @@ export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy
   }
   const requester = afterReport(peer, report);
   const complete = state.pieceCount !== null && requester.haveCount === state.pieceCount;
-  if (!complete && (state.status === 'seeding' || state.status === 'seeded')) {
+  if (complete) {
+    // Every piece verified: the peer has succeeded, as a round-protocol peer says with a
+    // leave. It keeps serving; its parents are let go (applyPeerOutcome).
+    events.push({ type: 'PeerSucceeded', data: { peerId: cmd.peerId, at: cmd.at } });
+    return events;
+  }
+  if (state.status === 'seeding' || state.status === 'seeded') {
     const parents = chooseParents(state, requester, cmd.replace, policy, cmd.at);
     if (!sameMembers(parents, requester.parents)) events.push({ type: 'ParentsAssigned', data: { peerId: cmd.peerId, parents, at: cmd.at } });
   }

@@ -57,7 +57,10 @@ export function registerTaskRoutes(app: App, swarm: SwarmService, routing: { pre
       summary: 'Report verified pieces in a batch and receive the peer\'s parents (the sync protocol; answered after the events are committed)',
       security, params: PeerParams, body: SyncRequest, response: { 200: SyncResponse, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 503) },
     },
-  }, async (req) => swarm.sync(req.params.taskId, req.params.peerId, req.body));
+  }, async (req) => {
+    const join = req.body.join ? { ...req.body.join, address: await peerAddressOf(req, req.body.join.address) } : undefined;
+    return swarm.sync(req.params.taskId, req.params.peerId, { ...req.body, join });
+  });
 
   app.delete('/api/v1/tasks/:taskId/peers/:peerId', {
     preHandler,

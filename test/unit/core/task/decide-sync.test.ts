@@ -77,16 +77,21 @@ describe('Sync', () => {
     expect(after.peers.get('a')!.have[5]).toBe(true);
   });
 
-  it('lets go of the parents when the peer leaves, and answers done once it holds every piece', () => {
+  it('makes a peer succeeded by the sync that completes it, which lets go of its parents; done from then on', () => {
     let s = run([join('a'), join('b'), sync('a', 100), sync('b', 101)], seedingTask(2), SYNC).state;
     expect(s.cdnChildren).toBe(2);
-    s = run([sync('a', 200, [{ piece: 0, source: 'cdn', ms: 1 }, { piece: 1, source: 'b', ms: 1 }])], s, SYNC).state;
+    const last = sync('a', 200, [{ piece: 0, source: 'cdn', ms: 1 }, { piece: 1, source: 'b', ms: 1 }]);
+    expect(types(decide(last, s, SYNC))).toEqual(['PiecesReported', 'PeerSucceeded']);
+    s = run([last], s, SYNC).state;
+    expect(s.peers.get('a')!.status).toBe('succeeded');
     expect(syncResponse(s, 'a', 2, RESPONSE)).toEqual({ action: 'done' });
-    s = run([{ type: 'Leave', at: 300, peerId: 'a', outcome: 'succeeded' }], s, SYNC).state;
     expect(parentsOf(s, 'a')).toEqual([]);
     expect(s.cdnChildren).toBe(1);
     expect(s.peers.get('b')!.children).toEqual([]);
     expect(taskInvariantViolations(s)).toEqual([]);
+    // b now fetches from a, which serves as a finished peer.
+    s = run([sync('b', 300)], s, SYNC).state;
+    expect(parentsOf(s, 'b')).toContain('a');
   });
 
   it('answers with the parents’ addresses and the digests the peer does not know yet', () => {
@@ -99,6 +104,16 @@ describe('Sync', () => {
       pieceCount: 8,
       syncAfterMs: 1_000,
     });
+  });
+
+  it('joins in the same decision when the sync carries a join, and refuses another address under an active id', () => {
+    const s = run([join('a'), sync('a', 100)], seedingTask(4), SYNC).state;
+    const first: Sync = { ...sync('b', 200), join: { hostId: 'host-b', address: '127.0.0.1:7001' } };
+    expect(types(decide(first, s, SYNC))).toEqual(['PeerJoined', 'ParentsAssigned']);
+    const after = run([first], s, SYNC).state;
+    expect(parentsOf(after, 'b')).toEqual(['a', 'cdn']);
+    expect(decide({ ...first, at: 300 }, after, SYNC)).toEqual([]); // a retried first sync: joined already, nothing new
+    expect(() => decide({ ...first, join: { hostId: 'host-b', address: '127.0.0.1:7002' } }, after, SYNC)).toThrowError(expect.objectContaining({ code: 'DF_ERR_PEER_EXISTS' }));
   });
 
   it('refuses a peer that left, and lets a finished one sync harmlessly', () => {
