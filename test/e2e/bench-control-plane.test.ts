@@ -13,15 +13,16 @@ function run(args: string[]) {
 
 /** `damselfly bench control-plane`: simulated peers against a real supernode process. */
 describe('damselfly bench control-plane', () => {
-  it('finishes every simulated peer and prints its figures as JSON', () => {
-    const r = run(['bench', 'control-plane', '--peers', '12', '--tasks', '2', '--size', '2MiB', '--piece-ms', '50', '--json']);
+  it.each(['sync', 'rounds'])('finishes every simulated peer on the %s protocol and prints its figures as JSON', (protocol) => {
+    const r = run(['bench', 'control-plane', '--peers', '12', '--tasks', '2', '--size', '2MiB', '--piece-ms', '50', '--protocol', protocol, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as Record<string, number>;
     // Every peer got every piece exactly once: nothing failed, nothing was assigned twice.
     expect(out.pieceCount).toBe(8);
     expect(out.pieceTransfers).toBe(12 * 8);
     expect(out.errors).toBe(0);
-    // More than the two tasks' creation and seeding alone: the rounds were events too.
+    expect(out.protocol).toBe(protocol);
+    // More than the two tasks' creation and seeding alone: the rounds (syncs) were events too.
     expect(out.events).toBeGreaterThan(2 * (2 + 8));
     expect(out.rounds).toBeGreaterThanOrEqual(12);
     expect(out.roundP99Ms).toBeGreaterThanOrEqual(out.roundP50Ms!);
@@ -33,6 +34,30 @@ describe('damselfly bench control-plane', () => {
     const r = run(['bench', 'control-plane', '--peers', '0']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/bench control-plane: --peers/);
+    const p = run(['bench', 'control-plane', '--protocol', 'pieces']);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toMatch(/bench control-plane: --protocol/);
+  });
+});
+
+/** `damselfly bench simulate`: the same swarm in virtual time, no processes. */
+describe('damselfly bench simulate', () => {
+  it('prints the ratio, the rates and the supernode CPU a swarm needs as JSON', () => {
+    const r = run(['bench', 'simulate', '--peers', '300', '--pieces', '64', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, number>;
+    expect(out.transfers).toBe(300 * 64);
+    expect(out.ratioToLinkBound).toBeGreaterThanOrEqual(1);
+    expect(out.requests).toBeGreaterThanOrEqual(600);
+    expect(out.eventsPerSecond).toBeGreaterThan(0);
+    expect(out.supernodeCores).toBeGreaterThan(0);
+    expect(out.replicas).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses a bad flag with exit code 2', () => {
+    const r = run(['bench', 'simulate', '--pieces', 'x']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bench simulate: --pieces/);
   });
 });
 

@@ -1,0 +1,91 @@
+import { Command } from 'commander';
+import { z } from 'zod';
+import { parseOptions } from '../../edge/cli/parse-options.ts';
+import { runSimulation, type SimulationResult } from './simulate-run.ts';
+
+const Flags = z.object({
+  peers: z.coerce.number().int().min(1).max(1_000_000),
+  pieces: z.coerce.number().int().min(1).max(65_536),
+  pieceMs: z.coerce.number().int().min(1).max(60_000),
+  parallelism: z.coerce.number().int().min(1).max(64),
+  requestMs: z.coerce.number().min(0).max(1_000),
+  joinOver: z.coerce.number().int().min(0).max(3_600_000),
+  seed: z.coerce.number().int().min(0),
+  json: z.boolean().optional(),
+});
+type Flags = z.infer<typeof Flags>;
+
+/** What one replica's event loop is kept busy at, at most, when sizing a cluster (a margin for bursts and takeovers). */
+const REPLICA_CORES = 0.7;
+
+/**
+ * `damselfly bench simulate`: one task's swarm in virtual time, beyond what this machine can
+ * run as processes (issue 14): the real core policy (decide, evolve, the sync answer) as the
+ * supernode and simulated peers on the sync protocol. It prints the swarm's time against the
+ * link bound, the events and requests a second, and the supernode CPU a second such a swarm
+ * needs: core's decide and evolve measured here, plus `--request-ms` for each request's HTTP,
+ * durable append and relay (measured by `bench control-plane`, docs/benchmarks.md).
+ */
+export function simulateCommand(): Command {
+  return new Command('simulate')
+    .description('one task in virtual time with N simulated peers (the real core policy): ratio to the link bound, events/s, supernode CPU and replicas needed')
+    .option('--peers <n>', 'simulated peers', '10000')
+    .option('--pieces <n>', 'pieces of the file', '256')
+    .option('--piece-ms <ms>', 'how long a piece transfer takes', '250')
+    .option('--parallelism <n>', 'downloads a peer runs at once', '6')
+    .option('--request-ms <ms>', 'supernode CPU a request costs beyond decide and evolve (HTTP, append, relay): measured by bench control-plane', '2.5')
+    .option('--join-over <ms>', 'spread the joins over this long (0: all at once)', '0')
+    .option('--seed <n>', 'seed of the peers\' random choices', '1')
+    .option('--json', 'one JSON object on stdout')
+    .exitOverride()
+    .action((raw) => {
+      const f = parseOptions(Flags, raw, 'bench simulate');
+      const started = performance.now();
+      const r = runSimulation({ peers: f.peers, pieceCount: f.pieces, pieceMs: f.pieceMs, parallelism: f.parallelism, joinOverMs: f.joinOver, seed: f.seed });
+      const out = summary(r, f, (performance.now() - started) / 1000);
+      process.stdout.write(f.json ? `${JSON.stringify(out)}\n` : table(out));
+    });
+}
+
+function summary(r: SimulationResult, f: Flags, wallSeconds: number) {
+  const supernodeCores = (r.decideMs + r.requests * f.requestMs) / 1000 / r.seconds;
+  return {
+    peers: f.peers,
+    pieces: f.pieces,
+    pieceMs: f.pieceMs,
+    parallelism: f.parallelism,
+    seconds: round(r.seconds),
+    linkBoundSeconds: round(r.linkBoundSeconds),
+    ratioToLinkBound: round(r.seconds / r.linkBoundSeconds),
+    transfers: r.transfers,
+    fromCdn: r.cdnTransfers,
+    requests: r.requests,
+    requestsPerSecond: round(r.requests / r.seconds),
+    events: r.events,
+    eventsPerSecond: round(r.events / r.seconds),
+    decideCpuMsPerTransfer: round(r.decideMs / r.transfers, 5),
+    requestMs: f.requestMs,
+    /** Supernode CPU a second of the swarm: decide and evolve as measured, plus requestMs per request. */
+    supernodeCores: round(supernodeCores),
+    supernodeCpuMsPerTransfer: round((r.decideMs + r.requests * f.requestMs) / r.transfers, 5),
+    /** Replicas' worth of CPU at REPLICA_CORES each; a task is one actor, so above 1 it must be split to use them. */
+    replicas: Math.max(1, Math.ceil(supernodeCores / REPLICA_CORES)),
+    wallSeconds: round(wallSeconds),
+  };
+}
+
+function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function table(s: ReturnType<typeof summary>): string {
+  return [
+    `simulated swarm: ${s.peers} peers, ${s.pieces} pieces of ${s.pieceMs} ms, ${s.parallelism} at once (virtual time; ${s.wallSeconds.toFixed(1)} s here)`,
+    `  swarm time        ${s.seconds.toFixed(2)} s   (links allow ${s.linkBoundSeconds.toFixed(2)} s: ratio ${s.ratioToLinkBound.toFixed(3)}); ${s.fromCdn} of ${s.transfers} transfers from the CDN`,
+    `  requests          ${s.requests} (${s.requestsPerSecond.toFixed(0)}/s); events ${s.events} (${s.eventsPerSecond.toFixed(0)}/s)`,
+    `  supernode CPU     decide+evolve ${s.decideCpuMsPerTransfer} ms a transfer; with ${s.requestMs} ms a request: ${s.supernodeCpuMsPerTransfer} ms a transfer, ${s.supernodeCores} cores`,
+    `  replicas          ${s.replicas} at ${REPLICA_CORES} cores each${s.supernodeCores > 1 ? ' (more than one event loop: this task must be split into sub-swarms to use them)' : ''}`,
+    '',
+  ].join('\n');
+}
