@@ -82,7 +82,7 @@ const LOOK_AGAIN_MS = 1_000;
 /** A parent that had nothing this peer lacks for this long is named for replacement at the next sync. */
 const STARVED_MS = 500;
 /** An idle peer with useless parents asks for new ones at most this often (between its syncs). */
-const ASK_AGAIN_MS = 1_000;
+const ASK_AGAIN_MS = 3_000;
 /** How many of its missing pieces a peer looks at per source and try. */
 const FIND_WALK = 64;
 

@@ -7,24 +7,32 @@ import { releaseParents } from './apply-parent-events.ts';
 export function applyPeerJoined(draft: StateDraft, { data }: EventOf<'PeerJoined'>): void {
   const previous = draft.peer(data.peerId);
   if (previous) {
-    // A peer id joining again starts over: its old assignments end and its old pieces stop
-    // counting. What others owe it (uploading), its record as a source and what it was ever
-    // assigned (it re-reports what it holds) carry over.
+    // A peer id joining again starts over: its old assignments end, its parents are let go and
+    // its old pieces stop counting (joinedPeer says what carries over).
     endAllInflight(draft, previous);
     releaseParents(draft, previous);
     setPeerStatus(draft, previous, 'left');
   } else draft.peerOrder().push(data.peerId);
-  const fresh: PeerState = {
+  draft.putPeer(joinedPeer(data, previous, draft.state.pieceCount ?? 0));
+}
+
+/**
+ * The state of a peer that just joined: nothing held, nothing in flight. What others owe it
+ * (uploading), its record as a source, what it was ever assigned or linked to (it re-reports
+ * what it holds) and its children carry over from the id's previous life.
+ */
+export function joinedPeer(data: EventOf<'PeerJoined'>['data'], previous: PeerState | undefined, pieceCount: number): PeerState {
+  return {
     peerId: data.peerId,
     hostId: data.hostId,
     address: data.address,
     status: 'active',
     joinedAt: data.at,
     lastSeenAt: data.at,
-    have: new Array<boolean>(draft.state.pieceCount ?? 0).fill(false),
+    have: new Array<boolean>(pieceCount).fill(false),
     haveCount: 0,
     inflight: {},
-    assignedFrom: previous?.assignedFrom ?? new Array<null>(draft.state.pieceCount ?? 0).fill(null),
+    assignedFrom: previous?.assignedFrom ?? new Array<null>(pieceCount).fill(null),
     uploading: previous?.uploading ?? 0,
     failedSources: {},
     failuresCaused: previous?.failuresCaused ?? 0,
@@ -33,7 +41,6 @@ export function applyPeerJoined(draft: StateDraft, { data }: EventOf<'PeerJoined
     parentsEver: previous?.parentsEver ?? [],
     children: previous?.children ?? [],
   };
-  draft.putPeer(fresh);
 }
 
 /** PeerLeft, PeerFailed, PeerSucceeded: the peer's assignments end, its parents are let go; a gone peer's pieces stop counting. */

@@ -3,7 +3,7 @@ import { DamselflyError } from '../../errors.ts';
 import { chooseParents } from '../../scheduling/choose-parents.ts';
 import type { SchedulingPolicy } from '../../scheduling/policy.ts';
 import { countsAgainstSource } from '../apply/apply-piece-events.ts';
-import { applyTaskEvent } from '../apply-task-event.ts';
+import { joinedPeer } from '../apply/apply-peer-events.ts';
 import { decideJoin } from './decide-peer-commands.ts';
 import { wasLinked, type PeerState, type TaskState } from '../task-state.ts';
 import type { Sync } from '../task-commands.ts';
@@ -30,19 +30,22 @@ import { requirePeer, requireStatus } from './guards.ts';
  */
 export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy): TaskEvent[] {
   requireStatus(state);
+  let joined: TaskEvent[] = [];
+  let peer: PeerState;
   if (cmd.join) {
     // A first sync joins too, as the Join command decides it (idempotent; another address
-    // under an active id is refused). Only a join that happens looks at the state after it.
-    const joined = decideJoin({ type: 'Join', at: cmd.at, peerId: cmd.peerId, ...cmd.join }, state);
-    if (joined.length > 0) return [...joined, ...decideSync({ ...cmd, join: undefined }, applyTaskEvent(state, joined[0]!), policy)];
-  }
-  const peer = requirePeer(state, cmd.peerId);
+    // under an active id is refused). The peer that joins is built as evolve will build it,
+    // not by evolving the state: that would copy the peers map per joining peer.
+    joined = decideJoin({ type: 'Join', at: cmd.at, peerId: cmd.peerId, ...cmd.join }, state);
+    const event = joined[0];
+    peer = event?.type === 'PeerJoined' ? joinedPeer(event.data, state.peers.get(cmd.peerId), state.pieceCount ?? 0) : requirePeer(state, cmd.peerId);
+  } else peer = requirePeer(state, cmd.peerId);
   if (peer.status === 'left' || peer.status === 'failed') {
     throw new DamselflyError('DF_ERR_PEER_GONE', `peer ${cmd.peerId} has ${peer.status === 'left' ? 'left' : 'failed'}; join again`);
   }
   if (peer.status === 'succeeded') return [];
 
-  const events: TaskEvent[] = [];
+  const events: TaskEvent[] = [...joined];
   const report = reconcileReport(cmd, state, peer, {
     believed: (_piece, source) => wasLinked(peer, source, state.peers.get(source)),
     counts: (_piece, source) => peer.parents.includes(source) || peer.children.includes(source),
