@@ -77,6 +77,8 @@ function summary(r: ControlPlaneResult, f: Flags) {
     seconds: round(r.seconds),
     linkBoundSeconds: round(bound),
     ratioToLinkBound: round(r.seconds / bound),
+    /** Until the supernode had acknowledged every peer's last report (sync: after the files were whole). */
+    acknowledgedSeconds: round(r.acknowledgedSeconds),
     rounds: r.rounds,
     roundsPerSecond: round(r.rounds / r.seconds),
     roundP50Ms: round(at(0.5)),
@@ -103,7 +105,7 @@ function round(x: number): number {
 function table(r: ReturnType<typeof summary>): string {
   return [
     `control plane: ${r.peers} simulated peers over ${r.tasks} task(s) of ${r.pieceCount} pieces, ${r.pieceMs} ms a piece, ${r.parallelism} in flight, protocol ${r.protocol}, store ${r.store}`,
-    `  swarm time          ${r.seconds.toFixed(2)} s   (links allow ${r.linkBoundSeconds.toFixed(2)} s: ratio ${r.ratioToLinkBound.toFixed(3)})`,
+    `  swarm time          ${r.seconds.toFixed(2)} s   (links allow ${r.linkBoundSeconds.toFixed(2)} s: ratio ${r.ratioToLinkBound.toFixed(3)}); every report acknowledged after ${r.acknowledgedSeconds.toFixed(2)} s`,
     `  rounds              ${r.rounds} (${r.roundsPerSecond.toFixed(0)}/s), latency p50 ${r.roundP50Ms.toFixed(1)} ms, p99 ${r.roundP99Ms.toFixed(1)} ms, max ${r.roundMaxMs.toFixed(1)} ms`,
     `  piece transfers     ${r.pieceTransfers}; events ${r.events} (${r.eventsPerSecond.toFixed(0)}/s); errors ${r.errors}`,
     `  supernode CPU       ${r.supernodeCpuSeconds ?? '?'} s = ${r.supernodeCores ?? '?'} cores; ${r.supernodeCpuMsPerRound ?? '?'} ms a round, ${r.supernodeCpuMsPerTransfer ?? '?'} ms a transfer`,

@@ -30,7 +30,10 @@ export interface ControlPlaneOptions {
 }
 
 export interface ControlPlaneResult {
+  /** Until every peer held every piece verified. */
   seconds: number;
+  /** Until the supernode had acknowledged every peer's last report (the same as seconds on rounds). */
+  acknowledgedSeconds: number;
   pieceCount: number;
   /** Rounds not held by a long poll: their latency is the supernode's (HTTP, scheduling, durable append). */
   roundMs: number[];
@@ -59,19 +62,21 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     sn = new SupernodeClient([started.address]);
     const client = sn;
     // Distinct URLs, distinct tasks (the origin ignores the query).
-    const views = await Promise.all(Array.from({ length: o.tasks }, (_, t) => client.registerTask({ url: `${origin.url}?task=${t}`, headers: {}, filter: [] })));
+    // Registering again (idempotent) touches the task, which restarts a seed that failed, e.g.
+    // one begun before this replica held its shard leases.
+    const register = (t: number) => client.registerTask({ url: `${origin.url}?task=${t}`, headers: {}, filter: [] });
+    const views = await Promise.all(Array.from({ length: o.tasks }, (_, t) => register(t)));
     const taskIds = views.map((v) => v.taskId);
-    const viewOf = async (id: string) => TaskView.parse(await (await fetch(`http://${started.address}/api/v1/tasks/${id}`)).json());
+    const viewOf = async (id: string) => {
+      const res = await fetch(`http://${started.address}/api/v1/tasks/${id}`);
+      // A replica still taking its shard leases answers 503: asked again.
+      return res.ok ? TaskView.parse(await res.json()) : undefined;
+    };
     // The CDN seeds every task before the clock starts: its cost (origin fetch, hashing, disk)
     // is the bytes path's, measured by `bench throughput`, not the control plane's.
     const swarms = new Map<string, SimulatedSwarm>();
-    for (const id of taskIds) {
-      let view = await viewOf(id);
-      while (view.status !== 'seeded') {
-        if (view.status === 'failed') throw new Error(`task ${id} failed: ${view.failure}`);
-        await new Promise((r) => setTimeout(r, 20));
-        view = await viewOf(id);
-      }
+    for (const [t, id] of taskIds.entries()) {
+      const view = await seeded(() => register(t).catch(() => undefined));
       swarms.set(id, new SimulatedSwarm(view.pieceCount!, DEFAULT_POLICY.peerUploadSlots, DEFAULT_POLICY.cdnUploadSlots));
     }
 
@@ -88,9 +93,11 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     const cpu = stopCpuMeter();
     const bench = process.cpuUsage(benchBefore);
     const seconds = (Math.max(...results.map((r) => r.doneAt)) - startedAt) / 1000;
-    const finalViews = await Promise.all(taskIds.map(viewOf));
+    const acknowledgedSeconds = (Math.max(...results.map((r) => r.acknowledgedAt)) - startedAt) / 1000;
+    const finalViews = await Promise.all(taskIds.map((id) => seeded(() => viewOf(id))));
     return {
       seconds,
+      acknowledgedSeconds,
       pieceCount: finalViews[0]!.pieceCount ?? 0,
       roundMs: results.flatMap((r) => r.roundMs),
       rounds: results.reduce((s, r) => s + r.rounds, 0),
@@ -104,5 +111,15 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     if (supernode) await stopProcess(supernode, 15_000);
     await origin.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The task's view once it is seeded (asked every 20 ms; no answer, or one that is not a view, is asked again). */
+async function seeded(view: () => Promise<TaskView | undefined>): Promise<TaskView> {
+  for (;;) {
+    const v = await view();
+    if (v?.status === 'failed') throw new Error(`task ${v.taskId} failed: ${v.failure}`);
+    if (v?.status === 'seeded') return v;
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -21,8 +21,14 @@ export interface SimulatedPeerResult {
   pieces: number;
   /** Calls that failed (5xx, refused, timeouts); each is retried after a pause. */
   errors: number;
-  /** performance.now() when the supernode said "done". */
+  /**
+   * performance.now() when the peer held every piece verified: when its file was whole. A
+   * round-protocol peer learns it from the supernode's "done"; a sync-protocol peer knows it
+   * itself and reports it (acknowledgedAt).
+   */
   doneAt: number;
+  /** performance.now() when the supernode acknowledged that the peer holds every piece ("done"). */
+  acknowledgedAt: number;
 }
 
 /** Same pacing as a real peer (peer/dfget/swarm-session.ts): poll this often with slots free. */
@@ -40,7 +46,7 @@ const MAX_ERRORS = 50;
  * to report, with at least half its slots busy only when a piece lands, else every POLL_MS.
  */
 export async function runSimulatedPeer(o: SimulatedPeerOptions): Promise<SimulatedPeerResult> {
-  const result: SimulatedPeerResult = { roundMs: [], rounds: 0, pieces: 0, errors: 0, doneAt: 0 };
+  const result: SimulatedPeerResult = { roundMs: [], rounds: 0, pieces: 0, errors: 0, doneAt: 0, acknowledgedAt: 0 };
   const landed: RoundRequest['ok'] = [];
   const inflight = new Set<number>();
   let arrival: (() => void) | undefined;
@@ -72,7 +78,7 @@ export async function runSimulatedPeer(o: SimulatedPeerOptions): Promise<Simulat
       }
       if (holdMs === 0) result.roundMs.push(performance.now() - started);
       if (resp.action === 'done') {
-        result.doneAt = performance.now();
+        result.doneAt = result.acknowledgedAt = performance.now();
         return result;
       }
       if (resp.action === 'failed') throw new Error(`the supernode failed the task: ${resp.reason}`);

@@ -11,9 +11,13 @@ const realClock: SimClock = { now: () => performance.now(), after: (ms, fn) => v
  * at once when it holds every piece, which makes it succeeded; it keeps serving.
  */
 export async function runSyncPeer(o: SimulatedPeerOptions & { swarm: SimulatedSwarm }): Promise<SimulatedPeerResult> {
-  const result: SimulatedPeerResult = { roundMs: [], rounds: 0, pieces: 0, errors: 0, doneAt: 0 };
+  const result: SimulatedPeerResult = { roundMs: [], rounds: 0, pieces: 0, errors: 0, doneAt: 0, acknowledgedAt: 0 };
   let wake: (() => void) | undefined;
-  const member = new SwarmMember(o.swarm, o.peerId, { parallelism: o.parallelism, pieceMs: o.pieceMs, clock: realClock, random: Math.random, onComplete: () => wake?.(), onStarved: () => wake?.() });
+  const completed = () => {
+    result.doneAt = performance.now();
+    wake?.();
+  };
+  const member = new SwarmMember(o.swarm, o.peerId, { parallelism: o.parallelism, pieceMs: o.pieceMs, clock: realClock, random: Math.random, onComplete: completed, onStarved: () => wake?.() });
   let joined = false;
   for (;;) {
     try {
@@ -31,7 +35,7 @@ export async function runSyncPeer(o: SimulatedPeerOptions & { swarm: SimulatedSw
       }
       result.roundMs.push(performance.now() - started);
       if (resp.action === 'done') {
-        result.doneAt = performance.now();
+        result.acknowledgedAt = performance.now();
         result.pieces = member.transfers;
         return result; // succeeded with that sync (it keeps serving: the swarm reads it in memory)
       }

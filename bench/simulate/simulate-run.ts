@@ -1,5 +1,6 @@
 import { computeTaskId } from '../../core/ids/index.ts';
 import { DEFAULT_POLICY, type SchedulingPolicy } from '../../core/scheduling/policy.ts';
+import type { TaskEvent } from '../../core/events/index.ts';
 import { applyTaskEventInPlace, decide, initialTaskState, syncResponse, type TaskCommand, type TaskState } from '../../core/task/index.ts';
 import { linkBoundSeconds } from '../control-plane/control-plane-command.ts';
 import { SimulatedSwarm, SwarmMember } from '../control-plane/simulated-swarm.ts';
@@ -18,6 +19,8 @@ export interface SimulationOptions {
   joinOverMs?: number;
   /** Seed of the peers' random piece walks. */
   seed?: number;
+  /** Keep every event decided, and the final state (for `--relay`: append, relay and replay them). */
+  keepHistory?: boolean;
 }
 
 export interface SimulationResult {
@@ -30,6 +33,8 @@ export interface SimulationResult {
   /** CPU of core's decide and evolve for all of it, measured in this process (ms). */
   decideMs: number;
   cdnTransfers: number;
+  /** With keepHistory: the task's events in order, and the state they fold to. */
+  history?: { events: TaskEvent[]; state: TaskState };
 }
 
 /**
@@ -50,12 +55,14 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   let events = 0;
   let requests = 0;
   let decideMs = 0;
+  const kept: TaskEvent[] = [];
   const exec = (command: TaskCommand) => {
     const started = performance.now();
     const decided = decide(command, state, { policy });
     for (const e of decided) state = applyTaskEventInPlace(state, e);
     decideMs += performance.now() - started;
     events += decided.length;
+    if (o.keepHistory) kept.push(...decided);
   };
   const pieceSize = 4 << 20;
   exec({ type: 'CreateTask', at: 0, taskId: state.taskId, url, digest: null, identifier: null, range: null, filter: [] });
@@ -70,7 +77,14 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   for (let i = 0; i < o.peers; i++) {
     const peerId = `sim-${i}`;
     let generation = 0;
-    const member = new SwarmMember(swarm, peerId, { parallelism: o.parallelism, pieceMs: o.pieceMs, clock, random, onComplete: () => sync(), onStarved: () => sync() });
+    const member = new SwarmMember(swarm, peerId, {
+      parallelism: o.parallelism, pieceMs: o.pieceMs, clock, random,
+      onComplete: () => {
+        doneAt = Math.max(doneAt, clock.now()); // its file is whole; the sync below reports it
+        sync();
+      },
+      onStarved: () => sync(),
+    });
     const sync = (join?: { hostId: string; address: string }) => {
       const mine = ++generation;
       requests++;
@@ -79,7 +93,6 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
       clock.after(rttMs, () => {
         if (answer.action === 'done') {
           done++;
-          doneAt = clock.now();
           return;
         }
         if (answer.action !== 'sync') throw new Error(`unexpected sync answer ${answer.action}`);
@@ -100,6 +113,7 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     events,
     decideMs,
     cdnTransfers: state.cdnServed,
+    ...(o.keepHistory ? { history: { events: kept, state } } : {}),
   };
 }
 

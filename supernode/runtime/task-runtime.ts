@@ -66,6 +66,14 @@ export interface TaskRuntimeOptions {
  */
 const SYNC_LINGER_MS = 25;
 
+/**
+ * The most commands decided and appended as one batch. Deciding is synchronous: 2,000 peers'
+ * first syncs in one batch held the event loop for seconds, long enough for this replica's
+ * shard leases to lapse (answered NOT_OWNER). A larger burst is cut into batches with the
+ * event loop free between them (lease renewals, other tasks, HTTP).
+ */
+const MAX_BATCH = 200;
+
 /** Without ownership (unit tests, tools): the only writer, epoch 0, no shard fence. */
 const SOLE_WRITER: WriterClaim = { epoch: 0, replicaId: 'sole' };
 
@@ -192,7 +200,7 @@ export class TaskRuntime {
       const linger = this.opts.syncLingerMs ?? SYNC_LINGER_MS;
       if (linger > 0 && actor.mailbox.every((p) => p.command.type === 'Sync')) await new Promise((r) => setTimeout(r, linger));
       while (actor.mailbox.length > 0) {
-        const batch = actor.mailbox.splice(0, actor.mailbox.length);
+        const batch = actor.mailbox.splice(0, MAX_BATCH);
         try {
           await this.runBatch(actor, batch);
         } catch (err) {

@@ -54,6 +54,15 @@ describe('damselfly bench simulate', () => {
     expect(out.replicas).toBeGreaterThanOrEqual(1);
   });
 
+  it('relays the simulated task\'s events through PostgreSQL and Kafka, and both replays reach its state hash', () => {
+    const r = run(['bench', 'simulate', '--peers', '100', '--pieces', '32', '--relay', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const relay = (JSON.parse(r.stdout) as { relay: Record<string, number | boolean> }).relay;
+    expect(relay.replayFromPostgres).toBe(true);
+    expect(relay.replayFromKafka).toBe(true);
+    expect(relay.eventsPerSecond).toBeGreaterThan(0);
+  });
+
   it('refuses a bad flag with exit code 2', () => {
     const r = run(['bench', 'simulate', '--pieces', 'x']);
     expect(r.status).toBe(2);
