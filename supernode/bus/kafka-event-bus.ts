@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, type Admin, type KafkaConfig, type PartitionMetadata, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, type Admin, type KafkaConfig, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
 import { MalformedEvent, type StoredEvent } from '../../core/events/index.ts';
 import { settlesWithin } from '../settles-within.ts';
 import type { EventBus, SubscribeOptions } from './event-bus.ts';
@@ -10,6 +10,9 @@ import { readKeyFromPartition } from './kafka-stream-reader.ts';
 import { startKafkaSubscription } from './kafka-subscription.ts';
 import { silentLog, type LogSink } from '../../edge/log/log-sink.ts';
 import { DamselflyError } from '../../core/errors.ts';
+
+/** Bytes of message values per produce request: under the broker's default message.max.bytes (1 MB) with room for keys and headers. */
+const SEND_BYTES = 768 * 1024;
 
 export const DEFAULT_TOPIC = 'damselfly.task-events';
 
@@ -95,9 +98,28 @@ export class KafkaEventBus implements EventBus {
     return new KafkaEventBus(config, kafka, sockets, admin, producer, topic, log, opts.readTimeoutMs ?? 60_000, opts.closeTimeoutMs ?? 2_000);
   }
 
+  /**
+   * Sends in order, in requests of at most SEND_BYTES of values. kafkajs makes one record batch
+   * per partition of a request, and a broker refuses a batch above its message.max.bytes (1 MB
+   * by default) — for good, since the relay would send the same batch again. One task's events
+   * share a partition, and a sync's report is up to tens of KB: a relay backlog of 1,000 of
+   * them is many MB.
+   */
   async publish(events: StoredEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await this.producer.send({ topic: this.topic, acks: -1, messages: events.map(toKafkaMessage) });
+    let messages: Message[] = [];
+    let bytes = 0;
+    for (const event of events) {
+      const message = toKafkaMessage(event);
+      const size = Buffer.byteLength(message.value as string);
+      if (messages.length > 0 && bytes + size > SEND_BYTES) {
+        await this.producer.send({ topic: this.topic, acks: -1, messages });
+        messages = [];
+        bytes = 0;
+      }
+      messages.push(message);
+      bytes += size;
+    }
+    if (messages.length > 0) await this.producer.send({ topic: this.topic, acks: -1, messages });
   }
 
   async subscribe(groupId: string, handle: (events: StoredEvent[]) => Promise<void>, opts: SubscribeOptions = {}): Promise<() => Promise<void>> {

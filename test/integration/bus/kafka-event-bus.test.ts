@@ -51,6 +51,17 @@ describe('KafkaEventBus on the wire', () => {
     });
   });
 
+  it('publishes one task\'s burst of large events (3 MB, above the broker\'s 1 MB batch limit) in order', async () => {
+    // Sync reports are tens of KB each and one task's events share a partition: sent as one
+    // request, this burst would be one record batch the broker refuses.
+    const streamId = `large-${randomUUID()}`;
+    const ok = Array.from({ length: 400 }, (_, piece) => ({ piece, source: `peer-${piece % 16}`, ms: 250 }));
+    const events = storedStream(streamId, 300).map((e) => ({ ...e, type: 'PiecesReported', data: { peerId: 'p', ok, failed: [], at: 1 } }) as typeof e);
+    await bus.publish(events);
+    const read = await bus.readStream(streamId);
+    expect(read.map((e) => e.version)).toEqual(events.map((e) => e.version));
+  });
+
   it('fails readStream on a malformed message, naming its partition and offset', async () => {
     const streamId = `bad-${randomUUID()}`;
     await bus.publish(storedStream(streamId, 2));
