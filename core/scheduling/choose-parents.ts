@@ -68,10 +68,10 @@ function pickPeers(state: TaskState, requester: PeerState, skip: Set<string>, wa
     if (!peer || peer.peerId === requester.peerId || skip.has(peer.peerId) || peer.children.length >= policy.maxChildren) continue;
     if (!serving(peer) || !mayServe(requester, peer, policy, now)) continue;
     const ahead = peer.status === 'succeeded' || peer.haveCount > requester.haveCount;
-    // One double, exactly representable: below the average number of children first, then
-    // ahead, then the hash.
-    const crowded = 0;
-    const rank = (crowded * 2 + (ahead ? 0 : 1)) * 2 ** 32 + mix32(seed ^ fnv1a(peer.peerId));
+    // One double, exactly representable: "ahead" above every hash. Not by fewest children:
+    // with peers joining one after another that made every peer's parents the few that joined
+    // just before it, a band pieces crept along (docs/decisions.md, "Parents, not pieces").
+    const rank = (ahead ? 0 : 2 ** 32) + mix32(seed ^ fnv1a(peer.peerId));
     const candidate = { id: peer.peerId, rank };
     if (best.length === want && !before(candidate, best[want - 1]!)) continue;
     let i = best.length === want ? want - 1 : best.length;

@@ -143,8 +143,9 @@ export const MAX_SYNC_DIGESTS = 4096;
 /**
  * POST /api/v1/tasks/:taskId/peers/:peerId/syncs — the sync protocol (docs/decisions.md,
  * "Parents, not pieces"): the peer reports what it verified since its last sync, in one batch,
- * and learns its parents; which pieces it fetches from them is its own choice. Answered only
- * after the events it caused are durably committed.
+ * and learns whom to fetch from; which pieces is its own choice. Its first sync joins it, the
+ * one that reports its last piece makes it succeeded. Answered only after the events it caused
+ * are durably committed.
  */
 export const SyncRequest = z.object({
   ok: VerifiedPieces,
@@ -169,6 +170,7 @@ export type Parent = z.infer<typeof Parent>;
 export const SyncResponse = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('sync'),
+    /** Whom to fetch from: the peer's parents, then its children (the link works both ways). */
     parents: z.array(Parent),
     /** sha256 of pieces knownDigests, knownDigests + 1, … up to the first not seeded yet (at most MAX_SYNC_DIGESTS). */
     digests: z.array(z.string()),

@@ -51,18 +51,13 @@ export interface TaskRuntimeOptions {
   clock?: () => number;
   /** How many times a batch is re-decided after a version conflict before giving up. */
   maxConflictRetries?: number;
-  /**
-   * How long an idle actor waits for more syncs before deciding one (SYNC_LINGER_MS by
-   * default; 0 in tests that count appends). Syncs are periodic and nobody waits on their
-   * latency, while each append costs the embedded store milliseconds whatever it holds.
-   */
-  syncLingerMs?: number;
 }
 
 /**
- * Gathering syncs for this long lets one append carry several (like Kafka's linger.ms): with
- * 2,000 peers on one task, an append per sync was most of the supernode's cost on the
- * embedded store. Only an actor whose mailbox holds nothing but syncs waits.
+ * How long an idle actor waits for more syncs before deciding one: gathering them lets one
+ * append carry several (like Kafka's linger.ms). Syncs are periodic and nobody waits on their
+ * latency, while an append costs the embedded store milliseconds whatever it holds. Only an
+ * actor whose mailbox holds nothing but syncs waits.
  */
 const SYNC_LINGER_MS = 25;
 
@@ -197,8 +192,7 @@ export class TaskRuntime {
   private async drainMailbox(actor: TaskActor): Promise<void> {
     actor.busy = true;
     try {
-      const linger = this.opts.syncLingerMs ?? SYNC_LINGER_MS;
-      if (linger > 0 && actor.mailbox.every((p) => p.command.type === 'Sync')) await new Promise((r) => setTimeout(r, linger));
+      if (actor.mailbox.every((p) => p.command.type === 'Sync')) await new Promise((r) => setTimeout(r, SYNC_LINGER_MS));
       while (actor.mailbox.length > 0) {
         const batch = actor.mailbox.splice(0, MAX_BATCH);
         try {

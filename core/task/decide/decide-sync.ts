@@ -16,17 +16,17 @@ import { requirePeer, requireStatus } from './guards.ts';
  * (ParentsAssigned, only when they change), chosen on the state after the report.
  *
  * The report is reconciled as a round's is, with the sync protocol's rule of trust:
- * - a verified piece is believed only from a source that was ever one of this peer id's
- *   parents (parentsEver: a report of a piece fetched before a re-parenting, a re-join or a
- *   failover is still believed). Any other is refused: not recorded, so the peer does not count
- *   as its holder (refusedSyncReports names them for the metric);
- * - a failure counts only against a current parent. It makes that parent ineligible for this
- *   peer (failedSources), so the same decision replaces it and a later report against it is
- *   stale: a peer can blame each parent it was given once.
+ * - a verified piece is believed only from a source this peer id was ever linked to, one the
+ *   other's parent (wasLinked: a piece fetched before a re-parenting, a re-join or a failover
+ *   is still believed). Any other is refused: not recorded, so the peer does not count as its
+ *   holder (refusedSyncReports names them for the metric);
+ * - a failure counts only against a current link (parent or child). It makes that source
+ *   ineligible for this peer (failedSources): a parent is replaced in the same decision, a
+ *   child is no longer named as a source, and a later report against it is stale.
  * A sync that carries `join` joins the peer first (one request and one decision for a peer's
- * first sync instead of two). A sync whose report completes the peer makes it succeeded (PeerSucceeded: it keeps serving,
- * and needs no leave). A sync with nothing to record still refreshes lastSeenAt once a quarter
- * of peerExpiryMs has passed, as a round does.
+ * first sync instead of two). A sync whose report completes the peer makes it succeeded
+ * (PeerSucceeded: it keeps serving, and needs no leave). A sync with nothing to record still
+ * refreshes lastSeenAt once a quarter of peerExpiryMs has passed, as a round does.
  */
 export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy): TaskEvent[] {
   requireStatus(state);
@@ -72,7 +72,7 @@ export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy
   return events;
 }
 
-/** The ok entries of a sync that decideSync refuses on `state` (their source was never a parent): the supernode counts them. */
+/** The ok entries of a sync that decideSync refuses on `state` (never linked to their source): the supernode counts them. */
 export function refusedSyncReports(state: TaskState, peerId: string, ok: Sync['ok']): { piece: number; source: string; reason: 'not_parent' }[] {
   const peer = state.peers.get(peerId);
   if (!peer || peer.status !== 'active') return [];
