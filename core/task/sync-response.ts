@@ -14,12 +14,16 @@ export interface SyncResponseOptions {
 }
 
 /**
- * The answer to a peer's sync, from the state after its events were committed: whom it fetches
- * from — its parents, then its children that never failed it (the link works both ways, so the
- * peers that joined early are not cut off from those that joined later) — with their addresses,
- * and the digests it does not know yet — of pieces
- * `knownDigests`, `knownDigests + 1`, … up to the first one not seeded yet. A peer fetches a
- * piece only once it knows its digest (fixed when the CDN first seeded it), whoever serves it.
+ * The answer to a peer's sync, from the state after its events were committed:
+ * - whom it fetches from, with their addresses: its parents, then its children that never
+ *   failed it (the link works both ways, so peers that joined early are not cut off from those
+ *   that joined later);
+ * - the digests it does not know yet: of pieces `knownDigests`, `knownDigests + 1`, … up to the
+ *   first one not seeded yet. A peer fetches a piece only once it knows its digest (fixed when
+ *   the CDN first seeded it), whoever serves it;
+ * - when to sync next: every syncIntervalMs, or less often in a swarm big enough that its
+ *   peers would make more than syncsPerSecond syncs together (interval ∝ peers);
+ * - the swarm's average progress (swarmAverage).
  */
 export function syncResponse(state: TaskState, peerId: string, knownDigests: number, options: SyncResponseOptions): SyncResponse {
   if (state.status === 'failed') return { action: 'failed', reason: state.failure ?? 'failed' };

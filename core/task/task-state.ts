@@ -54,7 +54,8 @@ export interface PeerState {
   parents: string[];
   /**
    * Every parent this peer id was ever given, kept across re-parenting and re-joins: a sync's
-   * report of a piece is believed only from one of them, as a round's only from an assignment.
+   * report of a piece is believed only from a peer linked to it either way (wasLinked), as a
+   * round's only from an assignment.
    */
   parentsEver: string[];
   /**
