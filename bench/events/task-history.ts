@@ -3,6 +3,7 @@ import type { TaskEvent } from '../../core/events/index.ts';
 import { computeTaskId } from '../../core/ids/index.ts';
 import { pieceRange } from '../../core/pieces/index.ts';
 import { applyTaskEvent, decide, initialTaskState, type PeerState, type TaskCommand, type TaskState } from '../../core/task/index.ts';
+import { mulberry32 } from '../seeded-random.ts';
 
 export interface TaskHistoryOptions {
   /** How many events to produce (the history is cut there: a prefix is a valid history too). */
@@ -104,16 +105,4 @@ function seededPiece(piece: number, state: TaskState) {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-/** A small seeded PRNG: the history must not depend on Math.random. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -5,6 +5,7 @@ import { applyTaskEventInPlace, decide, initialTaskState, syncResponse, type Tas
 import { linkBoundSeconds } from '../control-plane/control-plane-command.ts';
 import { SimulatedSwarm, SwarmMember } from '../control-plane/simulated-swarm.ts';
 import { VirtualClock } from './virtual-clock.ts';
+import { mulberry32 } from '../seeded-random.ts';
 
 export interface SimulationOptions {
   peers: number;
@@ -114,17 +115,5 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     decideMs,
     cdnTransfers: state.cdnServed,
     ...(o.keepHistory ? { history: { events: kept, state } } : {}),
-  };
-}
-
-/** A small seeded PRNG (mulberry32): the same seed, the same run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
