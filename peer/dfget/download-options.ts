@@ -39,6 +39,8 @@ export interface DownloadOptions {
   connectTimeoutMs?: number;
   /** How long supernodes may stay unreachable mid-download before the download fails (default 60 s). */
   giveUpAfterMs?: number;
+  /** How long registration asks again while supernodes answer "retry soon" before going to the origin (default 10 s). */
+  registerPatienceMs?: number;
   /** download(): keep serving this long after the file is complete (default 0). */
   lingerMs?: number;
   onProgress?: (c: SwarmCounters) => void;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Agent } from 'undici';
 import { DamselflyError } from '../../core/errors.ts';
 import type { RegisterTaskRequest } from '../../core/wire/peer-api.ts';
@@ -24,6 +25,31 @@ export interface Download {
   uploadedBytes(): number;
   /** Stops serving: leaves the swarm, removes the task from the registry, closes what this download started. */
   close(): Promise<void>;
+}
+
+/**
+ * How long a registration waits out supernodes that answer "not now" (a retryable 5xx with a
+ * retry hint: a shard changing hands, a replica starting or renewing its lease late under load)
+ * before the file comes from the origin. A few lease TTLs: a takeover completes well within it.
+ */
+const REGISTER_PATIENCE_MS = 10_000;
+
+/**
+ * Registers the task, asking again while the supernodes answer with a retry hint: they are up
+ * and say how soon to ask, and one busy second must not send a whole swarm to the origin.
+ * Unreachable supernodes (no answer, no hint) fail at once, so back-to-source stays prompt.
+ */
+async function registerPatiently(client: SupernodeClient, req: RegisterTaskRequest, patienceMs: number, signal: AbortSignal) {
+  const deadline = performance.now() + patienceMs;
+  for (;;) {
+    try {
+      return await client.registerTask(req);
+    } catch (err) {
+      const waitMs = err instanceof SupernodesUnreachable ? err.retryAfterMs : undefined;
+      if (waitMs === undefined || performance.now() + waitMs > deadline || signal.aborted) throw err;
+      await delay(waitMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
 }
 
 /** Downloads, keeps serving for `lingerMs`, then stops serving: the whole life of a CLI download. */
@@ -70,7 +96,7 @@ export async function startDownload(o: DownloadOptions): Promise<Download> {
 
   let view;
   try {
-    view = await client.registerTask(register);
+    view = await registerPatiently(client, register, o.registerPatienceMs ?? REGISTER_PATIENCE_MS, signal);
   } catch (err) {
     await client.close();
     if (err instanceof SupernodesUnreachable && !o.noBackSource) {

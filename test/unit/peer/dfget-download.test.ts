@@ -158,6 +158,29 @@ describe('dfget download against a fake supernode', () => {
     expect(sn.rounds[rejoinedAt]!.body.ok.map((e) => e.piece).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('waits out a supernode that answers "retry soon" at registration instead of going to the origin', async () => {
+    const sn = await swarm([CDN], async (taskId) => ({ [CDN]: await source(taskId, all) }));
+    const node = await sn.listen();
+    sn.unavailable.add(0); // 503 with Retry-After: 1 (a shard changing hands, a replica starting)
+    setTimeout(() => sn.unavailable.delete(0), 300);
+    const d = await startDownload({ url: URL_, output: join(dir, 'out.bin'), nodes: [node], token: TOKEN, peerId: 'me' });
+    cleanups.push(() => d.close());
+    expect(d.result).toMatchObject({ taskId: sn.taskId, backSource: false });
+    expect(await readFile(join(dir, 'out.bin'))).toEqual(CONTENT);
+  });
+
+  it('goes to the origin once its patience with "retry soon" answers runs out', async () => {
+    const origin = await startTestOrigin(CONTENT);
+    cleanups.push(() => origin.close());
+    const sn = new FakeSupernode({ url: origin.url, content: CONTENT, pieceSize: PIECE, sources: new Map(), preference: [], token: TOKEN });
+    cleanups.push(() => sn.close());
+    const node = await sn.listen();
+    sn.unavailable.add(0);
+    const result = await download({ url: origin.url, output: join(dir, 'direct.bin'), nodes: [node], token: TOKEN, registerPatienceMs: 1500 });
+    expect(result).toMatchObject({ backSource: true, taskId: null });
+    expect(origin.requests).toHaveLength(1);
+  });
+
   it('goes back to the origin, with the origin headers, when no supernode answers; never logs the secret', async () => {
     const origin = await startTestOrigin(CONTENT);
     cleanups.push(() => origin.close());
