@@ -31,6 +31,29 @@ export function applyTaskEventInPlace(state: TaskState, event: TaskEvent): TaskS
   return applyToDraft(new StateDraft(state, true), event);
 }
 
+/**
+ * Several events folded into one copy-on-write draft of `base`: what they touch is copied once
+ * for all of them, not once per event. The supernode folds a whole batch of commands so: with
+ * thousands of peers, copying the peers map per event grew with the swarm (docs/decisions.md,
+ * "Parents, not pieces"). `base` itself is never written.
+ */
+export class EventFold {
+  private readonly draft: StateDraft;
+
+  constructor(base: TaskState) {
+    this.draft = new StateDraft(base);
+  }
+
+  /** The state after every event applied so far (read it, never write it). */
+  get state(): TaskState {
+    return this.draft.state;
+  }
+
+  apply(event: TaskEvent): void {
+    applyToDraft(this.draft, event);
+  }
+}
+
 function applyToDraft(draft: StateDraft, event: TaskEvent): TaskState {
   const before = draft.state.status;
   const version = draft.state.version;

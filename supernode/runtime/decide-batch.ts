@@ -1,5 +1,5 @@
 import { SCHEMA_VERSION, type NewEvent, type TaskEvent } from '../../core/events/index.ts';
-import { decide, evolve, stateOf, type TaskCommand, type TaskSnapshot, type TaskState } from '../../core/task/index.ts';
+import { EventFold, decide, snapshotFromState, stateOf, type TaskCommand, type TaskSnapshot, type TaskState } from '../../core/task/index.ts';
 import type { SchedulingPolicy } from '../../core/scheduling/policy.ts';
 import { isDamselflyError } from '../../core/errors.ts';
 import type { PendingCommand } from './task-actor.ts';
@@ -22,8 +22,6 @@ export interface BatchDeciding {
 export interface AcceptedCommand {
   pending: PendingCommand;
   events: NewEvent[];
-  /** The task state right after this command's events. */
-  after: TaskSnapshot;
 }
 
 /** A batch decided: what to append, and what each command's answer is once it is durable. */
@@ -46,6 +44,11 @@ export type BatchDecision = { fenced: true } | DecidedBatch;
  * Decides a batch in order against the evolving state, writing nothing: the runtime appends
  * `events` in one append and answers the commands. A command that decide() refuses is rejected
  * alone. The only I/O is the CDN lookup for a term's OwnershipAcquired; if it throws, so does this.
+ *
+ * The batch's events are folded into one draft (EventFold) with the machine's own reducer, as
+ * replay() does, and the snapshot is made once at the end: one copy of what the batch touches
+ * instead of one per event, which with thousands of peers was a copy of the peers map per
+ * event. Every command of the batch is answered from that final state.
  */
 export async function decideBatch(
   taskId: string,
@@ -57,10 +60,11 @@ export async function decideBatch(
   // A new term starts with OwnershipAcquired, before any other event of this replica: it
   // raises the stream's epoch, and tells every reader (replay, audit) who wrote from here on.
   const acquire = await termStart(taskId, stateOf(snapshot), claim, deciding);
+  const fold = new EventFold(stateOf(snapshot));
   let takeover: NewEvent[] = [];
   if (acquire) {
     try {
-      ({ events: takeover, after: snapshot } = step(acquire, snapshot, deciding));
+      takeover = step(acquire, fold, deciding);
     } catch (error) {
       if (isDamselflyError(error, 'DF_ERR_STALE_EPOCH')) return { fenced: true };
       // Without its term's first event no command of the batch may be written.
@@ -71,15 +75,13 @@ export async function decideBatch(
   const rejected: { pending: PendingCommand; error: unknown }[] = [];
   for (const pending of batch) {
     try {
-      const { events, after } = step(pending.command, snapshot, deciding);
-      accepted.push({ pending, events, after });
-      snapshot = after;
+      accepted.push({ pending, events: step(pending.command, fold, deciding) });
     } catch (error) {
       rejected.push({ pending, error });
     }
   }
   const events = [...takeover, ...accepted.flatMap((a) => a.events)];
-  return { fenced: false, events, takeover: takeover.length, accepted, rejected, snapshot };
+  return { fenced: false, events, takeover: takeover.length, accepted, rejected, snapshot: events.length > 0 ? snapshotFromState(fold.state) : snapshot };
 }
 
 /** AcquireOwnership when the task's last owner term is not this claim's; undefined when it is, or without a shard. */
@@ -90,12 +92,11 @@ async function termStart(taskId: string, state: TaskState, claim: WriterClaim, d
   return { type: 'AcquireOwnership', at: deciding.clock(), replicaId: claim.replicaId, epoch: claim.epoch, ...(cdnPieces ? { cdnPieces } : {}) } as TaskCommand;
 }
 
-/** One command's events, with their envelopes, and the state after them; throws what decide() throws. */
-function step(command: TaskCommand, snapshot: TaskSnapshot, deciding: BatchDeciding): { events: NewEvent[]; after: TaskSnapshot } {
-  const events = decide(command, stateOf(snapshot), { policy: deciding.policy }).map((e: TaskEvent) => envelope(e, deciding));
-  let after = snapshot;
-  for (const e of events) after = evolve(after, e);
-  return { events, after };
+/** One command's events, with their envelopes, folded into `fold`; throws what decide() throws (then nothing is folded). */
+function step(command: TaskCommand, fold: EventFold, deciding: BatchDeciding): NewEvent[] {
+  const events = decide(command, fold.state, { policy: deciding.policy }).map((e: TaskEvent) => envelope(e, deciding));
+  for (const e of events) fold.apply(e);
+  return events;
 }
 
 function envelope(e: TaskEvent, deciding: BatchDeciding): NewEvent {

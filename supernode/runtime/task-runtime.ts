@@ -53,6 +53,22 @@ export interface TaskRuntimeOptions {
   maxConflictRetries?: number;
 }
 
+/**
+ * How long an idle actor waits for more syncs before deciding one: gathering them lets one
+ * append carry several (like Kafka's linger.ms). Syncs are periodic and nobody waits on their
+ * latency, while an append costs the embedded store milliseconds whatever it holds. Only an
+ * actor whose mailbox holds nothing but syncs waits.
+ */
+const SYNC_LINGER_MS = 25;
+
+/**
+ * The most commands decided and appended as one batch. Deciding is synchronous: 2,000 peers'
+ * first syncs in one batch held the event loop for seconds, long enough for this replica's
+ * shard leases to lapse (answered NOT_OWNER). A larger burst is cut into batches with the
+ * event loop free between them (lease renewals, other tasks, HTTP).
+ */
+const MAX_BATCH = 200;
+
 /** Without ownership (unit tests, tools): the only writer, epoch 0, no shard fence. */
 const SOLE_WRITER: WriterClaim = { epoch: 0, replicaId: 'sole' };
 
@@ -176,8 +192,9 @@ export class TaskRuntime {
   private async drainMailbox(actor: TaskActor): Promise<void> {
     actor.busy = true;
     try {
+      if (actor.mailbox.every((p) => p.command.type === 'Sync')) await new Promise((r) => setTimeout(r, SYNC_LINGER_MS));
       while (actor.mailbox.length > 0) {
-        const batch = actor.mailbox.splice(0, actor.mailbox.length);
+        const batch = actor.mailbox.splice(0, MAX_BATCH);
         try {
           await this.runBatch(actor, batch);
         } catch (err) {
@@ -207,7 +224,7 @@ export class TaskRuntime {
       const decision = await decideBatch(actor.taskId, actor.snapshot, batch, claim, this.deciding);
       if (decision.fenced) return this.stepDown(actor, batch, claim.shard);
       for (const { pending, error } of decision.rejected) pending.reject(error);
-      if (decision.events.length === 0) return answer(decision.accepted, [], 0);
+      if (decision.events.length === 0) return answer(decision.accepted, [], 0, decision.snapshot);
 
       const fence = { epoch: claim.epoch, ...(claim.shard === undefined ? {} : { shard: claim.shard }) };
       const appended = await settle(() => this.opts.store.append(actor.taskId, actor.version, decision.events, fence));
@@ -232,7 +249,7 @@ export class TaskRuntime {
   private acknowledge(actor: TaskActor, decision: DecidedBatch, result: AppendResult, commands: number, started: number): void {
     actor.snapshot = decision.snapshot;
     actor.version = result.version;
-    answer(decision.accepted, result.events, decision.takeover);
+    answer(decision.accepted, result.events, decision.takeover, decision.snapshot);
     this.opts.onBatch?.(decision.events.length, commands, (performance.now() - started) / 1000);
     this.opts.onCommitted?.(actor.taskId, result.events, decision.snapshot);
     this.maybeSnapshot(actor);
@@ -264,8 +281,16 @@ export class TaskRuntime {
     for (const id of this.actors.keys()) if (shardOf(id) === shard) this.actors.delete(id);
   }
 
+  /**
+   * A snapshot every snapshotEvery events, and no more often than once per 10 events a peer:
+   * a snapshot holds every peer (O(peers × pieces) of JSON), so with a fixed interval its cost
+   * per event would grow with the swarm; this way it stays O(pieces) per event, and a reload
+   * replays at most ten times as many events as the task has peers (a few per peer on the sync
+   * protocol; replay folds about 100,000 a second).
+   */
   private maybeSnapshot(actor: TaskActor): void {
-    if (actor.version - actor.snapshotVersion < this.opts.snapshotEvery) return;
+    const every = Math.max(this.opts.snapshotEvery, 10 * stateOf(actor.snapshot).peers.size);
+    if (actor.version - actor.snapshotVersion < every) return;
     const version = actor.version;
     actor.snapshotVersion = version;
     // Not on the acknowledgement path: a lost snapshot only means a longer replay next time.
@@ -277,11 +302,11 @@ export class TaskRuntime {
   }
 }
 
-/** Resolves each accepted command with its own events of `committed`, which start with `skip` events of the term. */
-function answer(accepted: readonly AcceptedCommand[], committed: readonly StoredEvent[], skip: number): void {
+/** Resolves each accepted command with its own events of `committed` (which start with `skip` events of the term) and the state after the batch. */
+function answer(accepted: readonly AcceptedCommand[], committed: readonly StoredEvent[], skip: number, snapshot: TaskSnapshot): void {
   let i = skip;
   for (const a of accepted) {
-    a.pending.resolve({ events: committed.slice(i, i + a.events.length), snapshot: a.after });
+    a.pending.resolve({ events: committed.slice(i, i + a.events.length), snapshot });
     i += a.events.length;
   }
 }
