@@ -95,6 +95,12 @@ function summary(r: ControlPlaneResult, f: Flags) {
     supernodeCpuMsPerTransfer: cpu === null ? null : round((cpu * 1000) / r.pieceTransfers),
     benchCpuSeconds: round(r.cpu.benchSeconds),
     machineCpuBusy: round(r.cpu.machineBusy),
+    /**
+     * Sync protocol: a simulated transfer's mean duration by the bench's own clock. Above pieceMs
+     * the bench process (one event loop for every simulated peer) fired its timers late, and the
+     * swarm could not beat linkBoundSeconds × meanTransferMs / pieceMs whatever the supernode did.
+     */
+    meanTransferMs: r.meanTransferMs === null ? null : round(r.meanTransferMs),
   };
 }
 
@@ -109,7 +115,8 @@ function table(r: ReturnType<typeof summary>): string {
     `  rounds              ${r.rounds} (${r.roundsPerSecond.toFixed(0)}/s), latency p50 ${r.roundP50Ms.toFixed(1)} ms, p99 ${r.roundP99Ms.toFixed(1)} ms, max ${r.roundMaxMs.toFixed(1)} ms`,
     `  piece transfers     ${r.pieceTransfers}; events ${r.events} (${r.eventsPerSecond.toFixed(0)}/s); errors ${r.errors}`,
     `  supernode CPU       ${r.supernodeCpuSeconds ?? '?'} s = ${r.supernodeCores ?? '?'} cores; ${r.supernodeCpuMsPerRound ?? '?'} ms a round, ${r.supernodeCpuMsPerTransfer ?? '?'} ms a transfer`,
-    `  machine             ${(r.machineCpuBusy * 100).toFixed(0)} % busy (the simulated peers: ${r.benchCpuSeconds.toFixed(1)} s of CPU)`,
+    `  machine             ${(r.machineCpuBusy * 100).toFixed(0)} % busy (the simulated peers: ${r.benchCpuSeconds.toFixed(1)} s of CPU` +
+      `${r.meanTransferMs === null ? '' : `; their transfers took ${r.meanTransferMs.toFixed(0)} ms for ${r.pieceMs}`})`,
     '',
   ].join('\n');
 }

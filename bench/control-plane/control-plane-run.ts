@@ -40,6 +40,8 @@ export interface ControlPlaneResult {
   rounds: number;
   pieceTransfers: number;
   errors: number;
+  /** Sync protocol: how long a simulated transfer took on average by the bench's clock (pieceMs if its timers were never late). */
+  meanTransferMs: number | null;
   /** Events appended to every task's stream (their versions at the end). */
   events: number;
   cpu: { supernodeSeconds: number | null; benchSeconds: number; machineBusy: number };
@@ -103,6 +105,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
       rounds: results.reduce((s, r) => s + r.rounds, 0),
       pieceTransfers: results.reduce((s, r) => s + r.pieces, 0),
       errors: results.reduce((s, r) => s + r.errors, 0),
+      meanTransferMs: meanTransferMs([...swarms.values()]),
       events: finalViews.reduce((s, v) => s + v.version, 0),
       cpu: { supernodeSeconds: cpu.seconds.supernode, benchSeconds: (bench.user + bench.system) / 1e6, machineBusy: cpu.machineBusy },
     };
@@ -112,6 +115,11 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     await origin.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function meanTransferMs(swarms: readonly SimulatedSwarm[]): number | null {
+  const transfers = swarms.reduce((n, s) => n + s.transfers, 0);
+  return transfers === 0 ? null : swarms.reduce((ms, s) => ms + s.transferMsTotal, 0) / transfers;
 }
 
 /** The task's view once it is seeded (asked every 20 ms; no answer, or one that is not a view, is asked again). */

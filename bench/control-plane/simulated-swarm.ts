@@ -44,6 +44,13 @@ export class SimulatedSwarm {
   readonly cdn: SimulatedHolder;
   private readonly cdnSent: Uint8Array;
   private cdnSentCount = 0;
+  /**
+   * Every transfer's duration as the clock measured it, summed. With real timers a busy bench
+   * process fires them late, so transfers take longer than pieceMs: the link bound assumes they
+   * do not, and this says by how much the bench itself slowed the swarm.
+   */
+  transferMsTotal = 0;
+  transfers = 0;
 
   constructor(
     readonly pieceCount: number,
@@ -106,6 +113,7 @@ export class SwarmMember {
   private sources: SimulatedHolder[] = [];
   private known = 0;
   private readonly fetching: Uint8Array;
+  private readonly startedAt: Float64Array;
   /** The pieces this peer lacks, in no order (swap-removed as they land), and where each sits in it. */
   private readonly missing: Int32Array;
   private missingCount: number;
@@ -127,6 +135,7 @@ export class SwarmMember {
     this.holder = swarm.add(id);
     const n = swarm.pieceCount;
     this.fetching = new Uint8Array(n);
+    this.startedAt = new Float64Array(n);
     this.missing = Int32Array.from({ length: n }, (_, p) => p);
     this.missingAt = Int32Array.from({ length: n }, (_, p) => p);
     this.missingCount = n;
@@ -238,7 +247,8 @@ export class SwarmMember {
     this.inflight++;
     source.uploading++;
     if (source.id === CDN_SOURCE) this.swarm.cdnSends(p);
-    this.usefulAt.set(source.id, this.o.clock.now());
+    this.startedAt[p] = this.o.clock.now();
+    this.usefulAt.set(source.id, this.startedAt[p]!);
     this.o.clock.after(this.o.pieceMs, () => this.land(p, source));
   }
 
@@ -249,6 +259,8 @@ export class SwarmMember {
     this.holder.have[p] = 1;
     this.holder.haveCount++;
     this.transfers++;
+    this.swarm.transfers++;
+    this.swarm.transferMsTotal += this.o.clock.now() - this.startedAt[p]!;
     const at = this.missingAt[p]!;
     const last = this.missing[--this.missingCount]!;
     this.missing[at] = last;

@@ -49,6 +49,6 @@ export const DEFAULT_POLICY: SchedulingPolicy = Object.freeze({
   parentsPerPeer: 8,
   maxChildren: 16,
   cdnChildren: 16,
-  syncIntervalMs: 5_000,
+  syncIntervalMs: 10_000,
   syncsPerSecond: 100,
 });
