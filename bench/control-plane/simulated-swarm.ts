@@ -18,7 +18,7 @@ export class SimulatedHolder {
    * Without it the peer whose download just ended took the slot again at once, and a peer that
    * looked a moment later waited for seconds.
    */
-  readonly waiting = new Set<{ pump(): void }>();
+  readonly waiting = new Set<{ wokenBy(source: SimulatedHolder): void }>();
   constructor(
     readonly id: string,
     pieceCount: number,
@@ -177,11 +177,32 @@ export class SwarmMember {
     return this.sources.filter((s) => now - (this.usefulAt.get(s.id) ?? now) > STARVED_MS && this.findPiece(s) === undefined).map((s) => s.id);
   }
 
+  /** Downloads at once: a peer ahead of the swarm's average takes no more than a peer uploads. */
+  private limit(): number {
+    return this.holder.haveCount > this.swarmAverage ? Math.min(this.o.parallelism, this.holder.uploadSlots) : this.o.parallelism;
+  }
+
+  /**
+   * Woken by `source` (a slot freed there, or it got a piece): tries that source alone. The peer
+   * waits at every source it could not use, and each of them wakes it when it changes, so they
+   * need no second look now. (A whole pump per wake-up looked at all ~24 sources of every
+   * waiting peer: most of the simulation's CPU, which made a live run's timers fire late.)
+   */
+  wokenBy(source: SimulatedHolder): void {
+    if (this.complete || !this.sources.includes(source)) return;
+    const limit = this.limit();
+    while (this.inflight < limit && source.uploading < source.uploadSlots) {
+      const p = this.findPiece(source);
+      if (p === undefined) break;
+      this.start(p, source);
+    }
+    if (this.inflight < limit) source.waiting.add(this);
+  }
+
   /** Starts as many downloads as it may, then waits (at the sources) for a slot or a piece. */
   pump(): void {
     if (this.complete) return;
-    const ahead = this.holder.haveCount > this.swarmAverage;
-    const limit = ahead ? Math.min(this.o.parallelism, this.holder.uploadSlots) : this.o.parallelism;
+    const limit = this.limit();
     while (this.inflight < limit) {
       const choice = this.pick();
       if (!choice) break;
@@ -284,6 +305,6 @@ function wake(holder: SimulatedHolder): void {
       holder.waiting.add(peer); // still waiting, in its place
       continue;
     }
-    peer.pump();
+    peer.wokenBy(holder);
   }
 }
