@@ -83,7 +83,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
   let address = '';
   // A stable default id (from host:port) lets a restarted replica find its own leases again.
   const replicaId = config.replicaId ?? (config.port ? `sn-${config.host}-${config.port}` : `sn-${config.host}-${randomUUID().slice(0, 8)}`);
-  const leases = openLeaseStore(store);
+  const { leases, close: closeLeases } = openLeaseStore(store, config.databaseUrl);
   const hosts = openHostStore(store);
   const warm = new WarmCopies(loadFromStore(store));
   // Embedded (PGlite), this is the only replica there can be (`alone`): nothing can take its
@@ -243,6 +243,7 @@ export async function startSupernode(config: SupernodeConfig, logger: Logger): P
       await app.close();
       await cdn.close();
       await bounded(bus.close(), 5000, 'closing the Kafka client', logger);
+      await closeLeases();
       await store.close();
       logger.info('supernode stopped');
     },

@@ -67,7 +67,9 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     // Registering again (idempotent) touches the task, which restarts a seed that failed, e.g.
     // one begun before this replica held its shard leases.
     const register = (t: number) => client.registerTask({ url: `${origin.url}?task=${t}`, headers: {}, filter: [] });
-    const views = await Promise.all(Array.from({ length: o.tasks }, (_, t) => register(t)));
+    // On PostgreSQL a replica may answer NOT_OWNER for a moment after it starts (the leases of
+    // a replica stopped just before are still being handed over): asked again, as dfget does.
+    const views = await Promise.all(Array.from({ length: o.tasks }, (_, t) => patiently(() => register(t))));
     const taskIds = views.map((v) => v.taskId);
     const viewOf = async (id: string) => {
       const res = await fetch(`http://${started.address}/api/v1/tasks/${id}`);
@@ -120,6 +122,18 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
 function meanTransferMs(swarms: readonly SimulatedSwarm[]): number | null {
   const transfers = swarms.reduce((n, s) => n + s.transfers, 0);
   return transfers === 0 ? null : swarms.reduce((ms, s) => ms + s.transferMsTotal, 0) / transfers;
+}
+
+async function patiently<T>(call: () => Promise<T>, forMs = 30_000): Promise<T> {
+  const deadline = performance.now() + forMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (performance.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 /** The task's view once it is seeded (asked every 20 ms; no answer, or one that is not a view, is asked again). */

@@ -7,6 +7,7 @@ import type { EventBus } from '../bus/event-bus.ts';
 import { openPgliteEventStore, openPostgresEventStore } from '../store/index.ts';
 import { KafkaEventBus, MemoryEventBus } from '../bus/index.ts';
 import { SqlEventStore } from '../store/sql-event-store.ts';
+import { PgSqlClient } from '../store/pg-sql-client.ts';
 import { MemoryLeaseStore, SqlLeaseStore, type LeaseStore } from '../cluster/index.ts';
 import { MemoryHostStore, SqlHostStore, type HostStore } from '../hosts/index.ts';
 
@@ -29,9 +30,18 @@ export async function openEventStore(config: Pick<SupernodeConfig, 'databaseUrl'
   return openPgliteEventStore(join(config.dataDir, 'pglite'), opts);
 }
 
-/** The shard leases live in the store's own database (they fence its appends); memory beside a memory store. */
-export function openLeaseStore(store: EventStore): LeaseStore {
-  return store instanceof SqlEventStore ? new SqlLeaseStore(store.client) : new MemoryLeaseStore();
+/**
+ * The shard leases live in the store's own database (they fence its appends); memory beside a
+ * memory store. On PostgreSQL they get two connections of their own: in the shared pool a
+ * renewal waited behind appends and relay reads, and under 2,000 peers it arrived after the
+ * lease's local validity ran out, so the replica answered NOT_OWNER (3,000 retried syncs in one
+ * run) while it still held every shard.
+ */
+export function openLeaseStore(store: EventStore, databaseUrl: string | undefined): { leases: LeaseStore; close(): Promise<void> } {
+  if (!(store instanceof SqlEventStore)) return { leases: new MemoryLeaseStore(), close: async () => undefined };
+  if (!databaseUrl || store.client.engine !== 'postgres') return { leases: new SqlLeaseStore(store.client), close: async () => undefined };
+  const own = new PgSqlClient(databaseUrl, { poolSize: 2 });
+  return { leases: new SqlLeaseStore(own), close: () => own.close() };
 }
 
 /** The hosts daemons announce: in the store's database, so every replica lists the same hosts; memory beside a memory store. */
