@@ -64,13 +64,11 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     sn = new SupernodeClient([started.address]);
     const client = sn;
     // Distinct URLs, distinct tasks (the origin ignores the query).
-    // Registering again (idempotent) touches the task, which restarts a seed that failed, e.g.
-    // one begun before this replica held its shard leases.
-    const register = (t: number) => client.registerTask({ url: `${origin.url}?task=${t}`, headers: {}, filter: [] });
-    // On PostgreSQL a replica may answer NOT_OWNER for a moment after it starts (the leases of
-    // a replica stopped just before are still being handed over): asked again, as dfget does.
-    const views = await Promise.all(Array.from({ length: o.tasks }, (_, t) => patiently(() => register(t))));
-    const taskIds = views.map((v) => v.taskId);
+    // Registered until seeded: registering again (idempotent) touches the task, which restarts
+    // a seed that failed, e.g. one begun before this replica held its shard leases; and on
+    // PostgreSQL a replica just started may answer NOT_OWNER for a moment (the leases of one
+    // stopped just before are still being handed over), which is asked again too.
+    const register = (t: number) => client.registerTask({ url: `${origin.url}?task=${t}`, headers: {}, filter: [] }).catch(() => undefined);
     const viewOf = async (id: string) => {
       const res = await fetch(`http://${started.address}/api/v1/tasks/${id}`);
       // A replica still taking its shard leases answers 503: asked again.
@@ -79,10 +77,12 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     // The CDN seeds every task before the clock starts: its cost (origin fetch, hashing, disk)
     // is the bytes path's, measured by `bench throughput`, not the control plane's.
     const swarms = new Map<string, SimulatedSwarm>();
-    for (const [t, id] of taskIds.entries()) {
-      const view = await seeded(() => register(t).catch(() => undefined));
-      swarms.set(id, new SimulatedSwarm(view.pieceCount!, DEFAULT_POLICY.peerUploadSlots, DEFAULT_POLICY.cdnUploadSlots));
+    await Promise.all(Array.from({ length: o.tasks }, (_, t) => register(t))); // every seed starts at once
+    for (let t = 0; t < o.tasks; t++) {
+      const view = await seeded(() => register(t));
+      swarms.set(view.taskId, new SimulatedSwarm(view.pieceCount!, DEFAULT_POLICY.peerUploadSlots, DEFAULT_POLICY.cdnUploadSlots));
     }
+    const taskIds = [...swarms.keys()];
 
     const stopCpuMeter = startCpuMeter({ supernode: [supernode.pid] });
     const benchBefore = process.cpuUsage();
@@ -98,6 +98,7 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     const bench = process.cpuUsage(benchBefore);
     const seconds = (Math.max(...results.map((r) => r.doneAt)) - startedAt) / 1000;
     const acknowledgedSeconds = (Math.max(...results.map((r) => r.acknowledgedAt)) - startedAt) / 1000;
+    const pieceTransfers = results.reduce((s, r) => s + r.pieces, 0);
     const finalViews = await Promise.all(taskIds.map((id) => seeded(() => viewOf(id))));
     return {
       seconds,
@@ -105,9 +106,9 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
       pieceCount: finalViews[0]!.pieceCount ?? 0,
       roundMs: results.flatMap((r) => r.roundMs),
       rounds: results.reduce((s, r) => s + r.rounds, 0),
-      pieceTransfers: results.reduce((s, r) => s + r.pieces, 0),
+      pieceTransfers,
       errors: results.reduce((s, r) => s + r.errors, 0),
-      meanTransferMs: meanTransferMs([...swarms.values()]),
+      meanTransferMs: meanTransferMs([...swarms.values()], pieceTransfers),
       events: finalViews.reduce((s, v) => s + v.version, 0),
       cpu: { supernodeSeconds: cpu.seconds.supernode, benchSeconds: (bench.user + bench.system) / 1e6, machineBusy: cpu.machineBusy },
     };
@@ -119,21 +120,10 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
   }
 }
 
-function meanTransferMs(swarms: readonly SimulatedSwarm[]): number | null {
-  const transfers = swarms.reduce((n, s) => n + s.transfers, 0);
-  return transfers === 0 ? null : swarms.reduce((ms, s) => ms + s.transferMsTotal, 0) / transfers;
-}
-
-async function patiently<T>(call: () => Promise<T>, forMs = 30_000): Promise<T> {
-  const deadline = performance.now() + forMs;
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      if (performance.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+/** Sync protocol only: its peers move their pieces through the simulated swarms (a round-protocol peer's never touch them). */
+function meanTransferMs(swarms: readonly SimulatedSwarm[], transfers: number): number | null {
+  const totalMs = swarms.reduce((ms, s) => ms + s.transferMsTotal, 0);
+  return totalMs === 0 ? null : totalMs / transfers;
 }
 
 /** The task's view once it is seeded (asked every 20 ms; no answer, or one that is not a view, is asked again). */

@@ -50,7 +50,6 @@ export class SimulatedSwarm {
    * do not, and this says by how much the bench itself slowed the swarm.
    */
   transferMsTotal = 0;
-  transfers = 0;
 
   constructor(
     readonly pieceCount: number,
@@ -280,7 +279,6 @@ export class SwarmMember {
     this.holder.have[p] = 1;
     this.holder.haveCount++;
     this.transfers++;
-    this.swarm.transfers++;
     this.swarm.transferMsTotal += this.o.clock.now() - this.startedAt[p]!;
     const at = this.missingAt[p]!;
     const last = this.missing[--this.missingCount]!;

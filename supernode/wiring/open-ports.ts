@@ -39,7 +39,8 @@ export async function openEventStore(config: Pick<SupernodeConfig, 'databaseUrl'
  */
 export function openLeaseStore(store: EventStore, databaseUrl: string | undefined): { leases: LeaseStore; close(): Promise<void> } {
   if (!(store instanceof SqlEventStore)) return { leases: new MemoryLeaseStore(), close: async () => undefined };
-  if (!databaseUrl || store.client.engine !== 'postgres') return { leases: new SqlLeaseStore(store.client), close: async () => undefined };
+  // Without a database URL the store is PGlite in this process: there is no pool to wait in.
+  if (!databaseUrl) return { leases: new SqlLeaseStore(store.client), close: async () => undefined };
   const own = new PgSqlClient(databaseUrl, { poolSize: 2 });
   return { leases: new SqlLeaseStore(own), close: () => own.close() };
 }
