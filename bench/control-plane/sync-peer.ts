@@ -27,7 +27,7 @@ export async function runSyncPeer(o: SimulatedPeerOptions & { swarm: SimulatedSw
       let resp;
       try {
         const join = joined ? undefined : { hostId: o.peerId, address: o.address };
-        resp = await o.client.sync(o.taskId, o.peerId, { ok, failed: [], replace: member.starved(), knownDigests: member.knownDigests, ...(join ? { join } : {}) });
+        resp = await o.client.sync(o.taskId, o.peerId, { ok, failed: [], replace: member.starved(), knownDigests: member.knownDigests, holdMs: 0, ...(join ? { join } : {}) });
         joined = true;
       } catch (err) {
         member.putBack(ok);

@@ -16,8 +16,9 @@ import { liesFor, lyingSource } from './lying-source.ts';
  *     together once every process is up (process start-up is not measured);
  *   - it prints the download's result as one JSON line and keeps serving until stdin closes;
  *   - `--ack-log FILE`: one JSON line per report a supernode acknowledged (the chaos checker);
- *   - `--lie all|0,3,7`: its uploader flips a byte of those pieces (a corrupt source).
- * Usage: harness-peer URL -o FILE --node H:P,.. [--upload-limit RATE] [--ack-log FILE] [--lie all|N,..]
+ *   - `--lie all|0,3,7`: its uploader flips a byte of those pieces (a corrupt source);
+ *   - `--protocol rounds|sync`: dfget's protocol with the supernode (DownloadOptions.protocol).
+ * Usage: harness-peer URL -o FILE --node H:P,.. [--upload-limit RATE] [--ack-log FILE] [--lie all|N,..] [--protocol rounds|sync]
  * The cluster token comes from DAMSELFLY_TOKEN, as for `damselfly get`.
  */
 const { values, positionals } = parseArgs({
@@ -28,10 +29,13 @@ const { values, positionals } = parseArgs({
     'upload-limit': { type: 'string' },
     'ack-log': { type: 'string' },
     lie: { type: 'string' },
+    protocol: { type: 'string' },
   },
 });
 const url = positionals[0];
-if (!url || !values.output || !values.node) throw new Error('usage: harness-peer URL -o FILE --node H:P,.. [--upload-limit RATE] [--ack-log FILE] [--lie all|N,..]');
+if (!url || !values.output || !values.node) throw new Error('usage: harness-peer URL -o FILE --node H:P,.. [--upload-limit RATE] [--ack-log FILE] [--lie all|N,..] [--protocol rounds|sync]');
+const protocol = values.protocol ?? 'rounds';
+if (protocol !== 'rounds' && protocol !== 'sync') throw new Error(`--protocol is rounds or sync, not ${protocol}`);
 const nodes = values.node.split(',').map((n) => n.trim()).filter(Boolean);
 
 // Warnings on stderr, as `damselfly get` logs by default (the launchers keep its tail for failures).
@@ -53,7 +57,7 @@ const closed = new Promise<void>((resolve) => stdin.once('close', () => resolve(
 process.stdout.write('ready\n');
 await new Promise<void>((resolve) => stdin.once('line', () => resolve()));
 
-const download = await startDownload({ url, output: values.output, nodes, token: process.env.DAMSELFLY_TOKEN || undefined, uploader: { uploader, registry }, logger });
+const download = await startDownload({ url, output: values.output, nodes, token: process.env.DAMSELFLY_TOKEN || undefined, uploader: { uploader, registry }, logger, protocol });
 process.stdout.write(`${JSON.stringify(download.result)}\n`);
 await closed;
 await download.close();

@@ -7,6 +7,8 @@ import type { PieceSource } from '../../edge/pieces/index.ts';
  */
 export function lyingSource(source: PieceSource, lies: (taskId: string, piece: number) => boolean): PieceSource {
   return {
+    // What it holds is told truly: a liar is asked for the pieces it has, like anyone.
+    ...(source.holdings ? { holdings: (taskId: string) => source.holdings!(taskId) } : {}),
     async open(taskId, piece) {
       const opened = await source.open(taskId, piece);
       if (!opened || !lies(taskId, piece)) return opened;

@@ -1,6 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { onLines, spawnHarnessPeer, stopProcess } from '../processes.ts';
 
+/** How a peer takes part (DownloadOptions.protocol). */
+export type PeerProtocol = 'rounds' | 'sync';
+
 /** What a peer prints when it is done: `damselfly get --json`'s result (the fields the benchmarks read). */
 export interface PeerResult {
   taskId?: string;
@@ -30,8 +33,9 @@ export interface BenchPeer {
  * start together on "go" once every process is up, and each keeps serving its pieces until the
  * benchmark ends (stdin closed), as a real swarm's peers linger.
  */
-export function startBenchPeer(o: { index: number; url: string; output: string; nodes: string; peerUpload: number; extra?: string[]; token?: string }): BenchPeer {
-  const proc = spawnHarnessPeer([o.url, '-o', o.output, '--node', o.nodes, '--upload-limit', String(o.peerUpload), ...(o.extra ?? [])], o.token ? { DAMSELFLY_TOKEN: o.token } : {});
+export function startBenchPeer(o: { index: number; url: string; output: string; nodes: string; peerUpload: number; protocol?: PeerProtocol; extra?: string[]; token?: string }): BenchPeer {
+  const args = [o.url, '-o', o.output, '--node', o.nodes, '--upload-limit', String(o.peerUpload), ...(o.protocol ? ['--protocol', o.protocol] : []), ...(o.extra ?? [])];
+  const proc = spawnHarnessPeer(args, o.token ? { DAMSELFLY_TOKEN: o.token } : {});
   let stderr = '';
   let doneAt: number | undefined;
   proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));

@@ -12,6 +12,7 @@ const Flags = z.object({
   json: z.boolean().optional(),
   baseline: z.boolean(),
   postgresKafka: z.boolean().optional(),
+  protocol: z.enum(['rounds', 'sync']),
 });
 
 /**
@@ -32,6 +33,7 @@ export function swarmCommand(): Command {
     .option('--origin-upload <rate>', 'cap on the origin and the CDN (bytes/s)', '4MiB')
     .option('--no-baseline', 'skip the all-from-origin baseline run')
     .option('--postgres-kafka', 'run the supernode on PostgreSQL + Kafka (started like the tests do) instead of the embedded store')
+    .option('--protocol <rounds|sync>', 'the peers\' protocol with the supernode (docs/decisions.md, "Parents, not pieces")', 'rounds')
     .option('--json', 'one JSON object on stdout')
     .exitOverride()
     .action(async (raw) => {
@@ -44,7 +46,7 @@ export function swarmCommand(): Command {
         originUpload: f.originUpload,
         ...(services ? { databaseUrl: services.databaseUrl, kafkaBrokers: services.kafkaBrokers.join(',') } : {}),
       };
-      const p2p = await runSwarm({ ...common, mode: 'p2p' });
+      const p2p = await runSwarm({ ...common, mode: 'p2p', protocol: f.protocol });
       const baseline = f.baseline ? await runSwarm({ ...common, mode: 'origin' }) : undefined;
       const result = summary(p2p, baseline, f.postgresKafka ? 'postgres+kafka' : 'embedded', f);
       if (f.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -53,9 +55,10 @@ export function swarmCommand(): Command {
     });
 }
 
-function summary(p2p: SwarmResult, baseline: SwarmResult | undefined, store: string, f: { peerUpload: number; originUpload: number }) {
+function summary(p2p: SwarmResult, baseline: SwarmResult | undefined, store: string, f: { peerUpload: number; originUpload: number; protocol: string }) {
   return {
     peers: p2p.peers,
+    protocol: f.protocol,
     fileBytes: p2p.fileBytes,
     seconds: round(p2p.seconds),
     lowerBoundSeconds: round(p2p.lowerBoundSeconds),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startSupernodeProcess, stopProcess } from '../processes.ts';
-import { startBenchPeer, type BenchPeer, type PeerResult } from './peer-process.ts';
+import { startBenchPeer, type BenchPeer, type PeerProtocol, type PeerResult } from './peer-process.ts';
 
 export type { PeerResult } from './peer-process.ts';
 import { startOrigin, type Origin } from './origin-server.ts';
@@ -20,6 +20,8 @@ export interface SwarmOptions {
   originUpload: number;
   /** P2P through a supernode, or every peer straight from the origin (the baseline). */
   mode: 'p2p' | 'origin';
+  /** The peers' protocol with the supernode (default rounds). */
+  protocol?: PeerProtocol;
   /** Postgres + Kafka for the supernode; absent = the embedded default. */
   databaseUrl?: string;
   kafkaBrokers?: string;
@@ -77,7 +79,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
     const outputs = Array.from({ length: o.peers }, (_, i) => join(dir, `peer-${i}.out`));
     for (let i = 0; i < o.peers; i++) {
       const peer = startBenchPeer({
-        index: i, url: origin.url, output: outputs[i]!, nodes: nodeAddress, peerUpload: o.peerUpload,
+        index: i, url: origin.url, output: outputs[i]!, nodes: nodeAddress, peerUpload: o.peerUpload, protocol: o.protocol,
         extra: o.mode === 'origin' ? ['--connect-timeout', '200'] : [],
       });
       void peer.result.then((r) => o.onPeerDone?.(i, r), () => undefined);

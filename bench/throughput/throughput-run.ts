@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { startSupernodeProcess, stopProcess } from '../processes.ts';
 import { startCpuMeter } from '../process-cpu.ts';
 import { peakRssBytes } from '../process-memory.ts';
-import { startBenchPeer, type BenchPeer, type PeerResult } from '../swarm/peer-process.ts';
+import { startBenchPeer, type BenchPeer, type PeerProtocol, type PeerResult } from '../swarm/peer-process.ts';
 import { startOrigin } from '../swarm/origin-server.ts';
 import { generatedContent } from '../swarm/origin-content.ts';
 
@@ -42,7 +42,7 @@ export interface ThroughputResult {
  * Peer b downloads next while a lingers: the scheduler takes the CDN only for pieces no peer
  * can serve, so b's bytes come from a, and a's CPU is the cost to serve them.
  */
-export async function runThroughput(o: { fileBytes: number }): Promise<ThroughputResult> {
+export async function runThroughput(o: { fileBytes: number; protocol?: PeerProtocol }): Promise<ThroughputResult> {
   const dir = mkdtempSync(join(tmpdir(), 'damselfly-throughput-'));
   // Generated, not held: files past a buffer's 4 GiB (issue 13 asks for 10 GiB) stay cheap.
   const content = generatedContent(o.fileBytes, randomUUID());
@@ -55,7 +55,7 @@ export async function runThroughput(o: { fileBytes: number }): Promise<Throughpu
     supernode = started.proc;
     const outputs = ['a', 'b'].map((name) => join(dir, `peer-${name}.out`));
     for (const [index, output] of outputs.entries()) {
-      peers.push(startBenchPeer({ index, url: origin.url, output, nodes: started.address, peerUpload: UNCAPPED }));
+      peers.push(startBenchPeer({ index, url: origin.url, output, nodes: started.address, peerUpload: UNCAPPED, protocol: o.protocol }));
     }
     await Promise.all(peers.map((p) => p.ready));
     const [a, b] = peers as [BenchPeer, BenchPeer];

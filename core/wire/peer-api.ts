@@ -156,6 +156,12 @@ export const SyncRequest = z.object({
   knownDigests: z.number().int().nonnegative().default(0),
   /** A peer's first sync: join the swarm first (the fields of JoinRequest; idempotent). */
   join: z.object({ hostId: id, address: HostPort.max(300) }).optional(),
+  /**
+   * If the answer would bring no digest while pieces are still unseeded, hold it up to this long
+   * until the task changes (long poll): a peer that knows every seeded piece learns of the next
+   * one at once, not at its next sync.
+   */
+  holdMs: z.number().int().min(0).max(5000).default(0),
 });
 export type SyncRequest = z.infer<typeof SyncRequest>;
 

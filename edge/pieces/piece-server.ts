@@ -3,7 +3,7 @@ import { parseByteRange } from '../http/byte-range.ts';
 import { problemOf, sendProblem } from '../http/problem.ts';
 import { silentLog, type LogSink } from '../log/log-sink.ts';
 import { chunkBytesFor, unthrottled, type Throttle } from '../rate/throttle.ts';
-import { parsePiecePath } from './piece-path.ts';
+import { parsePiecePath, PIECE_COUNT_HEADER } from './piece-path.ts';
 import type { OpenPiece, PieceSource } from './piece-source.ts';
 
 export interface PieceServerOptions {
@@ -18,7 +18,7 @@ export interface PieceServerOptions {
 }
 
 export interface PieceServer {
-  /** Answers one request (GET or HEAD /pieces/<task>/<n>); never rejects. */
+  /** Answers one request (GET or HEAD /pieces/<task>/<n> or /pieces/<task>); never rejects. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Body bytes sent so far. */
   bytesServed(): number;
@@ -30,7 +30,8 @@ export interface PieceServer {
  * The one implementation of the piece protocol every holder speaks — the CDN (mounted on the
  * supernode's Fastify app), every peer's uploader and the daemon: GET or HEAD
  * /pieces/:taskId/:piece, single byte ranges within the piece (206, 416), a slot limit (503 +
- * Retry-After) and a shared rate cap, every refusal a problem+json. The path is parsed into two
+ * Retry-After) and a shared rate cap, every refusal a problem+json; and GET or HEAD
+ * /pieces/:taskId, what the holder has (its bitfield, a long poll). The path is parsed into
  * numbers before the source is asked, so nothing from a request ever names a file.
  */
 export function createPieceServer(o: PieceServerOptions): PieceServer {
@@ -46,7 +47,8 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
       return sendProblem(res, problemOf('DF_ERR_METHOD_NOT_ALLOWED', `${req.method} is not supported`), { allow: 'GET, HEAD' });
     }
     const path = parsePiecePath(req.url ?? '');
-    if ('code' in path) return sendProblem(res, problemOf(path.code, path.detail));
+    if (path.kind === 'refused') return sendProblem(res, problemOf(path.code, path.detail));
+    if (path.kind === 'holdings') return answerHoldings(req, res, path);
     const { taskId, piece } = path;
     const opened = await o.source.open(taskId, piece);
     if (!opened) return sendProblem(res, problemOf('DF_ERR_NOT_FOUND', `no verified piece ${piece} of task ${taskId} here`));
@@ -68,6 +70,32 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
     } finally {
       await opened.close();
     }
+  }
+
+  /**
+   * The holder's bitfield, once it counts more than `after` or `waitMs` is over. A few bytes,
+   * so it takes no upload slot and skips the throttle: a requester may keep one poll pending
+   * at every parent without crowding out piece uploads.
+   */
+  async function answerHoldings(req: IncomingMessage, res: ServerResponse, q: { taskId: string; after: number; waitMs: number }): Promise<void> {
+    let held = o.source.holdings?.(q.taskId);
+    if (held && held.count <= q.after) {
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      res.once('close', onClose);
+      try {
+        await held.changed(q.after, q.waitMs, gone.signal);
+      } finally {
+        res.off('close', onClose);
+      }
+      if (gone.signal.aborted) return;
+      // The task may have been given up or replaced while we waited.
+      held = o.source.holdings?.(q.taskId);
+    }
+    if (!held) return sendProblem(res, problemOf('DF_ERR_NOT_FOUND', `nothing of task ${q.taskId} here`));
+    const bitfield = held.bitfield();
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bitfield.length), [PIECE_COUNT_HEADER]: String(held.count) });
+    res.end(req.method === 'HEAD' ? undefined : bitfield);
   }
 
   /** Streams the bytes under the throttle; the slot is held until the response is over, however it ends. */

@@ -10,6 +10,21 @@ export interface PieceSource {
    * piece server closes what it opened, however the response ends.
    */
   open(taskId: string, piece: number): Promise<OpenPiece | undefined>;
+  /** What this holder has of a task, for requesters choosing pieces (GET /pieces/:taskId); undefined if it serves nothing of the task. */
+  holdings?(taskId: string): PieceHoldings | undefined;
+}
+
+export interface PieceHoldings {
+  /** How many pieces are held now. */
+  readonly count: number;
+  /** One bit per piece, piece 0 in the high bit of byte 0 (BitTorrent's bitfield order); length ceil(pieceCount/8). */
+  bitfield(): Uint8Array;
+  /**
+   * Resolves once count is above `sinceCount` (at once if it already is), or after `timeoutMs`,
+   * or when the holder gives the task up, or when `signal` aborts (the requester went away: the
+   * waiter and its timer are released at once). Never rejects.
+   */
+  changed(sinceCount: number, timeoutMs: number, signal?: AbortSignal): Promise<void>;
 }
 
 export interface OpenPiece {

@@ -33,6 +33,12 @@ export interface DownloadOptions {
   uploader?: { uploader: Uploader; registry: TaskRegistry };
   /** Where the uploader this download starts listens; default 127.0.0.1 on an ephemeral port. */
   listen?: { host?: string; port?: number; advertiseHost?: string };
+  /**
+   * How the peer takes part: 'rounds' (default: the supernode assigns every piece) or 'sync'
+   * (the supernode names parents, the peer chooses pieces and reports them in batches;
+   * docs/decisions.md, "Parents, not pieces").
+   */
+  protocol?: 'rounds' | 'sync';
   /** Pieces in flight at once (default 6). */
   parallelism?: number;
   pieceTimeoutMs?: number;

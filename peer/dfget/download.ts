@@ -11,9 +11,10 @@ import { registryPieceSource, startUploader, type Uploader } from '../uploader/i
 import { silentLog } from '../../edge/log/log-sink.ts';
 import { redactHeaders, redactUrl } from '../../edge/log/redact.ts';
 import { SupernodeClient, SupernodesUnreachable } from './supernode-client.ts';
-import { fetchPiece } from '../../edge/pieces/index.ts';
+import { fetchHoldings, fetchPiece, type PieceAt } from '../../edge/pieces/index.ts';
 import { downloadFromOrigin } from './back-source.ts';
 import { SwarmSession } from './swarm-session.ts';
+import { SyncSession } from './sync-session.ts';
 import type { SwarmCounters } from './swarm-counters.ts';
 import type { DownloadOptions, DownloadResult } from './download-options.ts';
 
@@ -118,14 +119,18 @@ export async function startDownload(o: DownloadOptions): Promise<Download> {
   const peerId = o.peerId ?? defaultPeerId();
   const parallelism = o.parallelism ?? 6;
   const dispatcher = new Agent({ connections: parallelism, keepAliveTimeout: 10_000, connect: { timeout: o.connectTimeoutMs ?? 3000 } });
-  const session = new SwarmSession({
+  const pieceTimeoutMs = o.pieceTimeoutMs ?? 30_000;
+  const common = {
     client, taskId, register, registry, parallelism, logger: log, signal, output: o.output,
     join: { peerId, hostId: o.hostId ?? defaultHostId(), address: uploader.address },
     giveUpAfterMs: o.giveUpAfterMs ?? 60_000,
-    fetch: (a) => fetchPiece(taskId, a, { dispatcher, timeoutMs: o.pieceTimeoutMs ?? 30_000, throttle: downloadThrottle, signal, now: () => performance.now() }),
+    fetch: (a: PieceAt) => fetchPiece(taskId, a, { dispatcher, timeoutMs: pieceTimeoutMs, throttle: downloadThrottle, signal, now: () => performance.now() }),
     onProgress: o.onProgress,
     onFile: o.onFile,
-  });
+  };
+  const session = o.protocol === 'sync'
+    ? new SyncSession({ ...common, holdings: (address, after, waitMs, s) => fetchHoldings(taskId, address, { after, waitMs, dispatcher, signal: s, timeoutMs: pieceTimeoutMs }) })
+    : new SwarmSession(common);
   let file;
   try {
     file = await session.run(view);

@@ -29,6 +29,7 @@ export function getCommand(): Command {
     .option('--linger [duration]', 'keep serving pieces after the download: for a duration (30s, 2m), or until interrupted')
     .option('--json', 'print one JSON object on stdout instead of a progress bar')
     .option('--parallelism <n>', 'pieces in flight at once (default 6)')
+    .option('--protocol <rounds|sync>', 'rounds: the supernode assigns every piece; sync: it names parents, the peer chooses pieces and reports them in batches', 'rounds')
     .option('--connect-timeout <ms>', 'connect timeout to supernodes and sources (default 3000)')
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'))
     .exitOverride()
@@ -67,7 +68,7 @@ async function getAndServe(o: GetOptions, signal: AbortSignal, interrupted: Prom
       url: o.url, output: o.output, nodes: o.node, digest: o.digest, headers: headerRecord(o.header), filter: o.filter, identifier: o.identifier,
       token: process.env.DAMSELFLY_TOKEN || undefined,
       totalLimit: o.totalLimit, uploadLimit: o.uploadLimit,
-      noBackSource: !o.backSource, connectTimeoutMs: o.connectTimeout, parallelism: o.parallelism,
+      noBackSource: !o.backSource, connectTimeoutMs: o.connectTimeout, parallelism: o.parallelism, protocol: o.protocol,
       logger: createLogger({ name: 'dfget', level: o.logLevel }),
       onProgress: bar ? progress : undefined,
       signal,

@@ -24,6 +24,7 @@ export const GetOptions = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   connectTimeout: integerOption.positive().optional(),
   parallelism: integerOption.min(1).max(64).optional(),
+  protocol: z.enum(['rounds', 'sync']).default('rounds'),
 });
 export type GetOptions = z.infer<typeof GetOptions>;
 

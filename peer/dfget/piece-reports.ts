@@ -23,6 +23,11 @@ export class PieceReports {
     return this.ok.length === 0 && this.failed.length === 0;
   }
 
+  /** Reports waiting to go out. */
+  get pending(): number {
+    return this.ok.length + this.failed.length;
+  }
+
   holds(piece: number): boolean {
     return this.held.has(piece);
   }

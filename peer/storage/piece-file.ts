@@ -4,6 +4,7 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { ensureFreeSpace } from '../../edge/disk/free-space.ts';
+import { hasPiece, type PieceHoldings } from '../../edge/pieces/index.ts';
 import { DamselflyError } from '../../core/errors.ts';
 import { pieceCountFor, pieceRange } from '../../core/pieces/index.ts';
 
@@ -19,12 +20,14 @@ export const DEFAULT_HOT_BYTES = 32 * 1024 * 1024;
  * The file a download writes into: a temp file next to the output (`<out>.damselfly-<id>.tmp`),
  * written at piece offsets as verified pieces arrive in any order, renamed over the output at
  * the end. A crash or a failed download never leaves a half-written file under the output's
- * name. The set of stored pieces is what the uploader may serve: a piece is added only after
- * its bytes were verified by the caller and written completely.
+ * name. The stored pieces are what the uploader may serve: a piece is added only after its
+ * bytes were verified by the caller and written completely.
  */
 export class PieceFile {
   readonly pieceCount: number;
-  private readonly stored = new Set<number>();
+  /** The stored pieces, one bit each in BitTorrent's order: holdings() hands out a copy. */
+  private readonly stored: Uint8Array;
+  private count = 0;
   /**
    * The pieces written last, in memory. Others ask for a piece mostly in the seconds after it
    * arrived (rarest first hands out what is new), so the uploader serves those without a read
@@ -35,6 +38,9 @@ export class PieceFile {
   private committed = false;
   /** Readers waiting for a piece to be stored (the daemon streams a blob in order as pieces land). */
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: unknown) => void }[]>();
+  /** Holdings requests held until the count passes theirs (peers long-polling what is here). */
+  private readonly watchers = new Set<{ since: number; wake: () => void }>();
+  private released = false;
 
   private constructor(
     readonly output: string,
@@ -44,6 +50,7 @@ export class PieceFile {
     hotBytes: number,
   ) {
     this.pieceCount = pieceCountFor(layout.contentLength, layout.pieceSize);
+    this.stored = new Uint8Array(Math.ceil(this.pieceCount / 8));
     this.hot = new LRUCache<number, Buffer>({ maxSize: Math.max(1, hotBytes), sizeCalculation: (b) => Math.max(1, b.length) });
   }
 
@@ -62,19 +69,36 @@ export class PieceFile {
   }
 
   has(piece: number): boolean {
-    return this.stored.has(piece);
+    return hasPiece(this.stored, piece);
   }
 
   get storedCount(): number {
-    return this.stored.size;
+    return this.count;
   }
 
   get isComplete(): boolean {
-    return this.stored.size === this.pieceCount;
+    return this.count === this.pieceCount;
   }
 
   storedPieces(): number[] {
-    return [...this.stored].sort((a, b) => a - b);
+    const pieces: number[] = [];
+    for (let n = 0; n < this.pieceCount; n++) if (hasPiece(this.stored, n)) pieces.push(n);
+    return pieces;
+  }
+
+  /**
+   * What this file holds, as the piece server answers GET /pieces/:taskId. bitfield() is a
+   * copy: the response is written after later pieces may have landed, and must match its count.
+   */
+  holdings(): PieceHoldings {
+    const count = () => this.count;
+    return {
+      get count() {
+        return count();
+      },
+      bitfield: () => this.stored.slice(),
+      changed: (since, timeoutMs, signal) => this.changed(since, timeoutMs, signal),
+    };
   }
 
   /** Byte range of a piece in the file (throws for a piece out of range). */
@@ -95,15 +119,38 @@ export class PieceFile {
       written += bytesWritten;
     }
     this.hot.set(piece, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-    this.stored.add(piece);
+    if (!this.has(piece)) {
+      this.stored[piece >> 3]! |= 0x80 >> (piece & 7);
+      this.count++;
+    }
     for (const w of this.waiting.get(piece) ?? []) w.resolve();
     this.waiting.delete(piece);
+    for (const w of this.watchers) if (this.count > w.since) w.wake();
+  }
+
+  /** PieceHoldings.changed: never rejects; the timer and the abort listener go with the waiter. */
+  private changed(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.count > since || this.released || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const w = {
+        since,
+        wake: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', w.wake);
+          this.watchers.delete(w);
+          resolve();
+        },
+      };
+      const timer = setTimeout(w.wake, timeoutMs);
+      signal?.addEventListener('abort', w.wake, { once: true });
+      this.watchers.add(w);
+    });
   }
 
   /** Resolves once `piece` is stored (at once if it is); rejects if the file is given up first. */
   whenStored(piece: number): Promise<void> {
     this.range(piece);
-    if (this.stored.has(piece)) return Promise.resolve();
+    if (this.has(piece)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const list = this.waiting.get(piece) ?? [];
       list.push({ resolve, reject });
@@ -116,7 +163,7 @@ export class PieceFile {
    * the piece kept for uploads: read it, do not change it.
    */
   async readPiece(piece: number, start = 0, length?: number): Promise<Buffer> {
-    if (!this.stored.has(piece)) throw new RangeError(`piece ${piece} is not stored`);
+    if (!this.has(piece)) throw new RangeError(`piece ${piece} is not stored`);
     const r = this.range(piece);
     const n = length ?? r.length - start;
     if (start < 0 || n < 0 || start + n > r.length) throw new RangeError(`bytes ${start}+${n} are outside piece ${piece}`);
@@ -139,7 +186,7 @@ export class PieceFile {
    * serving pieces while the peer lingers; close() releases it.
    */
   async commit(digest?: string): Promise<void> {
-    if (!this.isComplete) throw new DamselflyError('DF_ERR_INTERNAL', `cannot commit ${this.output}: ${this.stored.size} of ${this.pieceCount} pieces stored`);
+    if (!this.isComplete) throw new DamselflyError('DF_ERR_INTERNAL', `cannot commit ${this.output}: ${this.count} of ${this.pieceCount} pieces stored`);
     await this.handle.sync();
     if (digest) {
       const actual = `sha256:${await sha256File(this.tempPath)}`;
@@ -153,6 +200,9 @@ export class PieceFile {
   }
 
   async close(): Promise<void> {
+    // Nothing more will land: answer every pending holdings request now.
+    this.released = true;
+    for (const w of this.watchers) w.wake();
     this.hot.clear();
     await this.handle.close().catch(() => {
       // already closed (abort after close, or twice): nothing left to release
@@ -164,7 +214,8 @@ export class PieceFile {
     const gone = new DamselflyError('DF_ERR_TASK_FAILED', `the download of ${this.output} was given up`);
     for (const list of this.waiting.values()) for (const w of list) w.reject(gone);
     this.waiting.clear();
-    this.stored.clear();
+    this.stored.fill(0);
+    this.count = 0;
     this.hot.clear();
     await this.close();
     if (!this.committed) await rm(this.tempPath, { force: true });

@@ -4,7 +4,8 @@ import type { TaskRegistry } from '../storage/task-registry.ts';
 /**
  * A peer's verified pieces as the piece server reads them: a piece is served only if its task
  * is in the registry and the piece is stored in the task's PieceFile (verified and written).
- * Reads go through PieceFile, which answers recent pieces from memory.
+ * Reads go through PieceFile, which answers recent pieces from memory; what a task's file holds
+ * (its bitfield) is what peers choosing pieces are told.
  */
 export function registryPieceSource(registry: TaskRegistry): PieceSource {
   return {
@@ -19,5 +20,6 @@ export function registryPieceSource(registry: TaskRegistry): PieceSource {
         close: async () => {},
       };
     },
+    holdings: (taskId) => registry.get(taskId)?.holdings(),
   };
 }

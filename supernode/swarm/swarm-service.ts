@@ -85,19 +85,31 @@ export class SwarmService {
     }
   }
 
-  /** The sync protocol's one round trip: a batch report, then the peer's parents (no long poll: the peer syncs on a timer). */
+  /**
+   * The sync protocol's one round trip: a batch report, then the peer's parents. A peer that
+   * knows every seeded piece's digest may ask to be held until the task changes (holdMs): the
+   * report is committed first, later passes only read the state again.
+   */
   async sync(taskId: string, peerId: string, req: SyncRequest): Promise<SyncResponse> {
     const refused = refusedSyncReports(await this.requireTask(taskId), peerId, req.ok);
+    const deadline = this.o.clock() + req.holdMs;
     const outcome = await this.o.runtime.execute(taskId, {
       type: 'Sync', at: this.o.clock(), peerId, ok: req.ok, failed: req.failed, replace: req.replace, ...(req.join ? { join: req.join } : {}),
     });
     if (refused.length > 0) this.o.onReportsRefused?.(taskId, peerId, refused);
-    return syncResponse(stateOf(outcome.snapshot), peerId, req.knownDigests, {
-      cdnAddress: this.o.cdnAddress(),
-      waitRetryMs: this.o.policy.waitRetryMs,
-      syncIntervalMs: this.o.policy.syncIntervalMs,
-      syncsPerSecond: this.o.policy.syncsPerSecond,
-    });
+    let state = stateOf(outcome.snapshot);
+    for (;;) {
+      const response = syncResponse(state, peerId, req.knownDigests, {
+        cdnAddress: this.o.cdnAddress(),
+        waitRetryMs: this.o.policy.waitRetryMs,
+        syncIntervalMs: this.o.policy.syncIntervalMs,
+        syncsPerSecond: this.o.policy.syncsPerSecond,
+      });
+      const left = deadline - this.o.clock();
+      if (left <= 0 || !nothingNew(response, req.knownDigests)) return response;
+      if (!(await this.o.signals.changedSince(taskId, state.version, left))) return response;
+      state = stateOf(await this.o.runtime.snapshot(taskId));
+    }
   }
 
   async leave(taskId: string, peerId: string, req: LeaveRequest): Promise<void> {
@@ -125,4 +137,10 @@ export class SwarmService {
     this.o.onTaskTouched?.(taskId, state.status);
     return state;
   }
+}
+
+/** An answer a held sync waits past: no layout yet, or no digest beyond what the peer knows while some piece is unseeded. */
+function nothingNew(response: SyncResponse, knownDigests: number): boolean {
+  if (response.action === 'wait') return true;
+  return response.action === 'sync' && response.digests.length === 0 && knownDigests < response.pieceCount;
 }

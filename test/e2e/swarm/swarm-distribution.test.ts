@@ -92,3 +92,46 @@ describe('a swarm of dfget processes', () => {
     expect(history.pieces.filter((p) => p.verified).length).toBeGreaterThan(0);
   });
 });
+
+/**
+ * The same swarm with dfget on the sync protocol (docs/decisions.md, "Parents, not pieces"):
+ * the supernode names parents, the peers choose pieces from their parents' bitfields and
+ * report in batches. The same guarantees, with a fraction of the reports.
+ */
+describe('a swarm of dfget processes on the sync protocol', () => {
+  const swarm = useSwarm('sync', { size: SIZE, cdnUploadRate: CDN_RATE });
+  const { work, topic, peers } = swarm;
+
+  it('delivers identical copies, the origin sends the file once, every piece is on record, reported in batches', async () => {
+    for (let i = 0; i < PEERS; i++) peers.push(startPeer({ index: i, url: swarm.origin.url, dir: work.dir, node: swarm.supernode.address, uploadLimit: PEER_UPLOAD, extra: ['--protocol', 'sync'] }));
+    await Promise.all(peers.map((p) => p.ready));
+    for (const p of peers) p.go();
+    const results = await resultsWithin(peers, FINISH_WITHIN_MS);
+
+    for (const p of peers) expect(sha256Of(p.output), `peer ${p.index}'s copy`).toBe(swarm.origin.sha256);
+    expect(swarm.origin.bytesServed()).toBeLessThanOrEqual(1.01 * SIZE);
+    const taskId = results[0]!.taskId!;
+    expect(results.every((r) => r.taskId === taskId && r.backSource === false)).toBe(true);
+    const fromPeers = results.reduce((n, r) => n + r.fromPeers!, 0);
+    expect(fromPeers).toBeGreaterThan(0);
+    expect(await Promise.all(peers.map((p) => p.finish()))).toEqual(peers.map(() => 0));
+
+    const history = await fetchHistory(swarm.supernode.base, taskId);
+    const pieceCount = Math.ceil(SIZE / (256 * 1024));
+    const verified = verifiedByPeer(history.pieces);
+    expect(verified.size).toBe(PEERS);
+    for (const [peerId, pieces] of verified) expect(pieces.size, `pieces verified by ${peerId}`).toBe(pieceCount);
+    expect(history.pieces.filter((t) => t.verified)).toHaveLength(PEERS * pieceCount);
+    const servedByPeers = Object.entries(history.servedBySource).reduce((n, [source, count]) => n + (source === CDN_SOURCE ? 0 : count), 0);
+    expect(servedByPeers).toBe(fromPeers);
+
+    const { postgres, kafka } = await streamsOnceRelayed(topic, taskId);
+    expect(kafka.map((e) => e.eventId)).toEqual(postgres.map((e) => e.eventId));
+    expect(postgres.filter((e) => e.type === 'PiecesAssigned')).toEqual([]);
+    expect(postgres.filter((e) => e.type === 'ParentsAssigned').length).toBeGreaterThanOrEqual(PEERS);
+    // Reports in batches: far fewer report events than verified pieces (rounds make about one each).
+    const reports = postgres.filter((e) => e.type === 'PiecesReported' && e.data.ok.length > 0);
+    expect(reports.length).toBeLessThan((PEERS * pieceCount) / 4);
+    expect(postgres.filter((e) => e.type === 'PeerSucceeded')).toHaveLength(PEERS);
+  });
+});

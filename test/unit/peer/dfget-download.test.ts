@@ -231,3 +231,93 @@ describe('dfget download against a fake supernode', () => {
     expect(sn.joins).toHaveLength(0);
   });
 });
+
+describe('dfget download on the sync protocol', () => {
+  const okSynced = (sn: FakeSupernode) => sn.syncs.flatMap((r) => r.body.ok);
+  const failedSynced = (sn: FakeSupernode) => sn.syncs.flatMap((r) => r.body.failed);
+
+  it('chooses its pieces from what its parents hold, the CDN only for what no peer holds, and reports them in a few syncs', async () => {
+    const sn = await swarm(['peer-a', CDN], async (taskId) => ({
+      'peer-a': await source(taskId, [0, 2, 4, 6, 8, 10]),
+      [CDN]: await source(taskId, all),
+    }));
+    const node = await sn.listen();
+    const output = join(dir, 'out.bin');
+    const d = await startDownload({ url: URL_, output, nodes: [node], token: TOKEN, peerId: 'me', parallelism: 3, protocol: 'sync' });
+    cleanups.push(() => d.close());
+
+    expect(await readFile(output)).toEqual(CONTENT);
+    expect(d.result).toMatchObject({ taskId: sn.taskId, bytes: CONTENT.length, pieces: PIECES, fromPeers: 6, fromCdn: 5, failedPieces: 0, backSource: false });
+    const ok = okSynced(sn);
+    expect(ok.map((e) => e.piece).sort((a, b) => a - b)).toEqual(all);
+    expect(ok.filter((e) => e.source === 'peer-a').map((e) => e.piece).sort((a, b) => a - b)).toEqual([0, 2, 4, 6, 8, 10]);
+    // Joined by its first sync, and far fewer syncs than pieces: no round trip per piece.
+    expect(sn.syncs[0]!.body.join).toMatchObject({ address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(sn.syncs.slice(1).every((s) => s.body.join === undefined)).toBe(true);
+    expect(sn.syncs.length).toBeLessThan(PIECES / 2);
+    expect(sn.rounds).toEqual([]);
+    expect(sn.leaves).toEqual([{ peerId: 'me', body: { outcome: 'succeeded' } }]);
+  });
+
+  it('catches a lying parent by digest, reports it, and takes those pieces elsewhere', async () => {
+    const sn = await swarm(['liar', CDN], async (taskId) => ({
+      liar: await source(taskId, [1, 3, 5], { corrupt: true }),
+      [CDN]: await source(taskId, all),
+    }));
+    const node = await sn.listen();
+    const result = await download({ url: URL_, output: join(dir, 'out.bin'), nodes: [node], token: TOKEN, peerId: 'me', parallelism: 4, protocol: 'sync' });
+    expect(await readFile(join(dir, 'out.bin'))).toEqual(CONTENT);
+    const failed = failedSynced(sn);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((f) => f.source === 'liar' && f.reason === 'digest')).toBe(true);
+    expect(okSynced(sn).filter((e) => e.source === 'liar')).toEqual([]);
+    expect(result).toMatchObject({ fromPeers: 0, fromCdn: PIECES, failedPieces: failed.length });
+  });
+
+  it('fetches only pieces whose digest it knows, and asks to be held for the next ones', async () => {
+    const sn = await swarm([CDN], async (taskId) => ({ [CDN]: await source(taskId, all) }));
+    sn.seededDigests = 3;
+    const node = await sn.listen();
+    const seen: number[] = [];
+    const d = await startDownload({
+      url: URL_, output: join(dir, 'out.bin'), nodes: [node], token: TOKEN, peerId: 'me', parallelism: 4, protocol: 'sync',
+      onProgress: (c) => {
+        seen.push(c.storedPieces);
+        if (c.storedPieces === 3) setTimeout(() => (sn.seededDigests = PIECES), 200);
+      },
+    });
+    cleanups.push(() => d.close());
+    expect(await readFile(join(dir, 'out.bin'))).toEqual(CONTENT);
+    // Until more were seeded it held only the first three, and its syncs asked to be held
+    // (its very first sync may ask too: it knows no digest yet).
+    const held = sn.syncs.filter((s) => s.body.holdMs > 0).map((s) => s.body.knownDigests);
+    expect(held).toContain(3);
+    expect(held.every((k) => k === 0 || k === 3)).toBe(true);
+    expect(okSynced(sn).filter((e) => e.piece >= 3).length).toBe(PIECES - 3);
+  });
+
+  it('fails over to another supernode, joins again there and reports all it holds', async () => {
+    const sn = await swarm([CDN], async (taskId) => ({ [CDN]: await source(taskId, all) }));
+    sn.seededDigests = 5;
+    const first = await sn.listen();
+    const second = await sn.listen();
+    let killed = false;
+    const d = await startDownload({
+      url: URL_, output: join(dir, 'out.bin'), nodes: [first, second], token: TOKEN, peerId: 'me', parallelism: 2, protocol: 'sync',
+      onProgress: (c) => {
+        if (c.storedPieces === 5 && !killed) {
+          killed = true;
+          void sn.kill(0).then(() => (sn.seededDigests = PIECES));
+          sn.peers.get('me')!.status = 'left'; // as if the peer had expired: the new replica wants a join
+        }
+      },
+    });
+    cleanups.push(() => d.close());
+    expect(await readFile(join(dir, 'out.bin'))).toEqual(CONTENT);
+    expect(sn.registers.map((r) => r.node)).toEqual([0, 1]);
+    const firstOnSecond = sn.syncs.find((s) => s.node === 1)!;
+    expect(firstOnSecond.body.join).toBeDefined();
+    expect(firstOnSecond.body.ok.map((e) => e.piece).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+    expect(d.result.supernode).toBe(second);
+  });
+});

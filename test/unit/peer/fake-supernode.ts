@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { computeTaskId } from '../../../core/ids/index.ts';
 import { CDN_SOURCE } from '../../../core/events/index.ts';
-import { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, type Assignment, type RoundResponse, type TaskView } from '../../../core/wire/peer-api.ts';
+import { JoinRequest, LeaveRequest, RegisterTaskRequest, RoundRequest, SyncRequest, type Assignment, type RoundResponse, type SyncResponse, type TaskView } from '../../../core/wire/peer-api.ts';
 import { sha256Hex } from './peer-fixtures.ts';
 
 /** A source the fake may send peers to: an uploader's address and the pieces it holds. */
@@ -31,6 +31,9 @@ export class FakeSupernode {
   readonly digests: string[];
   readonly peers = new Map<string, FakePeer>();
   readonly rounds: { node: number; peerId: string; body: RoundRequest }[] = [];
+  readonly syncs: { node: number; peerId: string; body: SyncRequest }[] = [];
+  /** The sync protocol: how many digests are handed out so far (the rest "not seeded yet"); default all. */
+  seededDigests: number;
   readonly joins: { node: number; body: JoinRequest }[] = [];
   readonly registers: { node: number; body: RegisterTaskRequest }[] = [];
   readonly leaves: { peerId: string; body: LeaveRequest }[] = [];
@@ -47,6 +50,7 @@ export class FakeSupernode {
     this.taskId = computeTaskId({ url: o.url, filter: [], digest: o.digest ?? null, identifier: null, range: null });
     this.pieceCount = Math.ceil(o.content.length / o.pieceSize);
     this.digests = Array.from({ length: this.pieceCount }, (_, n) => sha256Hex(o.content.subarray(n * o.pieceSize, (n + 1) * o.pieceSize)));
+    this.seededDigests = this.pieceCount;
   }
 
   /** Starts one more HTTP front on the shared state; returns its host:port. */
@@ -82,7 +86,7 @@ export class FakeSupernode {
     if (this.unavailable.has(node)) return void res.writeHead(503, { 'retry-after': '1', 'content-type': 'application/problem+json' }).end(JSON.stringify(problem(503, 'DF_ERR_UNAVAILABLE')));
     if (this.o.token && req.headers.authorization !== `Bearer ${this.o.token}`) return send(res, 401, problem(401, 'DF_ERR_UNAUTHORIZED'));
     const path = req.url ?? '';
-    const peerRoute = new RegExp(`^/api/v1/tasks/${this.taskId}/peers/([^/]+)(/rounds)?$`).exec(path);
+    const peerRoute = new RegExp(`^/api/v1/tasks/${this.taskId}/peers/([^/]+)(/rounds|/syncs)?$`).exec(path);
     if (req.method === 'POST' && path === '/api/v1/tasks') {
       const r = RegisterTaskRequest.parse(body);
       this.registers.push({ node, body: r });
@@ -95,6 +99,12 @@ export class FakeSupernode {
       // Re-joining after leaving starts over (the real decideJoin): the peer must report what it holds.
       if (!existing || existing.status !== 'active') this.peers.set(j.peerId, { address: j.address, have: new Set(), inflight: new Map(), failedSources: new Set(), status: 'active' });
       return send(res, 200, { ...this.view(), stateHash: 'x' });
+    }
+    if (peerRoute && req.method === 'POST' && peerRoute[2] === '/syncs') {
+      const answer = await this.sync(node, decodeURIComponent(peerRoute[1]!), SyncRequest.parse(body));
+      if (answer === 'unknown peer') return send(res, 404, problem(404, 'DF_ERR_UNKNOWN_PEER'));
+      if (answer === 'gone') return send(res, 409, problem(409, 'DF_ERR_PEER_GONE'));
+      return send(res, 200, answer);
     }
     if (peerRoute && req.method === 'POST' && peerRoute[2]) {
       const answer = this.round(node, decodeURIComponent(peerRoute[1]!), RoundRequest.parse(body));
@@ -140,6 +150,31 @@ export class FakeSupernode {
     }
     if (assignments.length === 0) return { action: 'wait', retryAfterMs: 50 };
     return { action: 'assign', assignments, contentLength: this.o.content.length, pieceSize: this.o.pieceSize, pieceCount: this.pieceCount };
+  }
+
+  /**
+   * The sync protocol, simply: a sync with `join` joins; reports are recorded; the parents are
+   * every source in `preference` that has not failed this peer, and the digests are those from
+   * knownDigests up to `seededDigests`. A sync that asks to be held while there is no new
+   * digest is held 50 ms (not until a change: enough to keep a waiting peer from spinning).
+   */
+  private async sync(node: number, peerId: string, r: SyncRequest): Promise<SyncResponse | 'unknown peer' | 'gone'> {
+    this.syncs.push({ node, peerId, body: r });
+    if (r.join && this.peers.get(peerId)?.status !== 'active') {
+      this.peers.set(peerId, { address: r.join.address, have: new Set(), inflight: new Map(), failedSources: new Set(), status: 'active' });
+    }
+    const peer = this.peers.get(peerId);
+    if (!peer) return 'unknown peer';
+    if (peer.status === 'left' || peer.status === 'failed') return 'gone';
+    for (const ok of r.ok) peer.have.add(ok.piece);
+    for (const f of r.failed) peer.failedSources.add(f.source);
+    if (peer.have.size === this.pieceCount) return { action: 'done' };
+    if (r.holdMs > 0 && r.knownDigests >= this.seededDigests) await new Promise((resolve) => setTimeout(resolve, Math.min(r.holdMs, 50)));
+    const parents = this.o.preference.filter((s) => !peer.failedSources.has(s)).map((s) => ({ peerId: s, address: this.o.sources.get(s)!.address }));
+    return {
+      action: 'sync', parents, digests: this.digests.slice(r.knownDigests, this.seededDigests), contentLength: this.o.content.length, pieceSize: this.o.pieceSize,
+      pieceCount: this.pieceCount, syncAfterMs: 200, swarmAverage: 0,
+    };
   }
 }
 

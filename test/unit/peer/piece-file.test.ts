@@ -96,3 +96,74 @@ describe('PieceFile pieces kept in memory for uploads', () => {
     await f.abort();
   });
 });
+
+describe('PieceFile holdings (what peers choosing pieces are told)', () => {
+  it('sets one bit per written piece, piece 0 in the high bit of byte 0, and hands out a copy', async () => {
+    // Ten pieces: two bytes of bitfield, the last six bits of byte 1 spare.
+    const f = await PieceFile.create(out, { contentLength: 9 * PIECE + 1, pieceSize: PIECE });
+    const held = f.holdings();
+    expect(held.count).toBe(0);
+    expect(held.bitfield()).toEqual(new Uint8Array([0, 0]));
+    for (const n of [0, 2, 9]) await f.writePiece(n, Buffer.alloc(n === 9 ? 1 : PIECE));
+    await f.writePiece(2, Buffer.alloc(PIECE)); // written twice, counted once
+    expect(held.count).toBe(3);
+    const bits = held.bitfield();
+    expect(bits).toEqual(new Uint8Array([0b1010_0000, 0b0100_0000]));
+    expect(f.storedCount).toBe(3);
+    expect(f.storedPieces()).toEqual([0, 2, 9]);
+    expect([f.has(9), f.has(1), f.has(10), f.has(-1), f.has(0.5)]).toEqual([true, false, false, false, false]);
+    bits[0] = 0xff;
+    expect(f.has(1)).toBe(false);
+    expect(held.bitfield()[0]).toBe(0b1010_0000);
+    await f.abort();
+    expect(held.count).toBe(0);
+    expect(held.bitfield()).toEqual(new Uint8Array([0, 0]));
+  });
+
+  it('changed() resolves at the first write past the count, not before, and at once if already past', async () => {
+    const f = await PieceFile.create(out, { contentLength: CONTENT.length, pieceSize: PIECE });
+    const held = f.holdings();
+    await f.writePiece(0, piece(0));
+    let woke = 0;
+    const waiting = held.changed(2, 10_000).then(() => (woke = held.count));
+    await f.writePiece(1, piece(1));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(woke).toBe(0); // count 2 is not above 2
+    await f.writePiece(3, piece(3));
+    await waiting;
+    expect(woke).toBe(3);
+    const started = performance.now();
+    await held.changed(2, 10_000);
+    expect(performance.now() - started).toBeLessThan(1000);
+    await f.abort();
+  });
+
+  it('changed() resolves after its timeout with nothing new, and when the file is given up or the requester aborts', async () => {
+    const f = await PieceFile.create(out, { contentLength: CONTENT.length, pieceSize: PIECE });
+    const held = f.holdings();
+    const started = performance.now();
+    await held.changed(0, 60);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+    expect(held.count).toBe(0);
+
+    const gone = new AbortController();
+    const byRequester = held.changed(0, 10_000, gone.signal).then(() => 'aborted');
+    gone.abort();
+    expect(await Promise.race([byRequester, sleep(1000, 'still waiting')])).toBe('aborted');
+
+    const byAbort = held.changed(0, 10_000).then(() => 'given up');
+    await f.abort();
+    expect(await Promise.race([byAbort, sleep(1000, 'still waiting')])).toBe('given up');
+    // Given up for good: later waits do not wait.
+    expect(await Promise.race([held.changed(0, 10_000).then(() => 'at once'), sleep(1000, 'still waiting')])).toBe('at once');
+
+    const closed = await PieceFile.create(join(dir, 'closed.bin'), { contentLength: CONTENT.length, pieceSize: PIECE });
+    const byClose = closed.holdings().changed(0, 10_000).then(() => 'closed');
+    await closed.close();
+    expect(await Promise.race([byClose, sleep(1000, 'still waiting')])).toBe('closed');
+  });
+});
+
+function sleep<T>(ms: number, value: T): Promise<T> {
+  return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
+}
