@@ -10,12 +10,20 @@ export interface PieceServerOptions {
   source: PieceSource;
   /** The host-wide upload cap, shared by every response of this server. */
   throttle?: Throttle;
-  /** Responses in flight at once; beyond it 503 with Retry-After (the requester asks again). Default 16. */
+  /** Responses in flight at once. Default 16. */
   slots?: number;
+  /**
+   * Requests that may wait for a slot, first come first served, when every slot is busy; beyond
+   * them 503 with Retry-After (the requester asks again). Default 0: refuse at once.
+   */
+  queue?: number;
   /** The Retry-After hint of that 503, ms. Default 1000. */
   retryAfterMs?: number;
   log?: LogSink;
 }
+
+/** The longest a request waits in the queue for a slot before it is refused. */
+const QUEUE_WAIT_MS = 10_000;
 
 export interface PieceServer {
   /** Answers one request (GET or HEAD /pieces/<task>/<n> or /pieces/<task>); never rejects. */
@@ -39,8 +47,11 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
   const slots = o.slots ?? 16;
   const log = o.log ?? silentLog;
   const chunkBytes = chunkBytesFor(throttle);
+  const queue = o.queue ?? 0;
   let busy = 0;
   let served = 0;
+  /** Requests waiting for a slot, in order of arrival. */
+  const waiting: (() => void)[] = [];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -58,14 +69,16 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
       if (range === 'unsatisfiable') {
         return sendProblem(res, problemOf('DF_ERR_RANGE_NOT_SATISFIABLE', `piece ${piece} has ${size} bytes`), { 'content-range': `bytes */${size}` });
       }
-      if (busy >= slots) {
+      const body = req.method !== 'HEAD' && size > 0;
+      if (body ? !(await takeSlot(res)) : busy >= slots) {
+        if (res.destroyed) return; // the requester went away while it waited
         return sendProblem(res, problemOf('DF_ERR_UNAVAILABLE', `all ${slots} upload slots are busy`, { retryAfterMs: o.retryAfterMs ?? 1000 }));
       }
       const { start, end } = range ?? { start: 0, end: size - 1 };
       const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(Math.max(0, end - start + 1)), 'accept-ranges': 'bytes' };
       if (range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
       res.writeHead(range ? 206 : 200, headers);
-      if (req.method === 'HEAD' || size === 0) return void res.end();
+      if (!body) return void res.end();
       await send(opened, start, end, res);
     } finally {
       await opened.close();
@@ -98,9 +111,42 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
     res.end(req.method === 'HEAD' ? undefined : bitfield);
   }
 
-  /** Streams the bytes under the throttle; the slot is held until the response is over, however it ends. */
+  /**
+   * A slot for one response: at once if one is free and nobody waits, else in turn behind the
+   * requests queued before it — a requester that waits here gets the next free slot rather than
+   * a 503 it would retry blindly, so a freed slot goes to those who asked first. False when the
+   * queue is full, the wait exceeds QUEUE_WAIT_MS, or the requester went away.
+   */
+  function takeSlot(res: ServerResponse): Promise<boolean> {
+    if (busy < slots && waiting.length === 0) {
+      busy++;
+      return Promise.resolve(true);
+    }
+    if (waiting.length >= queue) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const settle = (granted: boolean) => {
+        clearTimeout(timer);
+        res.off('close', refuse);
+        const at = waiting.indexOf(grant);
+        if (at >= 0) waiting.splice(at, 1);
+        if (granted) busy++;
+        resolve(granted);
+      };
+      const grant = () => settle(true);
+      const refuse = () => settle(false);
+      const timer = setTimeout(refuse, QUEUE_WAIT_MS);
+      res.once('close', refuse);
+      waiting.push(grant);
+    });
+  }
+
+  function releaseSlot(): void {
+    busy--;
+    if (busy < slots) waiting[0]?.();
+  }
+
+  /** Streams the bytes under the throttle; the slot (taken by takeSlot) is held until the response is over, however it ends. */
   async function send(opened: OpenPiece, start: number, end: number, res: ServerResponse): Promise<void> {
-    busy++;
     const gone = new AbortController();
     const onClose = () => gone.abort();
     res.once('close', onClose);
@@ -118,7 +164,7 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
       res.destroy();
     } finally {
       res.off('close', onClose);
-      busy--;
+      releaseSlot();
     }
   }
 

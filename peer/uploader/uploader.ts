@@ -3,6 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { createPieceServer, type PieceSource } from '../../edge/pieces/index.ts';
 import { createThrottle, CHUNK_BURST_BYTES } from '../../edge/rate/index.ts';
 import type { LogSink } from '../../edge/log/log-sink.ts';
+import { DEFAULT_POLICY } from '../../core/scheduling/policy.ts';
 
 export interface UploaderOptions {
   /** What this uploader may serve: registryPieceSource(registry) for a peer's verified pieces. */
@@ -15,8 +16,14 @@ export interface UploaderOptions {
   advertiseHost?: string;
   /** Host-wide upload cap, bytes/s, shared by every upload of this server. */
   rateLimit?: number;
-  /** Concurrent uploads; a request over it gets 503 with Retry-After. Default 16. */
+  /**
+   * Concurrent uploads. Default the scheduling policy's peerUploadSlots (4): the host's upload
+   * cap is shared by the uploads in flight, and a piece is of use to others only once it is
+   * whole, so a few fast uploads spread pieces sooner than many slow ones.
+   */
   slots?: number;
+  /** Requests that wait for a slot, in turn, when every slot is busy; beyond them 503 with Retry-After. Default 16. */
+  queue?: number;
   retryAfterMs?: number;
   logger?: LogSink;
 }
@@ -41,7 +48,8 @@ export async function startUploader(o: UploaderOptions): Promise<Uploader> {
   const pieces = createPieceServer({
     source: o.source,
     throttle: createThrottle(o.rateLimit, { burstBytes: CHUNK_BURST_BYTES }),
-    slots: o.slots,
+    slots: o.slots ?? DEFAULT_POLICY.peerUploadSlots,
+    queue: o.queue ?? 16,
     retryAfterMs: o.retryAfterMs,
     log: o.logger,
   });

@@ -106,9 +106,27 @@ describe('the piece uploader', () => {
     expect(JSON.parse(outside.body.toString()).code).toBe('DF_ERR_RANGE_NOT_SATISFIABLE');
   });
 
-  it('answers 503 with Retry-After when every upload slot is busy', async () => {
+  it('queues a request while every slot is busy and gives it the next free slot, in turn', async () => {
     // Slow uploads (40 KiB/s) keep the one slot busy while the second request arrives.
-    const { taskId, port } = await serve({ slots: 1, rateLimit: 40 * 1024, retryAfterMs: 2000, pieceSize: 256 * 1024, contentLength: 512 * 1024 });
+    const { taskId, port } = await serve({ slots: 1, queue: 1, rateLimit: 40 * 1024, retryAfterMs: 2000, pieceSize: 256 * 1024, contentLength: 512 * 1024 });
+    const first = await new Promise<IncomingMessage>((resolve, reject) => {
+      httpRequest({ host: '127.0.0.1', port, path: piecePath(taskId, 0) }, resolve).on('error', reject).end();
+    });
+    expect(first.statusCode).toBe(200);
+    let queuedAnswered = false;
+    const queued = rawRequest(port, piecePath(taskId, 1), { headers: { range: 'bytes=0-9' } }).then((r) => ((queuedAnswered = true), r));
+    await expect.poll(() => uploader!.activeUploads()).toBe(1);
+    // The queue holds one: a third request is refused at once.
+    const third = await rawRequest(port, piecePath(taskId, 1));
+    expect(third.status).toBe(503);
+    expect(queuedAnswered).toBe(false);
+    first.destroy();
+    expect((await queued).status).toBe(206);
+  });
+
+  it('answers 503 with Retry-After when every upload slot is busy and nothing may queue', async () => {
+    // Slow uploads (40 KiB/s) keep the one slot busy while the second request arrives.
+    const { taskId, port } = await serve({ slots: 1, queue: 0, rateLimit: 40 * 1024, retryAfterMs: 2000, pieceSize: 256 * 1024, contentLength: 512 * 1024 });
     const first = await new Promise<IncomingMessage>((resolve, reject) => {
       httpRequest({ host: '127.0.0.1', port, path: piecePath(taskId, 0) }, resolve).on('error', reject).end();
     });
