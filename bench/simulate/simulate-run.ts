@@ -74,7 +74,7 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   const swarm = new SimulatedSwarm(o.pieceCount, policy.peerUploadSlots, policy.cdnUploadSlots);
   let done = 0;
   let doneAt = 0;
-  const respond = { cdnAddress: 'cdn:1', waitRetryMs: policy.waitRetryMs, syncIntervalMs: policy.syncIntervalMs, syncsPerSecond: policy.syncsPerSecond, parentsPerPeer: policy.parentsPerPeer };
+  const respond = { cdnAddress: 'cdn:1', waitRetryMs: policy.waitRetryMs, syncIntervalMs: policy.syncIntervalMs, syncsPerSecond: policy.syncsPerSecond };
   for (let i = 0; i < o.peers; i++) {
     const peerId = `sim-${i}`;
     let generation = 0;

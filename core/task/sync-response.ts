@@ -11,8 +11,6 @@ export interface SyncResponseOptions {
   syncIntervalMs: number;
   /** …or later, so that the task's peers make at most this many syncs a second together (policy.syncsPerSecond). */
   syncsPerSecond: number;
-  /** A peer with fewer peer sources than this (policy.parentsPerPeer) syncs ten times as often, within the same budget. */
-  parentsPerPeer: number;
 }
 
 /**
@@ -23,9 +21,8 @@ export interface SyncResponseOptions {
  * - the digests it does not know yet: of pieces `knownDigests`, `knownDigests + 1`, … up to the
  *   first one not seeded yet. A peer fetches a piece only once it knows its digest (fixed when
  *   the CDN first seeded it), whoever serves it;
- * - when to sync next: every syncIntervalMs (a tenth of it while the peer has fewer peer
- *   sources than it could have), or less often in a swarm big enough that its peers would
- *   make more than syncsPerSecond syncs together (interval ∝ peers);
+ * - when to sync next: every syncIntervalMs, or less often in a swarm big enough that its
+ *   peers would make more than syncsPerSecond syncs together (interval ∝ peers);
  * - the swarm's average progress (swarmAverage).
  */
 export function syncResponse(state: TaskState, peerId: string, knownDigests: number, options: SyncResponseOptions): SyncResponse {
@@ -52,14 +49,9 @@ export function syncResponse(state: TaskState, peerId: string, knownDigests: num
     if (!info) break;
     digests.push(info.digest);
   }
-  // A peer with fewer peer sources than it could have (parentsPerPeer, or every other peer of
-  // a small swarm) asks again soon, not after a whole interval: its children, who joined after
-  // it, are sources too, and an early peer learns of them only at a sync. Within the task's
-  // budget of syncs a second all the same.
-  const budget = Math.ceil((1000 * state.peers.size) / options.syncsPerSecond);
-  const peerSources = parents.length - (peer.parents.includes(CDN_SOURCE) ? 1 : 0);
-  const enough = Math.min(options.parentsPerPeer, state.peers.size - 1);
-  const syncAfterMs = Math.max(budget, peerSources >= enough ? options.syncIntervalMs : Math.ceil(options.syncIntervalMs / 10));
+  // A peer without parents (none eligible yet) asks again soon, not after a whole interval.
+  const interval = Math.max(options.syncIntervalMs, Math.ceil((1000 * state.peers.size) / options.syncsPerSecond));
+  const syncAfterMs = parents.length > 0 ? interval : Math.ceil(options.syncIntervalMs / 4);
   return { action: 'sync', parents, digests, contentLength, pieceSize, pieceCount, syncAfterMs, swarmAverage: swarmAverage(state) };
 }
 
