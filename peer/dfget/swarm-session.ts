@@ -31,9 +31,9 @@ const HOLD_MS = 2000;
 /** With slots free but pieces in flight, ask again this often at most (a completion asks at once). */
 const POLL_MS = 250;
 /** A run of refusals that a re-join should have fixed (gone, unknown peer or task): give up after this many. */
-const MAX_REJOINS = 5;
+export const MAX_REJOINS = 5;
 /** Refusals a re-register and re-join fix: the peer expired or left, or this replica does not know it. */
-const REJOIN_CODES = new Set(['DF_ERR_PEER_GONE', 'DF_ERR_UNKNOWN_PEER', 'DF_ERR_NOT_FOUND']);
+export const REJOIN_CODES = new Set(['DF_ERR_PEER_GONE', 'DF_ERR_UNKNOWN_PEER', 'DF_ERR_NOT_FOUND']);
 
 /**
  * One peer's part in one task's swarm, from join to "done": round trips that each report every

@@ -1,41 +1,24 @@
 import { CDN_SOURCE } from '../../core/events/index.ts';
 import { DamselflyError } from '../../core/errors.ts';
 import { DEFAULT_POLICY } from '../../core/scheduling/policy.ts';
-import { MAX_ROUND_REPORTS, type JoinRequest, type Parent, type RegisterTaskRequest, type SyncResponse, type TaskView } from '../../core/wire/peer-api.ts';
+import { MAX_ROUND_REPORTS, type Parent, type SyncResponse, type TaskView } from '../../core/wire/peer-api.ts';
 import type { FailureReason } from '../../core/events/index.ts';
 import { hasPiece, type HoldingsOutcome, type PieceAt, type PieceOutcome } from '../../edge/pieces/index.ts';
-import type { LogSink } from '../../edge/log/log-sink.ts';
 import { PieceFile, type PieceLayout } from '../storage/piece-file.ts';
-import type { TaskRegistry } from '../storage/task-registry.ts';
-import { SupernodeRejected, SupernodesUnreachable, type SupernodeClient } from './supernode-client.ts';
+import { SupernodeRejected, SupernodesUnreachable } from './supernode-client.ts';
 import { PieceReports } from './piece-reports.ts';
+import { MAX_REJOINS, REJOIN_CODES, type SwarmSessionOptions } from './swarm-session.ts';
 import { SwarmCounters } from './swarm-counters.ts';
 
-export interface SyncSessionOptions {
-  client: SupernodeClient;
-  taskId: string;
-  register: RegisterTaskRequest;
-  join: JoinRequest;
-  output: string;
-  registry: TaskRegistry;
-  parallelism: number;
+/** What a sync session needs: a round session's options, with the fetch of any piece and a parent's holdings. */
+export interface SyncSessionOptions extends Omit<SwarmSessionOptions, 'fetch'> {
   fetch: (a: PieceAt) => Promise<PieceOutcome>;
   /** A parent's holdings (GET /pieces/<task> on its uploader), held until it has more than `after` pieces or `waitMs` pass. */
   holdings: (address: string, after: number, waitMs: number, signal: AbortSignal) => Promise<HoldingsOutcome>;
-  logger: LogSink;
-  /** How long the supernodes may stay unreachable in the middle of a download before giving up. */
-  giveUpAfterMs: number;
-  signal?: AbortSignal;
-  onProgress?: (c: SwarmCounters) => void;
-  onFile?: (file: PieceFile) => void;
   /** Randomness for the piece choice (tests pass a seeded one). */
   random?: () => number;
 }
 
-/** A run of refusals that a re-join should have fixed (gone, unknown peer or task): give up after this many. */
-const MAX_REJOINS = 5;
-/** Refusals a re-register and re-join fix: the peer expired or left, or this replica does not know it. */
-const REJOIN_CODES = new Set(['DF_ERR_PEER_GONE', 'DF_ERR_UNKNOWN_PEER', 'DF_ERR_NOT_FOUND']);
 /** After a supernode error, wait at least this long before the next sync. */
 const RETRY_MS = 250;
 /** A sync that knows every seeded digest lets the supernode hold it this long for the next one. */
