@@ -6,6 +6,7 @@ import type { FailureReason } from '../../core/events/index.ts';
 import { hasPiece, type HoldingsOutcome, type PieceAt, type PieceOutcome } from '../../edge/pieces/index.ts';
 import { PieceFile, type PieceLayout } from '../storage/piece-file.ts';
 import { SupernodeRejected, SupernodesUnreachable } from './supernode-client.ts';
+import { MissingPieces } from './missing-pieces.ts';
 import { PieceReports } from './piece-reports.ts';
 import { MAX_REJOINS, REJOIN_CODES, type SwarmSessionOptions } from './swarm-session.ts';
 import { SwarmCounters } from './swarm-counters.ts';
@@ -79,10 +80,8 @@ export class SyncSession {
   private digests: string[] = [];
   /** The pieces a peer of the task holds on average, as of the last sync. */
   private swarmAverage = 0;
-  /** Pieces this peer lacks, unordered (swap-removed as they land), and each one's index there. */
-  private missing: Int32Array = new Int32Array(0);
-  private missingAt: Int32Array = new Int32Array(0);
-  private missingCount = 0;
+  /** Pieces this peer lacks, those whose digest it knows apart. */
+  private missing = new MissingPieces(0);
   private fatal: unknown;
   private unreachableSince: number | undefined;
   private rejoins = 0;
@@ -176,6 +175,7 @@ export class SyncSession {
   private async apply(resp: Extract<SyncResponse, { action: 'sync' }>): Promise<void> {
     await this.ensureFile({ contentLength: resp.contentLength, pieceSize: resp.pieceSize });
     this.digests.push(...resp.digests);
+    this.missing.learnDigests(this.digests.length);
     this.swarmAverage = resp.swarmAverage;
     this.setSources(resp.parents);
     this.pump();
@@ -252,10 +252,8 @@ export class SyncSession {
     this.o.onFile?.(file);
     this.counters.contentLength = layout.contentLength;
     this.counters.pieceCount = file.pieceCount;
-    const n = file.pieceCount;
-    this.missing = Int32Array.from({ length: n }, (_, p) => p);
-    this.missingAt = Int32Array.from({ length: n }, (_, p) => p);
-    this.missingCount = n;
+    this.missing = new MissingPieces(file.pieceCount);
+    this.missing.learnDigests(this.digests.length);
     return file;
   }
 
@@ -379,20 +377,20 @@ export class SyncSession {
 
   /**
    * A piece this peer lacks, does not fetch yet, knows the digest of and `source` holds: the
-   * first of at most FIND_WALK looked at, from a random place in the missing list (a later look
+   * first of at most FIND_WALK looked at, from a random place among those (a later look
    * tries other places; near the end the list is short and is walked whole). From a peer, the
    * rarest of them among this peer's sources; from the CDN (which holds every piece whose digest
    * is known) only one no peer source holds: what a peer holds is passed on among the peers.
    */
   private findPiece(s: Source): number | undefined {
-    const n = this.missingCount;
+    const n = this.missing.fetchable;
     if (n === 0 || (s.bitfield === null && s.peerId !== CDN_SOURCE) || (s.bitfield !== null && s.count === 0)) return undefined;
     const start = Math.floor(this.random() * n);
     let best: number | undefined;
     let bestHolders = Infinity;
     for (let i = 0; i < Math.min(n, FIND_WALK); i++) {
-      const p = this.missing[(start + i) % n]!;
-      if (p >= this.digests.length || this.inflight.has(p)) continue;
+      const p = this.missing.known((start + i) % n);
+      if (this.inflight.has(p)) continue;
       if (!s.bitfield) {
         if (!this.peerSourceHolds(p)) return p;
         continue;
@@ -447,7 +445,7 @@ export class SyncSession {
         this.fatal ??= err;
         return;
       }
-      this.landed(piece);
+      this.missing.remove(piece);
       this.reports.stored({ piece, source: s.peerId, ms: outcome.ms });
       this.counters.stored(s.peerId === CDN_SOURCE, outcome.bytes.length);
       this.o.onProgress?.(this.counters);
@@ -479,13 +477,6 @@ export class SyncSession {
     this.reports.failedFetch({ piece, source: s.peerId, reason });
     s.stop.abort();
     this.sources.delete(s.peerId);
-  }
-
-  private landed(piece: number): void {
-    const at = this.missingAt[piece]!;
-    const last = this.missing[--this.missingCount]!;
-    this.missing[at] = last;
-    this.missingAt[last] = at;
   }
 
   private async finish(): Promise<PieceFile> {
