@@ -17,14 +17,17 @@ export interface PieceSource {
 export interface PieceHoldings {
   /** How many pieces are held now. */
   readonly count: number;
+  /** How many pieces the task has: a watch ends once all are held. */
+  readonly total: number;
   /** One bit per piece, piece 0 in the high bit of byte 0 (BitTorrent's bitfield order); length ceil(pieceCount/8). */
   bitfield(): Uint8Array;
   /**
    * Resolves once count is above `sinceCount` (at once if it already is), or after `timeoutMs`,
    * or when the holder gives the task up, or when `signal` aborts (the requester went away: the
-   * waiter and its timer are released at once). Never rejects.
+   * waiter and its timer are released at once). Never rejects. False once the holder gave the
+   * task up: nothing more will land.
    */
-  changed(sinceCount: number, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  changed(sinceCount: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
 }
 
 export interface OpenPiece {

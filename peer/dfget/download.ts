@@ -11,7 +11,7 @@ import { registryPieceSource, startUploader, type Uploader } from '../uploader/i
 import { silentLog } from '../../edge/log/log-sink.ts';
 import { redactHeaders, redactUrl } from '../../edge/log/redact.ts';
 import { SupernodeClient, SupernodesUnreachable } from './supernode-client.ts';
-import { fetchHoldings, fetchPiece, type PieceAt } from '../../edge/pieces/index.ts';
+import { fetchPiece, watchHoldings, type PieceAt } from '../../edge/pieces/index.ts';
 import { downloadFromOrigin } from './back-source.ts';
 import { SwarmSession } from './swarm-session.ts';
 import { SyncSession } from './sync-session.ts';
@@ -129,7 +129,7 @@ export async function startDownload(o: DownloadOptions): Promise<Download> {
     onFile: o.onFile,
   };
   const session = o.protocol === 'sync'
-    ? new SyncSession({ ...common, holdings: (address, after, waitMs, s) => fetchHoldings(taskId, address, { after, waitMs, dispatcher, signal: s, timeoutMs: pieceTimeoutMs }) })
+    ? new SyncSession({ ...common, watch: (address, pieceCount, s, onHoldings) => watchHoldings(taskId, address, { pieceCount, dispatcher, signal: s, timeoutMs: pieceTimeoutMs, onHoldings }) })
     : new SwarmSession(common);
   let file;
   try {

@@ -3,7 +3,7 @@ import { DamselflyError } from '../../core/errors.ts';
 import { DEFAULT_POLICY } from '../../core/scheduling/policy.ts';
 import { MAX_ROUND_REPORTS, type Parent, type SyncResponse, type TaskView } from '../../core/wire/peer-api.ts';
 import type { FailureReason } from '../../core/events/index.ts';
-import { hasPiece, type HoldingsOutcome, type PieceAt, type PieceOutcome } from '../../edge/pieces/index.ts';
+import { hasPiece, type Holdings, type PieceAt, type PieceOutcome, type WatchOutcome } from '../../edge/pieces/index.ts';
 import { PieceFile, type PieceLayout } from '../storage/piece-file.ts';
 import { SupernodeRejected, SupernodesUnreachable } from './supernode-client.ts';
 import { MissingPieces } from './missing-pieces.ts';
@@ -14,8 +14,8 @@ import { SwarmCounters } from './swarm-counters.ts';
 /** What a sync session needs: a round session's options, with the fetch of any piece and a parent's holdings. */
 export interface SyncSessionOptions extends Omit<SwarmSessionOptions, 'fetch'> {
   fetch: (a: PieceAt) => Promise<PieceOutcome>;
-  /** A parent's holdings (GET /pieces/<task> on its uploader), held until it has more than `after` pieces or `waitMs` pass. */
-  holdings: (address: string, after: number, waitMs: number, signal: AbortSignal) => Promise<HoldingsOutcome>;
+  /** Watches a parent's holdings (GET /pieces/<task>?watch on its uploader) until it holds every piece or the watch fails. */
+  watch: (address: string, pieceCount: number, signal: AbortSignal, onHoldings: (h: Holdings) => void) => Promise<WatchOutcome>;
   /** Randomness for the piece choice (tests pass a seeded one). */
   random?: () => number;
 }
@@ -24,11 +24,7 @@ export interface SyncSessionOptions extends Omit<SwarmSessionOptions, 'fetch'> {
 const RETRY_MS = 250;
 /** A sync that knows every seeded digest lets the supernode hold it this long for the next one. */
 const DIGEST_HOLD_MS = 2_000;
-/** A parent's holdings are long-polled this long per request. */
-const HOLDINGS_WAIT_MS = 5_000;
-/** At most one holdings answer per parent this often. */
-const HOLDINGS_GAP_MS = 250;
-/** A parent whose holdings could not be read is asked again after this long. */
+/** A parent whose holdings could not be watched is asked again after this long. */
 const HOLDINGS_RETRY_MS = 1_000;
 /** A source that answered 503 (every upload slot busy) is left alone this long. */
 const BUSY_BACKOFF_MS = 250;
@@ -173,11 +169,11 @@ export class SyncSession {
   }
 
   private async apply(resp: Extract<SyncResponse, { action: 'sync' }>): Promise<void> {
-    await this.ensureFile({ contentLength: resp.contentLength, pieceSize: resp.pieceSize });
+    const file = await this.ensureFile({ contentLength: resp.contentLength, pieceSize: resp.pieceSize });
     this.digests.push(...resp.digests);
     this.missing.learnDigests(this.digests.length);
     this.swarmAverage = resp.swarmAverage;
-    this.setSources(resp.parents);
+    this.setSources(resp.parents, file.pieceCount);
     this.pump();
   }
 
@@ -257,8 +253,8 @@ export class SyncSession {
     return file;
   }
 
-  /** The sources the supernode named: new ones are polled for their holdings, dropped ones stop. */
-  private setSources(parents: readonly Parent[]): void {
+  /** The sources the supernode named: new ones have their holdings watched, dropped ones stop. */
+  private setSources(parents: readonly Parent[], pieceCount: number): void {
     const named = new Set(parents.map((p) => p.peerId));
     for (const [id, s] of this.sources) {
       if (named.has(id)) continue;
@@ -272,38 +268,33 @@ export class SyncSession {
       known?.stop.abort();
       const s: Source = { peerId: p.peerId, address: p.address, bitfield: null, count: p.peerId === CDN_SOURCE ? 0 : -1, inflight: 0, quietUntil: 0, usefulAt: now, stop: new AbortController() };
       this.sources.set(p.peerId, s);
-      if (p.peerId !== CDN_SOURCE) void this.pollHoldings(s);
+      if (p.peerId !== CDN_SOURCE) void this.watchHoldings(s, pieceCount);
     }
   }
 
-  /** Keeps a peer source's bitfield current: a long poll answered when it holds more. */
-  private async pollHoldings(s: Source): Promise<void> {
+  /** Keeps a peer source's bitfield current: a watch of its holdings, opened again after a failure. */
+  private async watchHoldings(s: Source, pieceCount: number): Promise<void> {
     const signal = AbortSignal.any([s.stop.signal, this.stopped.signal]);
     while (!signal.aborted) {
-      let answer: HoldingsOutcome;
+      let outcome: WatchOutcome;
       try {
-        answer = await this.o.holdings(s.address, s.count, HOLDINGS_WAIT_MS, signal);
+        outcome = await this.o.watch(s.address, pieceCount, signal, (h) => {
+          s.bitfield = h.bitfield;
+          s.count = h.count;
+          this.pump();
+        });
       } catch {
         return; // aborted: the source was dropped or the download is over
       }
-      if ('failed' in answer) {
-        // Not serving the task yet (a child that has not started) or unreachable: it holds
-        // nothing as far as this peer can tell (the CDN no longer waits for it); ask again later.
-        if (s.count < 0) {
-          s.count = 0;
-          s.bitfield = new Uint8Array(0);
-          this.pump();
-        }
-        await sleep(HOLDINGS_RETRY_MS, signal);
-        continue;
+      if ('complete' in outcome) return;
+      // Not serving the task yet (a child that has not started), gone, or unreachable: it holds
+      // nothing as far as this peer can tell (the CDN no longer waits for it); watch again later.
+      if (s.count < 0) {
+        s.count = 0;
+        s.bitfield = new Uint8Array(0);
+        this.pump();
       }
-      const grew = answer.count > Math.max(0, s.count) || s.count < 0;
-      s.bitfield = answer.bitfield;
-      s.count = answer.count;
-      if (grew) this.pump();
-      // The next poll waits a moment: the pieces that land meanwhile come in one answer. A poll
-      // per landed piece per watcher was most of a peer's CPU in a 20-peer swarm.
-      await sleep(HOLDINGS_GAP_MS, signal);
+      await sleep(HOLDINGS_RETRY_MS, signal);
     }
   }
 

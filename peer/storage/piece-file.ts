@@ -96,6 +96,7 @@ export class PieceFile {
       get count() {
         return count();
       },
+      total: this.pieceCount,
       bitfield: () => this.stored.slice(),
       changed: (since, timeoutMs, signal) => this.changed(since, timeoutMs, signal),
     };
@@ -129,8 +130,8 @@ export class PieceFile {
   }
 
   /** PieceHoldings.changed: never rejects; the timer and the abort listener go with the waiter. */
-  private changed(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.count > since || this.released || signal?.aborted) return Promise.resolve();
+  private changed(since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.count > since || this.released || signal?.aborted) return Promise.resolve(!this.released);
     return new Promise((resolve) => {
       const w = {
         since,
@@ -138,7 +139,7 @@ export class PieceFile {
           clearTimeout(timer);
           signal?.removeEventListener('abort', w.wake);
           this.watchers.delete(w);
-          resolve();
+          resolve(!this.released);
         },
       };
       const timer = setTimeout(w.wake, timeoutMs);

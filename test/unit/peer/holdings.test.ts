@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { piecePath } from '../../../core/wire/peer-api.ts';
-import { fetchHoldings, hasPiece, holdingsPath, type PieceHoldings, type PieceSource } from '../../../edge/pieces/index.ts';
+import { hasPiece, holdingsPath, watchHoldings, WATCH_MARK, type Holdings, type PieceHoldings, type PieceSource } from '../../../edge/pieces/index.ts';
 import { registryPieceSource, startUploader, type Uploader } from '../../../peer/uploader/index.ts';
 import { deadAddress, heldTask, rawRequest } from './peer-fixtures.ts';
 
@@ -40,28 +40,36 @@ async function serve(o: { slots?: number; rateLimit?: number; wrap?: (s: PieceSo
   return { ...task, port: uploader.port };
 }
 
-/** A request left open, to check what the server does while it is pending. */
-function pending(port: number, path: string) {
-  let settled = false;
+/** A watch left open: the 4-byte records read so far, and whether the stream ended. */
+function watching(port: number, path: string) {
+  const records: number[] = [];
+  let ended = false;
+  let status = 0;
+  let carry = Buffer.alloc(0);
   const req = httpRequest({ host: '127.0.0.1', port, path });
-  const answer = new Promise<{ res: IncomingMessage; body: Buffer }>((resolve, reject) => {
+  const done = new Promise<void>((resolve, reject) => {
     req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-        settled = true;
-        resolve({ res, body: Buffer.concat(chunks) });
+      status = res.statusCode!;
+      res.on('data', (c: Buffer) => {
+        const b = Buffer.concat([carry, c]);
+        const whole = b.length - (b.length % 4);
+        for (let at = 0; at < whole; at += 4) records.push(b.readUInt32BE(at));
+        carry = b.subarray(whole);
+      }).on('end', () => {
+        ended = true;
+        resolve();
       });
     });
     req.on('error', reject);
   });
   req.end();
-  return { answer, settled: () => settled, destroy: () => req.destroy() };
+  return { records, done, status: () => status, ended: () => ended, destroy: () => req.destroy() };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('GET /pieces/<task>: what a holder has', () => {
-  it('answers the bitfield and its count at once without `after`; HEAD has the headers and no body', async () => {
+  it('answers the bitfield and its count; HEAD has the headers and no body', async () => {
     const { taskId, port } = await serve();
     const res = await rawRequest(port, holdingsPath(taskId));
     expect(res.status).toBe(200);
@@ -69,7 +77,7 @@ describe('GET /pieces/<task>: what a holder has', () => {
     expect(res.headers['x-damselfly-piece-count']).toBe('2');
     expect(res.headers['content-length']).toBe('1');
     expect([...res.body]).toEqual([0b1010_0000]);
-    const head = await rawRequest(port, holdingsPath(taskId, { after: 0 }), { method: 'HEAD' });
+    const head = await rawRequest(port, holdingsPath(taskId), { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers['x-damselfly-piece-count']).toBe('2');
     expect(head.headers['content-length']).toBe('1');
@@ -77,44 +85,41 @@ describe('GET /pieces/<task>: what a holder has', () => {
     expect(uploader!.bytesServed()).toBe(0);
   });
 
-  it('holds the answer while the count is not above `after`, and answers when a piece lands', async () => {
+  it('with ?watch streams the pieces held, a mark, then each piece as it lands, and ends when all are held', async () => {
     const { taskId, file, piece, port } = await serve();
-    const poll = pending(port, holdingsPath(taskId, { after: 2, waitMs: 2000 }));
-    await sleep(150);
-    expect(poll.settled()).toBe(false);
-    const wrote = performance.now();
+    const w = watching(port, holdingsPath(taskId, { watch: true }));
+    await expect.poll(() => w.records.length).toBe(3);
+    expect(w.status()).toBe(200);
+    expect(w.records).toEqual([0, 2, WATCH_MARK]);
     await file.writePiece(3, piece(3));
-    const { res, body } = await poll.answer;
-    expect(performance.now() - wrote).toBeLessThan(1000);
-    expect(res.statusCode).toBe(200);
-    expect(res.headers['x-damselfly-piece-count']).toBe('3');
-    expect([...body]).toEqual([0b1011_0000]);
+    await expect.poll(() => w.records.length).toBe(4);
+    expect(w.records[3]).toBe(3);
+    expect(w.ended()).toBe(false);
+    await file.writePiece(1, piece(1));
+    await w.done;
+    expect(w.records).toEqual([0, 2, WATCH_MARK, 3, 1]);
+    // A holder that already holds everything sends it all and ends at once.
+    const again = watching(port, holdingsPath(taskId, { watch: true }));
+    await again.done;
+    expect(again.records).toEqual([0, 1, 2, 3, WATCH_MARK]);
+    const head = await rawRequest(port, holdingsPath(taskId, { watch: true }), { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.body.length).toBe(0);
   });
 
-  it('answers with the same count once `waitMs` is over and nothing landed', async () => {
-    const { taskId, port } = await serve();
-    const started = performance.now();
-    const res = await rawRequest(port, holdingsPath(taskId, { after: 2, waitMs: 120 }));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(110);
-    expect(res.status).toBe(200);
-    expect(res.headers['x-damselfly-piece-count']).toBe('2');
-    expect([...res.body]).toEqual([0b1010_0000]);
-  });
-
-  it('404 problem for an unknown task, a task given up during the wait, and a source that tells no holdings', async () => {
+  it('404 problem for an unknown task and a source that tells no holdings; a watch ends when the task is given up', async () => {
     const { taskId, port, registry, file } = await serve();
-    const unknown = await rawRequest(port, holdingsPath('c'.repeat(64)));
+    const unknown = await rawRequest(port, holdingsPath('c'.repeat(64), { watch: true }));
     expect(unknown.status).toBe(404);
     expect(unknown.headers['content-type']).toBe('application/problem+json');
     expect(JSON.parse(unknown.body.toString())).toMatchObject({ status: 404, code: 'DF_ERR_NOT_FOUND' });
 
-    const poll = pending(port, holdingsPath(taskId, { after: 2, waitMs: 5000 }));
-    await sleep(100);
+    const w = watching(port, holdingsPath(taskId, { watch: true }));
+    await expect.poll(() => w.records.length).toBe(3);
     registry.remove(taskId, file);
     await file.abort();
-    const { res, body } = await poll.answer;
-    expect(res.statusCode).toBe(404);
-    expect(JSON.parse(body.toString()).code).toBe('DF_ERR_NOT_FOUND');
+    await w.done;
+    expect(w.records).toEqual([0, 2, WATCH_MARK]);
 
     await uploader!.close();
     const blind = await heldTask({ dir, name: 'blind.bin', contentLength: PIECE, pieceSize: PIECE });
@@ -129,7 +134,7 @@ describe('GET /pieces/<task>: what a holder has', () => {
 
   it('400 problem for a query it does not understand', async () => {
     const { taskId, port } = await serve();
-    for (const q of ['after=-1', 'waitMs=soon', 'after=1&after=2', 'tail=1', 'after=01']) {
+    for (const q of ['after=1', 'watch=1', 'tail=1']) {
       const res = await rawRequest(port, `/pieces/${taskId}?${q}`);
       expect(res.status, q).toBe(400);
       expect(res.headers['content-type'], q).toBe('application/problem+json');
@@ -137,19 +142,20 @@ describe('GET /pieces/<task>: what a holder has', () => {
     }
   });
 
-  it('takes no upload slot: with one slot a piece is served while a long poll is pending', async () => {
+  it('takes no upload slot: with one slot a piece is served while a watch is open', async () => {
     const { taskId, piece, port, file } = await serve({ slots: 1 });
-    const poll = pending(port, holdingsPath(taskId, { after: 2, waitMs: 5000 }));
-    await sleep(100);
+    const w = watching(port, holdingsPath(taskId, { watch: true }));
+    await expect.poll(() => w.records.length).toBe(3);
     expect(uploader!.activeUploads()).toBe(0);
     const res = await rawRequest(port, piecePath(taskId, 0));
     expect(res.status).toBe(200);
     expect(res.body).toEqual(piece(0));
     await file.writePiece(1, piece(1));
-    expect((await poll.answer).res.headers['x-damselfly-piece-count']).toBe('3');
+    await expect.poll(() => w.records).toEqual([0, 2, WATCH_MARK, 1]);
+    w.destroy();
   });
 
-  it('lets go of the wait when the requester goes away, and goes on serving', async () => {
+  it('sends the mark again when nothing landed in a heartbeat, and lets go of the wait when the requester goes away', async () => {
     let waitSignal: AbortSignal | undefined;
     const { taskId, port } = await serve({
       wrap: (s) => ({
@@ -161,75 +167,93 @@ describe('GET /pieces/<task>: what a holder has', () => {
             get count() {
               return h.count;
             },
+            total: h.total,
             bitfield: () => h.bitfield(),
-            changed: (since, ms, signal) => ((waitSignal = signal), h.changed(since, ms, signal)),
+            // The first wait is a heartbeat passing at once; the next one waits for real.
+            changed: (since, ms, signal) => (waitSignal ? h.changed(since, ms, signal) : ((waitSignal = signal!), sleep(10).then(() => true))),
           };
           return spy;
         },
       }),
     });
-    const poll = pending(port, holdingsPath(taskId, { after: 2, waitMs: 10_000 }));
-    poll.answer.catch(() => {
+    const w = watching(port, holdingsPath(taskId, { watch: true }));
+    await expect.poll(() => w.records).toEqual([0, 2, WATCH_MARK, WATCH_MARK]);
+    w.done.catch(() => {
       // destroyed on purpose below
     });
-    await expect.poll(() => waitSignal).toBeDefined();
     expect(waitSignal!.aborted).toBe(false);
-    poll.destroy();
+    w.destroy();
     await expect.poll(() => waitSignal!.aborted).toBe(true);
     const res = await rawRequest(port, holdingsPath(taskId));
     expect(res.headers['x-damselfly-piece-count']).toBe('2');
   });
 });
 
-describe('fetchHoldings', () => {
-  const options = { after: -1, waitMs: 0, timeoutMs: 2000 };
+describe('watchHoldings', () => {
+  const options = { pieceCount: 4, timeoutMs: 2000 };
+  const seen = () => {
+    const calls: Holdings[] = [];
+    return { calls, onHoldings: (h: Holdings) => calls.push({ count: h.count, bitfield: h.bitfield.slice() }) };
+  };
 
-  it('reads a parent\'s bitfield and count, and waits for more past `after`', async () => {
+  it('tells what a parent holds once known and whenever it grows, and resolves complete when it holds all', async () => {
     const { taskId, file, piece } = await serve();
-    const now = await fetchHoldings(taskId, uploader!.address, { ...options, dispatcher });
-    expect(now).toEqual({ count: 2, bitfield: new Uint8Array([0b1010_0000]) });
-    const later = fetchHoldings(taskId, uploader!.address, { ...options, after: 2, waitMs: 2000, dispatcher });
-    await sleep(100);
+    const s = seen();
+    const watch = watchHoldings(taskId, uploader!.address, { ...options, dispatcher, onHoldings: s.onHoldings });
+    await expect.poll(() => s.calls.length).toBe(1);
+    expect(s.calls[0]).toEqual({ count: 2, bitfield: new Uint8Array([0b1010_0000]) });
     await file.writePiece(1, piece(1));
-    const got = await later;
-    expect(got).toEqual({ count: 3, bitfield: new Uint8Array([0b1110_0000]) });
-    expect([0, 1, 2, 3, 8, -1].map((n) => hasPiece((got as { bitfield: Uint8Array }).bitfield, n))).toEqual([true, true, true, false, false, false]);
+    await expect.poll(() => s.calls.length).toBe(2);
+    expect(s.calls[1]).toEqual({ count: 3, bitfield: new Uint8Array([0b1110_0000]) });
+    expect([0, 1, 2, 3, 8, -1].map((n) => hasPiece(s.calls[1]!.bitfield, n))).toEqual([true, true, true, false, false, false]);
+    await file.writePiece(3, piece(3));
+    expect(await watch).toEqual({ complete: true });
+    expect(s.calls.at(-1)!.count).toBe(4);
   });
 
-  it('fails \'http\' with the status on a 404, \'unreachable\' on a dead address', async () => {
-    await serve();
-    expect(await fetchHoldings('d'.repeat(64), uploader!.address, { ...options, dispatcher })).toMatchObject({ failed: 'http', status: 404 });
-    expect(await fetchHoldings('d'.repeat(64), await deadAddress(), { ...options, dispatcher })).toMatchObject({ failed: 'unreachable' });
+  it('fails \'http\' with the status on a 404, \'unreachable\' on a dead address and on a watch that ends early', async () => {
+    const { taskId, registry, file } = await serve();
+    const s = seen();
+    expect(await watchHoldings('d'.repeat(64), uploader!.address, { ...options, dispatcher, onHoldings: s.onHoldings })).toMatchObject({ failed: 'http', status: 404 });
+    expect(await watchHoldings('d'.repeat(64), await deadAddress(), { ...options, dispatcher, onHoldings: s.onHoldings })).toMatchObject({ failed: 'unreachable' });
+    const watch = watchHoldings(taskId, uploader!.address, { ...options, dispatcher, onHoldings: s.onHoldings });
+    await expect.poll(() => s.calls.length).toBe(1);
+    registry.remove(taskId, file);
+    await file.abort();
+    expect(await watch).toMatchObject({ failed: 'unreachable', detail: expect.stringContaining('holding 2 of 4') });
   });
 
-  it('fails \'http\' on an answer that is not a bitfield of its count, \'timeout\' on a parent that never answers', async () => {
-    const answers: [string | undefined, Buffer][] = [
-      ['9', Buffer.from([0xff])],
-      ['-1', Buffer.from([0])],
-      [undefined, Buffer.from([0])],
-      ['1', Buffer.alloc(8193)],
-    ];
-    let next = 0;
+  it('reads records split across chunks; fails \'http\' on a piece beyond the task, \'timeout\' on a parent that never answers', async () => {
+    const stream = Buffer.alloc(16);
+    [3, 0, WATCH_MARK, 1].forEach((n, i) => stream.writeUInt32BE(n, i * 4));
     other = createServer((req, res) => {
       if (req.url!.includes('never')) return;
-      const [count, body] = answers[next++]!;
-      res.writeHead(200, count === undefined ? {} : { 'x-damselfly-piece-count': count }).end(body);
+      res.writeHead(200);
+      if (req.url!.startsWith(`/pieces/${'b'.repeat(64)}`)) return void res.end(Buffer.from([0, 0, 0, 9, 0xff, 0xff, 0xff, 0xff]));
+      // One byte at a time, then the last piece: the watch completes.
+      void (async () => {
+        for (const byte of stream) {
+          res.write(Buffer.from([byte]));
+          await sleep(1);
+        }
+        res.end(Buffer.from([0, 0, 0, 2]));
+      })();
     });
     await new Promise<void>((resolve) => other!.listen(0, '127.0.0.1', resolve));
     const address = `127.0.0.1:${(other.address() as { port: number }).port}`;
-    for (const [count] of answers) {
-      expect(await fetchHoldings('e'.repeat(64), address, { ...options, dispatcher }), String(count)).toMatchObject({ failed: 'http', status: 200 });
-    }
-    const silent = await fetchHoldings('never', address, { ...options, timeoutMs: 100, dispatcher });
-    expect(silent).toMatchObject({ failed: 'timeout' });
+    const s = seen();
+    expect(await watchHoldings('a'.repeat(64), address, { ...options, dispatcher, onHoldings: s.onHoldings })).toEqual({ complete: true });
+    expect(s.calls.map((c) => c.count)).toEqual([2, 3, 4]);
+    expect(await watchHoldings('b'.repeat(64), address, { ...options, dispatcher, onHoldings: s.onHoldings })).toMatchObject({ failed: 'http', status: 200, detail: expect.stringContaining('piece 9') });
+    expect(await watchHoldings('never', address, { ...options, timeoutMs: 100, dispatcher, onHoldings: s.onHoldings })).toMatchObject({ failed: 'timeout' });
   });
 
   it('rethrows when its signal aborts', async () => {
     const { taskId } = await serve();
     const stop = new AbortController();
-    const poll = fetchHoldings(taskId, uploader!.address, { ...options, after: 2, waitMs: 5000, dispatcher, signal: stop.signal });
+    const watch = watchHoldings(taskId, uploader!.address, { ...options, dispatcher, signal: stop.signal, onHoldings: () => {} });
     await sleep(50);
     stop.abort();
-    await expect(poll).rejects.toThrow();
+    await expect(watch).rejects.toThrow();
   });
 });
