@@ -7,7 +7,7 @@ export interface CutPiece {
   size: number;
   /** sha256 of the piece's bytes, lowercase hex. */
   digest: string;
-  chunks: Buffer[];
+  bytes: Buffer;
 }
 
 export interface PieceLayout {
@@ -23,12 +23,15 @@ export interface PieceLayout {
  * the content is a different version of it.
  *
  * A piece is held in memory until it is complete: at most one piece size (≤ 16 MiB) per seed.
+ * It is assembled in one buffer as the bytes arrive, so the body's chunks die young: kept in a
+ * list until the piece was whole, they outlived the young generation and made the seed's GC
+ * the largest item in the CDN's profile (issue 13).
  */
 export async function* cutPieces(body: AsyncIterable<Uint8Array>, layout: PieceLayout, first: number): AsyncGenerator<CutPiece> {
   const count = pieceCountFor(layout.contentLength, layout.pieceSize);
   let piece = first;
   let want = piece < count ? pieceRange(piece, layout.pieceSize, layout.contentLength).length : 0;
-  let chunks: Buffer[] = [];
+  let bytes = Buffer.allocUnsafe(want);
   let have = 0;
   let hash = createHash('sha256');
   for await (const raw of body) {
@@ -39,14 +42,14 @@ export async function* cutPieces(body: AsyncIterable<Uint8Array>, layout: PieceL
       }
       const part = chunk.subarray(0, want - have);
       chunk = chunk.subarray(part.length);
-      chunks.push(part);
+      part.copy(bytes, have);
       hash.update(part);
       have += part.length;
       if (have === want) {
-        yield { piece, size: want, digest: hash.digest('hex'), chunks };
+        yield { piece, size: want, digest: hash.digest('hex'), bytes };
         piece += 1;
         want = piece < count ? pieceRange(piece, layout.pieceSize, layout.contentLength).length : 0;
-        chunks = [];
+        bytes = Buffer.allocUnsafe(want);
         have = 0;
         hash = createHash('sha256');
       }

@@ -183,7 +183,7 @@ export async function seed(deps: SeederDeps, req: SeedRequest): Promise<SeedResu
         if (expected !== undefined && expected !== piece.digest) throw originChanged(`piece ${piece.piece} no longer has the digest stored for it`);
       } else {
         if (expected !== undefined && expected !== piece.digest) throw originChanged(`piece ${piece.piece} no longer has the digest the task knows for it`);
-        await keep(piece.piece, piece.chunks, piece.size, piece.digest);
+        await keep(piece.piece, [piece.bytes], piece.size, piece.digest);
         failures = 0;
       }
       if (piece.piece >= stopAfter) break; // closes the origin connection (originBody's finally)

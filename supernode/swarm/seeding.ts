@@ -55,7 +55,7 @@ export interface SeedingOptions {
 }
 
 /** The window in which stored pieces go into one RecordSeededPieces (seed-recorder.ts). */
-const SEED_RECORD_MS = 20;
+const SEED_RECORD_MS = 200;
 
 /**
  * The side effect of a live task: have the CDN fetch from the origin what the swarm needs, and
