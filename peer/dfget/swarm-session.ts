@@ -8,6 +8,7 @@ import { SupernodeRejected, SupernodesUnreachable, type SupernodeClient } from '
 import type { PieceOutcome } from '../../edge/pieces/index.ts';
 import { PieceReports } from './piece-reports.ts';
 import { SwarmCounters } from './swarm-counters.ts';
+import { doneFile, ensureSessionFile } from './session-file.ts';
 
 export interface SwarmSessionOptions {
   client: SupernodeClient;
@@ -136,20 +137,10 @@ export class SwarmSession {
   }
 
   private async ensureFile(layout: PieceLayout): Promise<PieceFile> {
-    if (this.file) {
-      const l = this.file.layout;
-      if (l.contentLength !== layout.contentLength || l.pieceSize !== layout.pieceSize) {
-        throw new DamselflyError('DF_ERR_ORIGIN_CHANGED', `the task's layout changed from ${l.contentLength}/${l.pieceSize} to ${layout.contentLength}/${layout.pieceSize}`);
-      }
-      return this.file;
-    }
-    this.file = await PieceFile.create(this.o.output, layout);
-    this.o.registry.add(this.o.taskId, this.file);
-    this.o.onFile?.(this.file);
-    this.counters.contentLength = layout.contentLength;
-    this.counters.pieceCount = this.file.pieceCount;
+    this.file = await ensureSessionFile(this.file, layout, this.o, this.counters);
     return this.file;
   }
+
 
   private async start(resp: Extract<RoundResponse, { action: 'assign' }>): Promise<void> {
     const file = await this.ensureFile({ contentLength: resp.contentLength, pieceSize: resp.pieceSize });
@@ -211,10 +202,7 @@ export class SwarmSession {
 
   private async finish(): Promise<PieceFile> {
     await this.settle();
-    const file = this.file ?? (await this.ensureFile({ contentLength: 0, pieceSize: 1 }));
-    if (!file.isComplete) {
-      throw new DamselflyError('DF_ERR_TASK_STATE', `the supernode reports the download done, but only ${file.storedCount} of ${file.pieceCount} pieces are here`);
-    }
-    return file;
+    this.file = await doneFile(this.file, this.o, this.counters);
+    return this.file;
   }
 }

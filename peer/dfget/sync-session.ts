@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CDN_SOURCE } from '../../core/events/index.ts';
 import { DamselflyError } from '../../core/errors.ts';
 import { DEFAULT_POLICY } from '../../core/scheduling/policy.ts';
@@ -10,6 +11,7 @@ import { MissingPieces } from './missing-pieces.ts';
 import { PieceReports } from './piece-reports.ts';
 import { MAX_REJOINS, REJOIN_CODES, type SwarmSessionOptions } from './swarm-session.ts';
 import { SwarmCounters } from './swarm-counters.ts';
+import { doneFile, ensureSessionFile } from './session-file.ts';
 
 /** What a sync session needs: a round session's options, with the fetch of any piece and a parent's holdings. */
 export interface SyncSessionOptions extends Omit<SwarmSessionOptions, 'fetch'> {
@@ -242,23 +244,13 @@ export class SyncSession {
   }
 
   private async ensureFile(layout: PieceLayout): Promise<PieceFile> {
-    if (this.file) {
-      const l = this.file.layout;
-      if (l.contentLength !== layout.contentLength || l.pieceSize !== layout.pieceSize) {
-        throw new DamselflyError('DF_ERR_ORIGIN_CHANGED', `the task's layout changed from ${l.contentLength}/${l.pieceSize} to ${layout.contentLength}/${layout.pieceSize}`);
-      }
-      return this.file;
-    }
-    const file = await PieceFile.create(this.o.output, layout);
-    this.file = file;
-    this.o.registry.add(this.o.taskId, file);
-    this.o.onFile?.(file);
-    this.counters.contentLength = layout.contentLength;
-    this.counters.pieceCount = file.pieceCount;
-    this.missing = new MissingPieces(file.pieceCount);
+    if (this.file) return ensureSessionFile(this.file, layout, this.o, this.counters);
+    this.file = await ensureSessionFile(undefined, layout, this.o, this.counters);
+    this.missing = new MissingPieces(this.file.pieceCount);
     this.missing.learnDigests(this.digests.length);
-    return file;
+    return this.file;
   }
+
 
   /** The sources the supernode named: new ones have their holdings watched, dropped ones stop. */
   private setSources(parents: readonly Parent[], pieceCount: number): void {
@@ -301,7 +293,7 @@ export class SyncSession {
         s.bitfield = new Uint8Array(0);
         this.pump();
       }
-      await sleep(HOLDINGS_RETRY_MS, signal);
+      await sleep(HOLDINGS_RETRY_MS, undefined, { signal }).catch(() => undefined); // an abort ends the loop
     }
   }
 
@@ -480,23 +472,7 @@ export class SyncSession {
 
   private async finish(): Promise<PieceFile> {
     await this.settle();
-    const file = this.file ?? (await this.ensureFile({ contentLength: 0, pieceSize: 1 }));
-    if (!file.isComplete) {
-      throw new DamselflyError('DF_ERR_TASK_STATE', `the supernode reports the download done, but only ${file.storedCount} of ${file.pieceCount} pieces are here`);
-    }
-    return file;
+    this.file = await doneFile(this.file, this.o, this.counters);
+    return this.file;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
