@@ -91,6 +91,8 @@ export class SyncSession {
   private unreachableSince: number | undefined;
   private rejoins = 0;
   private askedAt = -Infinity;
+  /** When the next sync is due (an earlier one is made early, see dueEarly). */
+  private dueAt = 0;
   /** Resolves the wait for the next sync early. */
   private wake: (() => void) | undefined;
   private readonly random: () => number;
@@ -153,9 +155,13 @@ export class SyncSession {
   private async sync(join: boolean): Promise<SyncResponse> {
     // A (re-)joining peer may be unknown to this supernode: it reports everything it holds.
     if (join) this.reports.reReportAll();
-    const report = this.reports.take();
     // Held by the supernode until it has news: a peer that needs digests to go on, or a layout.
     const needDigests = !this.file || (this.digests.length < this.file.pieceCount && this.inflight.size === 0 && this.nothingToFetch());
+    // A sync made early for digests carries no reports: they wait for the sync that is due (or
+    // the one that completes the peer). Otherwise a peer that keeps up with a slow seed reports
+    // at every new digest, a piece or two at a time.
+    const early = !join && needDigests && performance.now() < this.dueAt;
+    const report = early ? { ok: [], failed: [] } : this.reports.take();
     try {
       this.counters.rounds++;
       return await this.o.client.sync(this.o.taskId, this.o.join.peerId, {
@@ -188,6 +194,7 @@ export class SyncSession {
 
   /** Until the next sync is due: after `ms`, or as soon as it is due early (dueEarly). */
   private async nextSync(ms: number): Promise<void> {
+    this.dueAt = performance.now() + ms;
     if (ms <= 0 || this.dueEarly()) return;
     await new Promise<void>((resolve) => {
       const signal = this.o.signal;
