@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startSupernodeProcess, stopProcess } from '../processes.ts';
 import { startCpuMeter } from '../process-cpu.ts';
+import { peakRssBytes } from '../process-memory.ts';
 import { buildOciLayout, pushImage, startRegistry, type LocalRegistry } from '../registry/index.ts';
 import { countBlobRequests } from '../registry/registry-access-log.ts';
 import { startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.ts';
@@ -55,6 +56,8 @@ export async function runImageBench(o: ImageBenchOptions): Promise<ImageBenchSum
     registry = await startRegistry({ dir: join(dir, 'registry'), uploadLimit: o.caps.registryUpload });
     // Pushed past the proxy: the push is set-up, not the registry's upload.
     await pushImage(join(dir, 'layout'), `${registry.directHost}/${REPOSITORY}:${TAG}`, { tag: TAG });
+    // The layout was the push's source only; a 10 GiB image should not hold the disk twice more.
+    rmSync(join(dir, 'layout'), { recursive: true, force: true });
 
     o.onStep?.(`starting a supernode and ${o.daemons} daemons`);
     const cdnArgs = Number.isFinite(o.caps.cdnUpload) ? ['--cdn-upload-rate', String(o.caps.cdnUpload)] : [];
@@ -71,6 +74,7 @@ export async function runImageBench(o: ImageBenchOptions): Promise<ImageBenchSum
     const uploaded = await Promise.all(daemons.map((d) => d.metric('damselfly_daemon_uploaded_bytes')));
     p2p.bytesFromPeers = uploaded.reduce((a, b) => a + b, 0);
     p2p.cpu = { supernodeSeconds: cpu.seconds.supernode, daemonsSeconds: cpu.seconds.daemons, benchSeconds: cpu.seconds.bench, machineBusy: cpu.machineBusy };
+    p2p.peakRss = { supernode: peakRssBytes(supernode.pid), daemons: daemons.map((d) => peakRssBytes(d.proc.pid)) };
     await Promise.all(daemons.splice(0).map((d) => d.stop()));
     await stopProcess(supernode, 15_000);
     supernode = undefined;

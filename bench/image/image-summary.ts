@@ -28,6 +28,8 @@ export interface ImageRound {
   /** Piece bytes the daemons served each other (their damselfly_daemon_uploaded_bytes), when through daemons. */
   bytesFromPeers?: number;
   cpu?: { supernodeSeconds: number | null; daemonsSeconds: number | null; benchSeconds: number | null; machineBusy: number };
+  /** Each process's peak resident set over its life (VmHWM), bytes; null where unreadable. */
+  peakRss?: { supernode: number | null; daemons: (number | null)[] };
 }
 
 /** Median and maximum over nodes. */
@@ -89,6 +91,10 @@ export function imageBenchSummary(image: ImageShape, caps: ImageCaps, p2p: Image
         machineBusy: round(p2p.cpu.machineBusy),
       }
       : null,
+    /** Peak resident sets, MiB: what bounds memory as the image grows (the largest daemon's). */
+    peakRssMiB: p2p.peakRss
+      ? { supernode: mibOrNull(p2p.peakRss.supernode), daemonsMax: mibOrNull(maxOrNull(p2p.peakRss.daemons)) }
+      : null,
   };
 }
 
@@ -118,6 +124,15 @@ export function spread(values: number[]): Spread {
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+function mibOrNull(bytes: number | null): number | null {
+  return bytes === null ? null : Math.round(bytes / 1048576);
+}
+
+function maxOrNull(values: (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length > 0 && known.length === values.length ? Math.max(...known) : null;
 }
 
 function roundOrNull(x: number | null): number | null {

@@ -17,6 +17,7 @@ export function imageTable(r: ImageBenchSummary): string {
     r.bytesFromPeers !== null ? `  bytes to nodes        ${mib(r.bytesFromPeers)} from peers, ${mib(r.bytesFromCdn!)} from the CDN` : '',
     b ? `  straight from registry ${b.seconds.toFixed(2)} s (bound ${b.lowerBoundSeconds.toFixed(2)} s), ${b.registryBytesRatio.toFixed(2)} × image from the registry; P2P ${b.speedupOfP2p.toFixed(2)}× faster` : '  straight from registry skipped',
     r.cpu ? `  CPU while timed       supernode ${r.cpu.supernodeSeconds ?? '?'} s, daemons ${r.cpu.daemonsSeconds ?? '?'} s, pulls ${r.cpu.benchSeconds ?? '?'} s; machine ${(r.cpu.machineBusy * 100).toFixed(0)} % busy` : '',
+    r.peakRssMiB ? `  peak RSS              supernode ${r.peakRssMiB.supernode ?? '?'} MiB, largest daemon ${r.peakRssMiB.daemonsMax ?? '?'} MiB` : '',
     `  digests               ${r.pullsVerified && (b?.pullsVerified ?? true) ? 'every blob of every pull verified' : 'MISMATCH'}`,
     '',
   ].filter((line) => line !== '').join('\n') + '\n';

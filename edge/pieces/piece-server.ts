@@ -20,6 +20,11 @@ export interface PieceServerOptions {
   queue?: number;
   /** The Retry-After hint of that 503, ms. Default 1000. */
   retryAfterMs?: number;
+  /**
+   * Holdings watches open at once; beyond them 503 with Retry-After. Default 256: a parent has
+   * at most 16 children a task (core/scheduling/policy.ts), so room for 16 busy tasks.
+   */
+  watches?: number;
   log?: LogSink;
 }
 
@@ -35,6 +40,8 @@ export interface PieceServer {
   bytesServed(): number;
   /** Responses in progress right now. */
   activeUploads(): number;
+  /** Holdings watches open right now. */
+  openWatches(): number;
 }
 
 /**
@@ -51,8 +58,10 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
   const log = o.log ?? silentLog;
   const chunkBytes = chunkBytesFor(throttle);
   const queue = o.queue ?? 0;
+  const maxWatches = o.watches ?? 256;
   let busy = 0;
   let served = 0;
+  let watching = 0;
   /** Requests waiting for a slot, in order of arrival. */
   const waiting: (() => void)[] = [];
 
@@ -99,9 +108,19 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
     const held = o.source.holdings?.(q.taskId);
     if (!held) return sendProblem(res, problemOf('DF_ERR_NOT_FOUND', `nothing of task ${q.taskId} here`));
     if (q.watch) {
+      // Each watch holds a connection, a waiter and a timer for as long as the task runs here:
+      // without a cap, requesters could pin them without end. A refused one asks again later.
+      if (watching >= maxWatches) {
+        return sendProblem(res, problemOf('DF_ERR_UNAVAILABLE', `all ${maxWatches} holdings watches are open`, { retryAfterMs: o.retryAfterMs ?? 1000 }));
+      }
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
       if (req.method === 'HEAD') return void res.end();
-      return watch(q.taskId, held, res);
+      watching++;
+      try {
+        return await watch(q.taskId, held, res);
+      } finally {
+        watching--;
+      }
     }
     const bitfield = held.bitfield();
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bitfield.length), [PIECE_COUNT_HEADER]: String(held.count) });
@@ -209,6 +228,7 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
       }),
     bytesServed: () => served,
     activeUploads: () => busy,
+    openWatches: () => watching,
   };
 }
 

@@ -56,7 +56,11 @@ describe('imageBenchSummary', () => {
   }
 
   it('times the last pull from "go", against the bound; registry bytes against the image; the largest layer over nodes', () => {
-    const p2p = { ...round([pull(100, 3000, 400), pull(101, 3999, 900), pull(100, 2000, 500)], { registryBytes: 8 * MiB + 2000, gets: 1 }), bytesFromPeers: 9 * MiB };
+    const p2p = {
+      ...round([pull(100, 3000, 400), pull(101, 3999, 900), pull(100, 2000, 500)], { registryBytes: 8 * MiB + 2000, gets: 1 }),
+      bytesFromPeers: 9 * MiB,
+      peakRss: { supernode: 900 * MiB, daemons: [120 * MiB, 180 * MiB, 150 * MiB] },
+    };
     const s = imageBenchSummary(image, caps, p2p, round([pull(100, 6000, 50), pull(100, 6000, 60), pull(100, 6000, 70)], { registryBytes: 3 * (8 * MiB + 1000), gets: 3 }));
     const bound = imageLowerBoundSeconds({ imageBytes: image.totalBytes, nodes: 3, ...caps, minDownload: Infinity });
     expect(s.seconds).toBe(4);
@@ -72,6 +76,12 @@ describe('imageBenchSummary', () => {
     expect(s.bytesFromCdn).toBe(3 * image.totalBytes - 9 * MiB);
     expect(s.pullsVerified).toBe(true);
     expect(s.baseline).toMatchObject({ seconds: 6, registryBytesRatio: 3, pullsVerified: true, speedupOfP2p: 1.5 });
+    expect(s.peakRssMiB).toEqual({ supernode: 900, daemonsMax: 180 });
+  });
+
+  it('states no largest daemon when one of them could not be read', () => {
+    const p2p = { ...round([pull(100, 1000, 10)], { registryBytes: 1, gets: 1 }), peakRss: { supernode: null, daemons: [120 * MiB, null] } };
+    expect(imageBenchSummary(image, caps, p2p).peakRssMiB).toEqual({ supernode: null, daemonsMax: null });
   });
 
   it('says when a blob left the registry twice, a digest was wrong or a pull resolved another manifest', () => {

@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { piecePath } from '../../../core/wire/peer-api.ts';
-import { hasPiece, holdingsPath, watchHoldings, WATCH_MARK, type Holdings, type PieceHoldings, type PieceSource } from '../../../edge/pieces/index.ts';
+import { createPieceServer, hasPiece, holdingsPath, watchHoldings, WATCH_MARK, type Holdings, type PieceHoldings, type PieceSource } from '../../../edge/pieces/index.ts';
 import { registryPieceSource, startUploader, type Uploader } from '../../../peer/uploader/index.ts';
 import { deadAddress, heldTask, rawRequest } from './peer-fixtures.ts';
 
@@ -153,6 +154,32 @@ describe('GET /pieces/<task>: what a holder has', () => {
     await file.writePiece(1, piece(1));
     await expect.poll(() => w.records).toEqual([0, 2, WATCH_MARK, 1]);
     w.destroy();
+  });
+
+  it('refuses a watch beyond its cap with a 503 problem and Retry-After; a closed watch frees its place', async () => {
+    const task = await heldTask({ dir, name: 'held.bin', contentLength: 3 * PIECE + 100, pieceSize: PIECE, stored: [0, 2] });
+    held = task.file;
+    const pieces = createPieceServer({ source: registryPieceSource(task.registry), watches: 1, retryAfterMs: 2000 });
+    other = createServer((req, res) => void pieces.handle(req, res));
+    await new Promise<void>((resolve) => other!.listen(0, '127.0.0.1', resolve));
+    const port = (other.address() as AddressInfo).port;
+    const first = watching(port, holdingsPath(task.taskId, { watch: true }));
+    await expect.poll(() => first.records.length).toBe(3);
+    expect(pieces.openWatches()).toBe(1);
+    const refused = await rawRequest(port, holdingsPath(task.taskId, { watch: true }));
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('2');
+    expect(JSON.parse(refused.body.toString())).toMatchObject({ status: 503, code: 'DF_ERR_UNAVAILABLE' });
+    // The plain bitfield is not a watch: it is still answered.
+    expect((await rawRequest(port, holdingsPath(task.taskId))).status).toBe(200);
+    first.done.catch(() => {
+      // destroyed on purpose
+    });
+    first.destroy();
+    await expect.poll(() => pieces.openWatches()).toBe(0);
+    const again = watching(port, holdingsPath(task.taskId, { watch: true }));
+    await expect.poll(() => again.records).toEqual([0, 2, WATCH_MARK]);
+    again.destroy();
   });
 
   it('sends the mark again when nothing landed in a heartbeat, and lets go of the wait when the requester goes away', async () => {
