@@ -44,7 +44,19 @@ export function simulateCommand(): Command {
     .action(async (raw) => {
       const f = parseOptions(Flags, raw, 'bench simulate');
       const started = performance.now();
-      const r = runSimulation({ peers: f.peers, pieceCount: f.pieces, pieceMs: f.pieceMs, parallelism: f.parallelism, joinOverMs: f.joinOver, seed: f.seed, keepHistory: f.relay });
+      let said = started;
+      const r = runSimulation({
+        peers: f.peers, pieceCount: f.pieces, pieceMs: f.pieceMs, parallelism: f.parallelism, joinOverMs: f.joinOver, seed: f.seed, keepHistory: f.relay,
+        onProgress: (p) => {
+          // On stderr even with --json, at most every 10 s: a large run takes minutes, and this says how far it got.
+          if (performance.now() - said < 10_000) return;
+          said = performance.now();
+          process.stderr.write(
+            `… virtual ${p.virtualSeconds.toFixed(0)} s: ${p.peersDone} of ${f.peers} peers done, ${p.transfers} of ${f.peers * f.pieces} transfers; ` +
+            `${((said - started) / 1000).toFixed(0)} s here, heap ${(process.memoryUsage().heapUsed / 2 ** 30).toFixed(2)} GiB\n`,
+          );
+        },
+      });
       const wall = (performance.now() - started) / 1000;
       const relay = r.history ? await relayHistory(r.history.state.taskId, r.history) : undefined;
       const out = { ...summary(r, f, wall), ...(relay ? { relay: relayFigures(relay, r) } : {}) };

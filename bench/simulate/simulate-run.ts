@@ -7,6 +7,8 @@ import { SimulatedSwarm, SwarmMember } from '../control-plane/simulated-swarm.ts
 import { VirtualClock } from './virtual-clock.ts';
 import { mulberry32 } from '../seeded-random.ts';
 
+const PROGRESS_MS = 1_000;
+
 export interface SimulationOptions {
   peers: number;
   pieceCount: number;
@@ -22,6 +24,14 @@ export interface SimulationOptions {
   seed?: number;
   /** Keep every event decided, and the final state (for `--relay`: append, relay and replay them). */
   keepHistory?: boolean;
+  /** Called once a virtual second: how far the run got (a 100,000-peer run takes many minutes). */
+  onProgress?: (p: SimulationProgress) => void;
+}
+
+export interface SimulationProgress {
+  virtualSeconds: number;
+  peersDone: number;
+  transfers: number;
 }
 
 export interface SimulationResult {
@@ -75,6 +85,7 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   let done = 0;
   let doneAt = 0;
   const respond = { cdnAddress: 'cdn:1', waitRetryMs: policy.waitRetryMs, syncIntervalMs: policy.syncIntervalMs, syncsPerSecond: policy.syncsPerSecond };
+  const members: SwarmMember[] = [];
   for (let i = 0; i < o.peers; i++) {
     const peerId = `sim-${i}`;
     let generation = 0;
@@ -86,6 +97,7 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
       },
       onStarved: () => sync(),
     });
+    members.push(member);
     const sync = (join?: { hostId: string; address: string }) => {
       const mine = ++generation;
       requests++;
@@ -104,6 +116,14 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     const join = { hostId: peerId, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:65000` };
     clock.after(o.joinOverMs ? Math.floor((i * o.joinOverMs) / o.peers) : 0, () => sync(join));
   }
+  let transfers = 0;
+  const progress = () => {
+    transfers = 0;
+    for (const m of members) transfers += m.transfers;
+    o.onProgress!({ virtualSeconds: clock.now() / 1000, peersDone: done, transfers });
+    if (done < o.peers) clock.after(PROGRESS_MS, progress);
+  };
+  if (o.onProgress) clock.after(PROGRESS_MS, progress);
   clock.run(() => done === o.peers);
   if (done < o.peers) throw new Error(`${o.peers - done} simulated peers never finished`);
   return {
