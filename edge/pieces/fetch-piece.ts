@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { errors, request, type Dispatcher } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import { piecePath } from '../../core/wire/peer-api.ts';
 import type { FailureReason } from '../../core/events/index.ts';
 import { unthrottled, type Throttle } from '../rate/throttle.ts';
@@ -34,49 +34,94 @@ export interface FetchPieceOptions {
  * another replica. Bytes that fail verification are never returned: the caller reports reason 'digest'
  * and the supernode penalises the source. Each failure maps to the reason the scheduler acts
  * on: 'unreachable' (connect), 'timeout', 'refused' (503: the source is busy, not broken),
- * 'http' (any other status).
+ * 'http' (any other status). An abort by `signal` rejects.
+ *
+ * Written on undici's `dispatch` with a handler rather than `request` and a body stream: each
+ * chunk goes from the socket's parser into the hash and the piece buffer with no stream, promise
+ * or async-iterator step between. On this machine's floor script that was 2.0–2.1 s of CPU per
+ * GiB received against 2.5–2.8 (docs/benchmarks.md, "This machine's floor").
  */
-export async function fetchPiece(taskId: string, a: PieceAt, o: FetchPieceOptions): Promise<PieceOutcome> {
+export function fetchPiece(taskId: string, a: PieceAt, o: FetchPieceOptions): Promise<PieceOutcome> {
   const started = o.now();
-  try {
-    const res = await request(`http://${a.address}${piecePath(taskId, a.piece)}`, {
-      dispatcher: o.dispatcher,
-      headersTimeout: o.timeoutMs,
-      bodyTimeout: o.timeoutMs,
-      signal: o.signal,
-    });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      return { ok: false, reason: res.statusCode === 503 ? 'refused' : 'http', detail: `${a.source} answered ${res.statusCode}` };
-    }
-    // The piece lands in one buffer of its announced size, hashed as it arrives: one copy of
-    // each byte, no list of chunks to join at the end.
-    const hash = createHash('sha256');
-    const bytes = Buffer.allocUnsafe(a.size);
-    const throttle = o.throttle === unthrottled ? undefined : o.throttle;
+  const throttle = o.throttle === unthrottled ? undefined : o.throttle;
+  return new Promise<PieceOutcome>((resolve, reject) => {
+    if (o.signal?.aborted) return reject(o.signal.reason);
+    let controller: Dispatcher.DispatchController | undefined;
+    let settled = false;
+    /** A status other than 200: its (small) body is read to the end so the connection stays usable. */
+    let refusal: PieceOutcome | undefined;
+    let bytes: Buffer | undefined;
     let length = 0;
-    for await (const chunk of res.body) {
-      const buf = chunk as Buffer;
-      if (length + buf.length > a.size) {
-        res.body.destroy();
-        return { ok: false, reason: 'digest', detail: `${a.source} sent more than the ${a.size} bytes of piece ${a.piece}` };
+    const hash = createHash('sha256');
+    const onAbort = () => controller?.abort(o.signal!.reason as Error);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (outcome: PieceOutcome) => {
+      if (settled) return;
+      settled = true;
+      o.signal?.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    const fail = (err: unknown) => {
+      if (settled) return;
+      if (o.signal?.aborted) {
+        settled = true;
+        o.signal.removeEventListener('abort', onAbort);
+        return reject(o.signal.reason);
       }
-      if (throttle) await throttle.take(buf.length, o.signal);
-      hash.update(buf);
-      buf.copy(bytes, length);
-      length += buf.length;
+      settle(failureOf(err as Error));
+    };
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (o.signal?.aborted) c.abort(o.signal.reason as Error);
+      },
+      onResponseStart(_c, status) {
+        if (status === 200) bytes = Buffer.allocUnsafe(a.size);
+        else refusal = { ok: false, reason: status === 503 ? 'refused' : 'http', detail: `${a.source} answered ${status}` };
+      },
+      onResponseData(c, chunk) {
+        if (refusal || settled) return;
+        if (length + chunk.length > a.size) {
+          settle({ ok: false, reason: 'digest', detail: `${a.source} sent more than the ${a.size} bytes of piece ${a.piece}` });
+          return c.abort(new Error('piece longer than announced'));
+        }
+        // The piece lands in one buffer of its announced size, hashed as it arrives: one copy
+        // of each byte, no list of chunks to join at the end.
+        hash.update(chunk);
+        chunk.copy(bytes!, length);
+        length += chunk.length;
+        if (throttle) {
+          c.pause();
+          throttle.take(chunk.length, o.signal).then(() => c.resume(), (err: unknown) => {
+            fail(err);
+            c.abort(err as Error);
+          });
+        }
+      },
+      onResponseEnd() {
+        if (refusal) return settle(refusal);
+        if (length !== a.size || hash.digest('hex') !== a.digest) {
+          return settle({ ok: false, reason: 'digest', detail: `piece ${a.piece} from ${a.source} failed verification` });
+        }
+        settle({ ok: true, bytes: bytes!, ms: Math.max(0, Math.round(o.now() - started)) });
+      },
+      onResponseError(_c, err) {
+        fail(err);
+      },
+    };
+    const options = { origin: `http://${a.address}`, path: piecePath(taskId, a.piece), method: 'GET' as const, headersTimeout: o.timeoutMs, bodyTimeout: o.timeoutMs };
+    try {
+      o.dispatcher.dispatch(options, handler);
+    } catch (err) {
+      fail(err); // an address undici cannot parse
     }
-    if (length !== a.size || hash.digest('hex') !== a.digest) {
-      return { ok: false, reason: 'digest', detail: `piece ${a.piece} from ${a.source} failed verification` };
-    }
-    return { ok: true, bytes, ms: Math.max(0, Math.round(o.now() - started)) };
-  } catch (err) {
-    if (o.signal?.aborted) throw err;
-    const e = err as Error;
-    if (e instanceof errors.HeadersTimeoutError || e instanceof errors.BodyTimeoutError || e instanceof errors.ConnectTimeoutError) {
-      return { ok: false, reason: 'timeout', detail: e.message };
-    }
-    // Refused or reset connections, DNS failures, a source that died mid-body.
-    return { ok: false, reason: 'unreachable', detail: e.message };
+  });
+}
+
+function failureOf(e: Error): PieceOutcome {
+  if (e instanceof errors.HeadersTimeoutError || e instanceof errors.BodyTimeoutError || e instanceof errors.ConnectTimeoutError) {
+    return { ok: false, reason: 'timeout', detail: e.message };
   }
+  // Refused or reset connections, DNS failures, a source that died mid-body.
+  return { ok: false, reason: 'unreachable', detail: e.message };
 }
