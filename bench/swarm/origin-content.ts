@@ -1,4 +1,5 @@
 import { createCipheriv, createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 
 /** The bytes an origin serves, read in slices: a buffer, or content generated on the fly. */
 export interface OriginContent {
@@ -40,4 +41,11 @@ export function generatedContent(length: number, seed: string): OriginContent & 
       return hash.digest('hex');
     },
   };
+}
+
+/** A file's sha256 hex, read in 1 MiB chunks (a downloaded copy may be larger than memory). */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

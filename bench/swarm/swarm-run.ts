@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -8,6 +8,7 @@ import { startBenchPeer, type BenchPeer, type PeerProtocol, type PeerResult } fr
 
 export type { PeerResult } from './peer-process.ts';
 import { startOrigin, type Origin } from './origin-server.ts';
+import { fileSha256, generatedContent } from './origin-content.ts';
 import { p2pLowerBoundSeconds } from '../lower-bound.ts';
 import { startCpuMeter } from '../process-cpu.ts';
 
@@ -62,8 +63,9 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
   }
-  const content = randomBytes(o.fileBytes);
-  const digest = createHash('sha256').update(content).digest('hex');
+  // Generated, not held: the piece-size runs go to 10 GiB, past what a Node buffer may hold.
+  const content = generatedContent(o.fileBytes, randomUUID());
+  const digest = content.sha256();
   const origin: Origin = await startOrigin({ content, rate: o.originUpload });
   const peers: BenchPeer[] = [];
   let supernode: ChildProcess | undefined;
@@ -93,7 +95,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
     const cpu = stopCpuMeter();
     const doneAt = peers.map((p) => p.doneAt()!);
     const seconds = (Math.max(...doneAt) - goAt) / 1000;
-    const filesIdentical = outputs.every((f) => createHash('sha256').update(readFileSync(f)).digest('hex') === digest);
+    const filesIdentical = (await Promise.all(outputs.map(fileSha256))).every((d) => d === digest);
     const lowerBoundSeconds = p2pLowerBoundSeconds({ fileBytes: o.fileBytes, peers: o.peers, serverUpload: o.originUpload, peerUpload: o.peerUpload, minDownload: Infinity });
     return {
       peers: o.peers,

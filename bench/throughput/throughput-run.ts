@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -8,7 +8,7 @@ import { startCpuMeter } from '../process-cpu.ts';
 import { peakRssBytes } from '../process-memory.ts';
 import { startBenchPeer, type BenchPeer, type PeerProtocol, type PeerResult } from '../swarm/peer-process.ts';
 import { startOrigin } from '../swarm/origin-server.ts';
-import { generatedContent } from '../swarm/origin-content.ts';
+import { fileSha256, generatedContent } from '../swarm/origin-content.ts';
 
 /** The peers' upload cap: far above what two cores can move (the CDN and the origin get none). */
 const UNCAPPED = 64 * 1024 ** 3;
@@ -85,10 +85,4 @@ async function leg<K extends string>(peer: BenchPeer, fileBytes: number, pids: R
   const cpuPerGiB: Record<string, number | null> = {};
   for (const [k, s] of Object.entries(cpu.seconds) as [string, number | null][]) cpuPerGiB[k] = s === null ? null : s / gib;
   return { seconds, bytesPerSecond: fileBytes / seconds, fromPeers: r.fromPeers ?? 0, fromCdn: r.fromCdn ?? 0, cpuPerGiB, machineBusy: cpu.machineBusy };
-}
-
-async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
