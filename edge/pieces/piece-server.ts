@@ -21,8 +21,10 @@ export interface PieceServerOptions {
   /** The Retry-After hint of that 503, ms. Default 1000. */
   retryAfterMs?: number;
   /**
-   * Holdings watches open at once; beyond them 503 with Retry-After. Default 256: a parent has
-   * at most 16 children a task (core/scheduling/policy.ts), so room for 16 busy tasks.
+   * Holdings watches open at once; beyond them 503 with Retry-After. Default 512: a parent has
+   * at most 16 children a task (core/scheduling/policy.ts), and a daemon serves every layer of
+   * the images its node pulls, so room for 32 busy tasks; each watch is a socket (a file
+   * descriptor: 512 stays under the common soft limit of 1024 with room for piece uploads).
    */
   watches?: number;
   log?: LogSink;
@@ -58,7 +60,7 @@ export function createPieceServer(o: PieceServerOptions): PieceServer {
   const log = o.log ?? silentLog;
   const chunkBytes = chunkBytesFor(throttle);
   const queue = o.queue ?? 0;
-  const maxWatches = o.watches ?? 256;
+  const maxWatches = o.watches ?? 512;
   let busy = 0;
   let served = 0;
   let watching = 0;
