@@ -21,6 +21,8 @@ export class SimulatedHolder {
   readonly waiting = new Set<{ wokenBy(source: SimulatedHolder): void }>();
   constructor(
     readonly id: string,
+    /** Its place in the swarm's list: what a peer's pending reports keep instead of the id. */
+    readonly index: number,
     pieceCount: number,
     readonly uploadSlots: number,
   ) {
@@ -41,6 +43,8 @@ export class SimulatedHolder {
  */
 export class SimulatedSwarm {
   private readonly holders = new Map<string, SimulatedHolder>();
+  /** Every holder by its index; the CDN is 0. */
+  private readonly list: SimulatedHolder[] = [];
   readonly cdn: SimulatedHolder;
   private readonly cdnSent: Uint8Array;
   private cdnSentCount = 0;
@@ -56,7 +60,8 @@ export class SimulatedSwarm {
     private readonly peerUploadSlots: number,
     cdnUploadSlots: number,
   ) {
-    this.cdn = new SimulatedHolder(CDN_SOURCE, pieceCount, cdnUploadSlots);
+    this.cdn = new SimulatedHolder(CDN_SOURCE, 0, pieceCount, cdnUploadSlots);
+    this.list.push(this.cdn);
     this.cdnSent = new Uint8Array(pieceCount);
   }
 
@@ -73,13 +78,18 @@ export class SimulatedSwarm {
   }
 
   add(id: string): SimulatedHolder {
-    const holder = new SimulatedHolder(id, this.pieceCount, this.peerUploadSlots);
+    const holder = new SimulatedHolder(id, this.list.length, this.pieceCount, this.peerUploadSlots);
     this.holders.set(id, holder);
+    this.list.push(holder);
     return holder;
   }
 
   get(id: string): SimulatedHolder | undefined {
     return id === CDN_SOURCE ? this.cdn : this.holders.get(id);
+  }
+
+  at(index: number): SimulatedHolder {
+    return this.list[index]!;
   }
 }
 
@@ -118,7 +128,13 @@ export class SwarmMember {
   private missingCount: number;
   private readonly missingAt: Int32Array;
   private inflight = 0;
-  private landed: SyncRequest['ok'] = [];
+  /**
+   * The verified pieces not reported yet and the index of the holder each came from: numbers
+   * in plain arrays, not one report object each. With 100,000 peers whose syncs are minutes
+   * apart, 25.6 M report objects lived until the end and the heap's collections crawled.
+   */
+  private landedPieces: number[] = [];
+  private landedFrom: number[] = [];
   private readonly usefulAt = new Map<string, number>();
   private lookingAgain = false;
   private askedAt = -Infinity;
@@ -160,14 +176,16 @@ export class SwarmMember {
 
   /** The verified pieces since the last call (the next sync's report). */
   takeReports(): SyncRequest['ok'] {
-    const out = this.landed;
-    this.landed = [];
+    const out = this.landedPieces.map((piece, i) => ({ piece, source: this.swarm.at(this.landedFrom[i]!).id, ms: this.o.pieceMs }));
+    this.landedPieces = [];
+    this.landedFrom = [];
     return out;
   }
 
   /** Reports that a failed sync did not deliver: sent again with the next one. */
   putBack(reports: SyncRequest['ok']): void {
-    this.landed = [...reports, ...this.landed];
+    this.landedPieces = [...reports.map((r) => r.piece), ...this.landedPieces];
+    this.landedFrom = [...reports.map((r) => this.swarm.get(r.source)!.index), ...this.landedFrom];
   }
 
   /** Sources that have had nothing this peer lacks for STARVED_MS. */
@@ -284,7 +302,8 @@ export class SwarmMember {
     const last = this.missing[--this.missingCount]!;
     this.missing[at] = last;
     this.missingAt[last] = at;
-    this.landed.push({ piece: p, source: source.id, ms: this.o.pieceMs });
+    this.landedPieces.push(p);
+    this.landedFrom.push(source.index);
     // The freed slot goes to the peers waiting at the source first; this holder's new piece may
     // be what the peers waiting here lacked.
     wake(source);
