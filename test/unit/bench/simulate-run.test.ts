@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { SimulatedSwarm, SwarmMember } from '../../../bench/control-plane/simulated-swarm.ts';
+import { mulberry32 } from '../../../bench/seeded-random.ts';
 import { runSimulation } from '../../../bench/simulate/simulate-run.ts';
+import { VirtualClock } from '../../../bench/simulate/virtual-clock.ts';
 
 /** The virtual-time swarm that `bench simulate` runs: the real core policy, simulated peers on the sync protocol. */
 describe('runSimulation', () => {
@@ -23,5 +26,25 @@ describe('runSimulation', () => {
     const a = runSimulation({ ...small, seed: 7 });
     const b = runSimulation({ ...small, seed: 7 });
     expect({ ...a, decideMs: 0 }).toEqual({ ...b, decideMs: 0 });
+  });
+});
+
+describe('SwarmMember reports', () => {
+  it('reports each landed piece once with its source, and puts back those a failed sync did not deliver, first', () => {
+    const clock = new VirtualClock();
+    const swarm = new SimulatedSwarm(8, 4, 8);
+    const parent = swarm.add('parent');
+    for (let p = 0; p < 8; p++) parent.have[p] = 1;
+    parent.haveCount = 8;
+    const member = new SwarmMember(swarm, 'child', { parallelism: 2, pieceMs: 250, clock, random: mulberry32(3), onComplete: () => undefined, onStarved: () => undefined });
+    member.update(['parent', 'cdn'], 8, 0);
+    clock.run(() => member.complete);
+    const first = member.takeReports();
+    expect(first.map((r) => r.piece).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(first.every((r) => ['parent', 'cdn'].includes(r.source) && r.ms === 250)).toBe(true);
+    expect(member.takeReports()).toEqual([]);
+    member.putBack(first.slice(0, 3));
+    member.putBack(first.slice(3));
+    expect(member.takeReports()).toEqual([...first.slice(3), ...first.slice(0, 3)]);
   });
 });
