@@ -31,7 +31,7 @@ const REPLICA_CORES = 0.7;
 export function simulateCommand(): Command {
   return new Command('simulate')
     .description('one task in virtual time with N simulated peers (the real core policy): ratio to the link bound, events/s, supernode CPU and replicas needed')
-    .option('--peers <n>', 'simulated peers', '10000')
+    .option('--peers <n>', 'simulated peers (100,000 need a larger heap than Node\'s default: NODE_OPTIONS=--max-old-space-size=16384)', '10000')
     .option('--pieces <n>', 'pieces of the file', '256')
     .option('--piece-ms <ms>', 'how long a piece transfer takes', '250')
     .option('--parallelism <n>', 'downloads a peer runs at once', '6')

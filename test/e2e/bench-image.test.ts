@@ -29,6 +29,8 @@ const Result = z.object({
   baseline: z.object({ seconds: z.number().positive(), lowerBoundSeconds: z.number().positive(), registryBytes: z.number().int(), registryBytesRatio: z.number(), pullsVerified: z.boolean(), speedupOfP2p: z.number() }),
   caps: z.object({ registryUploadBytesPerSecond: z.number(), cdnUploadBytesPerSecond: z.number(), nodeUploadBytesPerSecond: z.number() }),
   cpu: z.object({ machineBusy: z.number() }).passthrough(),
+  /** Issue 13 asks for memory stated: peak RSS of the supernode and of the largest daemon, MiB. */
+  peakRssMiB: z.object({ supernode: z.number().int().positive(), daemonsMax: z.number().int().positive() }),
 });
 
 /**
