@@ -115,9 +115,8 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     const join = { hostId: peerId, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:65000` };
     clock.after(o.joinOverMs ? Math.floor((i * o.joinOverMs) / o.peers) : 0, () => sync(join));
   }
-  let transfers = 0;
   const progress = () => {
-    transfers = 0;
+    let transfers = 0;
     for (const m of members) transfers += m.transfers;
     o.onProgress!({ virtualSeconds: clock.now() / 1000, peersDone: done, transfers });
     if (done < o.peers) clock.after(PROGRESS_MS, progress);
