@@ -178,23 +178,34 @@ export class SwarmMember {
     this.pump();
   }
 
-  /** The verified pieces since the last call (the next sync's report). */
+  /** The verified pieces since the last call, grouped by source (the next sync's report). */
   takeReports(): SyncRequest['ok'] {
-    const out: SyncRequest['ok'] = [];
-    for (let i = 0; i < this.landedCount; i++) out.push({ piece: this.landedPieces[i]!, source: this.swarm.at(this.landedFrom[i]!).id, ms: this.o.pieceMs });
+    const groups = new Map<number, SyncRequest['ok'][number]>();
+    for (let i = 0; i < this.landedCount; i++) {
+      const from = this.landedFrom[i]!;
+      let group = groups.get(from);
+      if (!group) groups.set(from, (group = { source: this.swarm.at(from).id, pieces: [], ms: [] }));
+      group.pieces.push(this.landedPieces[i]!);
+      group.ms.push(this.o.pieceMs);
+    }
     this.landedCount = 0;
-    return out;
+    return [...groups.values()];
   }
 
   /** Reports that a failed sync did not deliver: sent again, first, with the next one. */
   putBack(reports: SyncRequest['ok']): void {
-    const k = reports.length;
+    let k = 0;
+    for (const r of reports) k += r.pieces.length;
     this.landedPieces.copyWithin(k, 0, this.landedCount);
     this.landedFrom.copyWithin(k, 0, this.landedCount);
-    reports.forEach((r, i) => {
-      this.landedPieces[i] = r.piece;
-      this.landedFrom[i] = this.swarm.get(r.source)!.index;
-    });
+    let i = 0;
+    for (const r of reports) {
+      const from = this.swarm.get(r.source)!.index;
+      for (const piece of r.pieces) {
+        this.landedPieces[i] = piece;
+        this.landedFrom[i++] = from;
+      }
+    }
     this.landedCount += k;
   }
 

@@ -30,8 +30,9 @@ export function recordAcknowledgedRounds(nodes: string[], onAck: (ack: Omit<AckL
     const status = statuses.get(request);
     const m = ROUND_PATH.exec(request.path);
     if (status === undefined || status < 200 || status >= 300 || !m || !Buffer.isBuffer(request.body)) return;
-    const report = JSON.parse(request.body.toString()) as { ok?: { piece: number; source: string }[]; failed?: { piece: number; source: string; reason: string }[] };
-    const ok = (report.ok ?? []).map(({ piece, source }) => ({ piece, source }));
+    // A round lists verified pieces one by one, a sync groups them by source.
+    const report = JSON.parse(request.body.toString()) as { ok?: ({ piece: number; source: string } | { source: string; pieces: number[] })[]; failed?: { piece: number; source: string; reason: string }[] };
+    const ok = (report.ok ?? []).flatMap((e) => ('pieces' in e ? e.pieces.map((piece) => ({ piece, source: e.source })) : [{ piece: e.piece, source: e.source }]));
     const failed = (report.failed ?? []).map(({ piece, source, reason }) => ({ piece, source, reason }));
     if (ok.length > 0 || failed.length > 0) onAck({ taskId: m[1]!, peerId: decodeURIComponent(m[2]!), ok, failed });
   };

@@ -47,7 +47,7 @@ export function ackViolations(taskId: string, events: readonly CheckedEvent[], a
   const recorded = new Set<string>();
   for (const { event } of events) {
     if (event.type !== 'PiecesReported') continue;
-    for (const ok of event.data.ok) recorded.add(key(event.data.peerId, ok.piece, ok.source));
+    for (const { source, pieces } of event.data.ok) for (const piece of pieces) recorded.add(key(event.data.peerId, piece, source));
   }
   const out: Violation[] = [];
   const reported = new Set<string>();

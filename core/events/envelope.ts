@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { TaskEvent } from './task-events.ts';
 import { DamselflyError } from '../errors.ts';
 
-/** The schema version every event is written with today (see task-events.ts); readers accept 1 to 3. */
-export const SCHEMA_VERSION = 3;
+/** The schema version every event is written with today (see task-events.ts); readers accept 1 to 4. */
+export const SCHEMA_VERSION = 4;
 
 /** An event about to be appended: the domain event plus the id that makes consumers idempotent. */
 export type NewEvent = TaskEvent & { eventId: string; schemaVersion: number };

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { Sha256Hex } from '../wire/fields.ts';
 
 /**
- * The events of a download task, schema version 3 (2 added `OwnershipAcquired.cdnPieces`, 3
- * added `ParentsAssigned`; earlier events read unchanged). They are the source of truth: the task's state is
+ * The events of a download task, schema version 4 (2 added `OwnershipAcquired.cdnPieces`, 3
+ * added `ParentsAssigned`, 4 groups `PiecesReported.ok` by source; earlier events read
+ * unchanged, version 3's reports grouped as they are read: groupLegacyVerified). They are the source of truth: the task's state is
  * nothing but the fold of these over `initialTaskState()`. Add a field → bump `schemaVersion`
  * and keep the reader tolerant; never change the meaning of an existing field.
  *
@@ -88,12 +89,57 @@ export const ParentsAssigned = z.object({
   data: z.object({ peerId: id, parents: z.array(id).max(64), at }),
 });
 
+/**
+ * Pieces verified from one source: `pieces[i]` took `ms[i]` milliseconds to fetch. Reports are
+ * grouped by source (schema version 4) so that a reported piece is two numbers, in the request
+ * body, the event and every copy of them (store, relay, bus), not an object repeating its
+ * source's id: each such object cost the supernode tens of microseconds all told
+ * (docs/decisions.md, "Reports by source").
+ */
+export const VerifiedFrom = z
+  .object({ source: id, pieces: z.array(piece).min(1), ms: z.array(z.number().int().nonnegative()) })
+  .refine((g) => g.ms.length === g.pieces.length, { message: 'ms holds one duration for each piece', path: ['ms'] });
+export type VerifiedFrom = z.infer<typeof VerifiedFrom>;
+
+/** One verified piece as version 3 reported it (and the round protocol still does). */
+export interface VerifiedPiece {
+  piece: number;
+  source: string;
+  ms: number;
+}
+
+/** Verified pieces grouped by source: sources in the order they first appear, each one's pieces in order. */
+export function bySource(entries: readonly VerifiedPiece[]): VerifiedFrom[] {
+  const groups = new Map<string, VerifiedFrom>();
+  for (const { piece, source, ms } of entries) {
+    const group = groups.get(source);
+    if (group) {
+      group.pieces.push(piece);
+      group.ms.push(ms);
+    } else groups.set(source, { source, pieces: [piece], ms: [ms] });
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Reads a list of version-3 entries (`{piece, source, ms}`) as groups (bySource); anything else
+ * is returned as it is, for the schema to check. Stored events and older peers' sync bodies go
+ * through it, so both read as version 4. Grouping keeps what a fold of the report sees: a report
+ * holds each piece once (reconcileReport), so the order across sources never mattered.
+ */
+export function groupLegacyVerified(value: unknown): unknown {
+  if (!Array.isArray(value) || value.length === 0) return value;
+  const first: unknown = value[0];
+  if (typeof first !== 'object' || first === null || !('piece' in first)) return value;
+  return bySource(value as VerifiedPiece[]);
+}
+
 /** What a peer observed in one round trip: pieces verified and stored, and pieces that failed. */
 export const PiecesReported = z.object({
   type: z.literal('PiecesReported'),
   data: z.object({
     peerId: id,
-    ok: z.array(z.object({ piece, source: id, ms: z.number().int().nonnegative() })),
+    ok: z.preprocess(groupLegacyVerified, z.array(VerifiedFrom)),
     failed: z.array(z.object({ piece, source: id, reason: FailureReason })),
     at,
   }),

@@ -23,7 +23,9 @@ export function pieceProvenance(events: readonly StoredEvent[]): PieceTransfer[]
   for (const e of events) {
     if (e.type !== 'PiecesReported') continue;
     const { peerId, at } = e.data;
-    for (const ok of e.data.ok) out.push({ piece: ok.piece, peerId, source: ok.source, at, version: e.version, verified: true, ms: ok.ms });
+    for (const { source, pieces, ms } of e.data.ok) {
+      pieces.forEach((piece, i) => out.push({ piece, peerId, source, at, version: e.version, verified: true, ms: ms[i]! }));
+    }
     for (const f of e.data.failed) out.push({ piece: f.piece, peerId, source: f.source, at, version: e.version, verified: false, reason: f.reason });
   }
   return out;

@@ -35,7 +35,7 @@ function summarise(e: StoredEvent): string {
     case 'ParentsAssigned':
       return `${e.data.peerId} parents ${e.data.parents.join(' ') || 'none'}`;
     case 'PiecesReported':
-      return `${e.data.peerId} verified ${ranges(e.data.ok.map((o) => o.piece)) || 'none'}` +
+      return `${e.data.peerId} verified ${ranges(e.data.ok.flatMap((o) => o.pieces)) || 'none'}` +
         (e.data.failed.length ? `; failed ${e.data.failed.map((f) => `${f.piece}←${f.source} (${f.reason})`).join(' ')}` : '');
     case 'AssignmentsExpired':
       return `${e.data.peerId} assignments expired: ${ranges(e.data.pieces)}`;

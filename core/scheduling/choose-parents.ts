@@ -72,8 +72,10 @@ function pickPeers(state: TaskState, requester: PeerState, skip: Set<string>, wa
     // with peers joining one after another that made every peer's parents the few that joined
     // just before it, a band pieces crept along (docs/decisions.md, "Parents, not pieces").
     const rank = (ahead ? 0 : 2 ** 32) + mix32(seed ^ fnv1a(peer.peerId));
+    // Most of a window ranks below the `want` best so far: dropped before any allocation.
+    const worst = best.length === want ? best[want - 1]! : undefined;
+    if (worst && (rank > worst.rank || (rank === worst.rank && peer.peerId >= worst.id))) continue;
     const candidate = { id: peer.peerId, rank };
-    if (best.length === want && !before(candidate, best[want - 1]!)) continue;
     let i = best.length === want ? want - 1 : best.length;
     best[i] = candidate;
     while (i > 0 && before(candidate, best[i - 1]!)) {

@@ -1,4 +1,4 @@
-import type { FailureReason } from '../events/index.ts';
+import type { FailureReason, VerifiedFrom } from '../events/index.ts';
 
 /**
  * What the supernode asks of a task. Every command carries `at` (epoch ms: core/ has no clock)
@@ -81,7 +81,8 @@ export interface Sync {
   type: 'Sync';
   at: number;
   peerId: string;
-  ok: { piece: number; source: string; ms: number }[];
+  /** Verified pieces grouped by source (the wire's and the event's shape). */
+  ok: VerifiedFrom[];
   failed: { piece: number; source: string; reason: FailureReason }[];
   replace: string[];
   /** Join first (as a Join command would), in the same decision: a peer's first sync. */

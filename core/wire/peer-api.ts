@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FailureReason } from '../events/task-events.ts';
+import { FailureReason, groupLegacyVerified } from '../events/task-events.ts';
 import { HostPort, Sha256Digest, text } from './fields.ts';
 
 /**
@@ -147,8 +147,31 @@ export const MAX_SYNC_DIGESTS = 4096;
  * one that reports its last piece makes it succeeded. Answered only after the events it caused
  * are durably committed.
  */
+/**
+ * A sync's verified pieces, grouped by source (core/events' VerifiedFrom): at most
+ * MAX_ROUND_REPORTS pieces in all. A list of `{piece, source, ms}` entries (what peers sent
+ * before the grouping, and what a round still sends) is read as groups, so an older peer keeps
+ * working during an upgrade.
+ */
+const VerifiedGroups = z
+  .preprocess(
+    groupLegacyVerified,
+    z
+      .array(z.object({ source: id, pieces: z.array(z.number().int().nonnegative()).min(1).max(MAX_ROUND_REPORTS), ms: z.array(z.number().int().nonnegative()).max(MAX_ROUND_REPORTS) }))
+      .max(MAX_ROUND_REPORTS)
+      .superRefine((groups, ctx) => {
+        let total = 0;
+        groups.forEach((g, i) => {
+          total += g.pieces.length;
+          if (g.ms.length !== g.pieces.length) ctx.addIssue({ code: 'custom', path: [i, 'ms'], message: 'ms holds one duration for each piece' });
+        });
+        if (total > MAX_ROUND_REPORTS) ctx.addIssue({ code: 'custom', message: `at most ${MAX_ROUND_REPORTS} verified pieces in one sync (got ${total})` });
+      }),
+  )
+  .default([]);
+
 export const SyncRequest = z.object({
-  ok: VerifiedPieces,
+  ok: VerifiedGroups,
   failed: FailedPieces,
   /** Parents that had nothing this peer lacks for a while: replaced if others can be found. */
   replace: z.array(id).max(64).default([]),

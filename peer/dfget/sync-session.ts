@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CDN_SOURCE } from '../../core/events/index.ts';
+import { bySource, CDN_SOURCE } from '../../core/events/index.ts';
 import { DamselflyError } from '../../core/errors.ts';
 import { DEFAULT_POLICY } from '../../core/scheduling/policy.ts';
 import { MAX_ROUND_REPORTS, type Parent, type SyncResponse, type TaskView } from '../../core/wire/peer-api.ts';
@@ -165,7 +165,8 @@ export class SyncSession {
     try {
       this.counters.rounds++;
       return await this.o.client.sync(this.o.taskId, this.o.join.peerId, {
-        ...report,
+        ok: bySource(report.ok),
+        failed: report.failed,
         replace: this.starved(),
         knownDigests: this.digests.length,
         holdMs: needDigests && report.ok.length === 0 ? DIGEST_HOLD_MS : 0,

@@ -38,7 +38,7 @@ describe('chaos harness: one replica, Kafka restarted mid-download', () => {
     // acknowledged report that no event records, and an origin over its bound.
     const events = await c.events();
     // A report whose first piece no other event records (a re-join re-reports what a peer holds).
-    const okKeys = ({ event }: (typeof events)[number]) => (event.type === 'PiecesReported' ? event.data.ok.map((ok) => `${event.data.peerId} ${ok.piece} ${ok.source}`) : []);
+    const okKeys = ({ event }: (typeof events)[number]) => (event.type === 'PiecesReported' ? event.data.ok.flatMap((g) => g.pieces.map((piece) => `${event.data.peerId} ${piece} ${g.source}`)) : []);
     const counts = new Map<string, number>();
     for (const e of events) for (const k of okKeys(e)) counts.set(k, (counts.get(k) ?? 0) + 1);
     const victim = events.find((e) => okKeys(e).length > 0 && counts.get(okKeys(e)[0]!) === 1)!;

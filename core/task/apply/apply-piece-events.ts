@@ -47,17 +47,22 @@ export function applyPiecesReported(draft: StateDraft, { data }: EventOf<'Pieces
   if (!peer) return;
   peer.lastSeenAt = data.at;
   const pieceCount = draft.state.inflightCount.length;
-  for (const { piece, source } of data.ok) {
-    if (piece >= pieceCount) continue;
-    endInflight(draft, peer, piece);
-    if (peer.have[piece]) continue; // already counted: a repeated report changes nothing
-    draft.have(peer)[piece] = true;
-    peer.haveCount += 1;
-    if (serves(peer.status)) draft.availability()[piece]! += 1;
-    if (source === CDN_SOURCE) draft.state.cdnServed += 1;
+  for (const { source, pieces } of data.ok) {
+    let served = 0;
+    for (const piece of pieces) {
+      if (piece >= pieceCount) continue;
+      endInflight(draft, peer, piece);
+      if (peer.have[piece]) continue; // already counted: a repeated report changes nothing
+      draft.have(peer)[piece] = true;
+      peer.haveCount += 1;
+      if (serves(peer.status)) draft.availability()[piece]! += 1;
+      served += 1;
+    }
+    if (served === 0) continue;
+    if (source === CDN_SOURCE) draft.state.cdnServed += served;
     else {
-      const served = draft.peer(source);
-      if (served) served.served += 1;
+      const from = draft.peer(source);
+      if (from) from.served += served;
     }
   }
   for (const { piece, source, reason } of data.failed) {

@@ -1,4 +1,4 @@
-import { CDN_SOURCE, type EventOf, type TaskEvent } from '../../events/index.ts';
+import { bySource, CDN_SOURCE, type EventOf, type TaskEvent, type VerifiedFrom } from '../../events/index.ts';
 import { DamselflyError } from '../../errors.ts';
 import type { PieceChoice } from '../../scheduling/assign-pieces.ts';
 import type { SchedulingPolicy } from '../../scheduling/policy.ts';
@@ -38,8 +38,8 @@ export function decideRound(cmd: Round, state: TaskState, policy: SchedulingPoli
 
   const events: TaskEvent[] = [];
   let after = state;
-  const report = reconcileReport(cmd, state, peer, {
-    believed: (piece, source) => !refusal(peer, piece, source),
+  const report = reconcileReport({ peerId: cmd.peerId, ok: bySource(cmd.ok), failed: cmd.failed }, state, peer, {
+    believes: (source) => (piece) => !refusal(peer, piece, source),
     counts: (piece, source) => peer.inflight[piece]?.source === source,
   });
   if (report.ok.length > 0 || report.failed.length > 0) {
@@ -114,30 +114,43 @@ function refusal(peer: PeerState, piece: number, source: string): RefusedReason 
   return peer.assignedFrom[piece] == null ? 'unassigned' : 'wrong_source';
 }
 
-/** Which entries of a report are recorded: `believed` for a verified piece, `counts` for a failure. */
+/**
+ * Which entries of a report are recorded: `believes(source)` says which of the pieces verified
+ * from `source` are (asked once per source: the sync protocol's rule is per source), `counts`
+ * which failures are.
+ */
 export interface ReportRules {
-  believed: (piece: number, source: string) => boolean;
+  believes: (source: string) => (piece: number) => boolean;
   counts: (piece: number, source: string) => boolean;
 }
 
 /**
  * The entries of a report (a round's or a sync's) that are recorded: every entry is checked
  * (piece in range, a known source that is not the peer itself; else the whole report is
- * refused), then a verified piece the peer does not hold yet is kept if `believed`, a failure
+ * refused), then a verified piece the peer does not hold yet is kept if believed, a failure
  * if it `counts`; one entry per piece, verified ones first.
  */
-export function reconcileReport(cmd: Pick<Round, 'peerId' | 'ok' | 'failed'>, state: TaskState, peer: PeerState, rules: ReportRules) {
+export function reconcileReport(cmd: { peerId: string; ok: readonly VerifiedFrom[]; failed: Round['failed'] }, state: TaskState, peer: PeerState, rules: ReportRules) {
   const seen = new Set<number>();
-  const ok: Round['ok'] = [];
-  for (const entry of cmd.ok) {
-    checkEntry(state, cmd.peerId, entry);
-    if (peer.have[entry.piece] || seen.has(entry.piece) || !rules.believed(entry.piece, entry.source)) continue;
-    seen.add(entry.piece);
-    ok.push({ piece: entry.piece, source: entry.source, ms: entry.ms });
+  const ok: VerifiedFrom[] = [];
+  for (const group of cmd.ok) {
+    checkSource(state, cmd.peerId, group.source);
+    const believed = rules.believes(group.source);
+    const kept: VerifiedFrom = { source: group.source, pieces: [], ms: [] };
+    for (let i = 0; i < group.pieces.length; i++) {
+      const piece = group.pieces[i]!;
+      requirePiece(state, piece);
+      if (peer.have[piece] || seen.has(piece) || !believed(piece)) continue;
+      seen.add(piece);
+      kept.pieces.push(piece);
+      kept.ms.push(group.ms[i]!);
+    }
+    if (kept.pieces.length > 0) ok.push(kept);
   }
   const failed: Round['failed'] = [];
   for (const entry of cmd.failed) {
-    checkEntry(state, cmd.peerId, entry);
+    requirePiece(state, entry.piece);
+    checkSource(state, cmd.peerId, entry.source);
     if (seen.has(entry.piece) || !rules.counts(entry.piece, entry.source)) continue;
     seen.add(entry.piece);
     failed.push({ piece: entry.piece, source: entry.source, reason: entry.reason });
@@ -145,10 +158,16 @@ export function reconcileReport(cmd: Pick<Round, 'peerId' | 'ok' | 'failed'>, st
   return { ok, failed };
 }
 
-function checkEntry(state: TaskState, peerId: string, entry: { piece: number; source: string }): void {
-  requirePiece(state, entry.piece);
-  if (entry.source === peerId) throw new DamselflyError('DF_ERR_VALIDATION', `peer ${peerId} cannot be its own source`);
-  if (entry.source !== CDN_SOURCE && !state.peers.has(entry.source)) {
-    throw new DamselflyError('DF_ERR_UNKNOWN_SOURCE', `source ${entry.source} is not part of task ${state.taskId}`);
+/** The number of verified pieces in a grouped report. */
+export function verifiedCount(ok: readonly VerifiedFrom[]): number {
+  let n = 0;
+  for (const group of ok) n += group.pieces.length;
+  return n;
+}
+
+function checkSource(state: TaskState, peerId: string, source: string): void {
+  if (source === peerId) throw new DamselflyError('DF_ERR_VALIDATION', `peer ${peerId} cannot be its own source`);
+  if (source !== CDN_SOURCE && !state.peers.has(source)) {
+    throw new DamselflyError('DF_ERR_UNKNOWN_SOURCE', `source ${source} is not part of task ${state.taskId}`);
   }
 }

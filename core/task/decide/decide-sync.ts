@@ -7,7 +7,7 @@ import { joinedPeer } from '../apply/apply-peer-events.ts';
 import { decideJoin } from './decide-peer-commands.ts';
 import { wasLinked, type PeerState, type TaskState } from '../task-state.ts';
 import type { Sync } from '../task-commands.ts';
-import { reconcileReport } from './decide-round.ts';
+import { reconcileReport, verifiedCount } from './decide-round.ts';
 import { requirePeer, requireStatus } from './guards.ts';
 
 /**
@@ -47,7 +47,10 @@ export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy
 
   const events: TaskEvent[] = [...joined];
   const report = reconcileReport(cmd, state, peer, {
-    believed: (_piece, source) => wasLinked(peer, source, state.peers.get(source)),
+    believes: (source) => {
+      const linked = wasLinked(peer, source, state.peers.get(source));
+      return () => linked;
+    },
     counts: (_piece, source) => peer.parents.includes(source) || peer.children.includes(source),
   });
   if (report.ok.length > 0 || report.failed.length > 0) {
@@ -76,7 +79,9 @@ export function decideSync(cmd: Sync, state: TaskState, policy: SchedulingPolicy
 export function refusedSyncReports(state: TaskState, peerId: string, ok: Sync['ok']): { piece: number; source: string; reason: 'not_parent' }[] {
   const peer = state.peers.get(peerId);
   if (!peer || peer.status !== 'active') return [];
-  return ok.filter(({ piece, source }) => !peer.have[piece] && !wasLinked(peer, source, state.peers.get(source))).map(({ piece, source }) => ({ piece, source, reason: 'not_parent' as const }));
+  return ok
+    .filter(({ source }) => !wasLinked(peer, source, state.peers.get(source)))
+    .flatMap(({ source, pieces }) => pieces.filter((piece) => !peer.have[piece]).map((piece) => ({ piece, source, reason: 'not_parent' as const })));
 }
 
 /**
@@ -88,7 +93,7 @@ function afterReport(peer: PeerState, report: { ok: Sync['ok']; failed: Sync['fa
   if (report.ok.length === 0 && report.failed.length === 0) return peer;
   const failedSources = { ...peer.failedSources };
   for (const { source, reason } of report.failed) if (countsAgainstSource(source, reason)) failedSources[source] = (failedSources[source] ?? 0) + 1;
-  return { ...peer, haveCount: peer.haveCount + report.ok.length, failedSources };
+  return { ...peer, haveCount: peer.haveCount + verifiedCount(report.ok), failedSources };
 }
 
 function sameMembers(a: readonly string[], b: readonly string[]): boolean {

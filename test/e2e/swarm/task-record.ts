@@ -89,7 +89,7 @@ export function inflightFrom(events: readonly StoredEvent[], source: string): nu
   const open = new Map<string, string>();
   for (const e of events) {
     if (e.type === 'PiecesAssigned') for (const a of e.data.assignments) open.set(`${e.data.peerId}/${a.piece}`, a.source);
-    else if (e.type === 'PiecesReported') for (const r of [...e.data.ok, ...e.data.failed]) open.delete(`${e.data.peerId}/${r.piece}`);
+    else if (e.type === 'PiecesReported') for (const piece of [...e.data.ok.flatMap((g) => g.pieces), ...e.data.failed.map((f) => f.piece)]) open.delete(`${e.data.peerId}/${piece}`);
     else if (e.type === 'AssignmentsExpired') for (const piece of e.data.pieces) open.delete(`${e.data.peerId}/${piece}`);
     else if (e.type === 'PeerLeft' || e.type === 'PeerSucceeded' || e.type === 'PeerFailed') for (const key of open.keys()) if (key.startsWith(`${e.data.peerId}/`)) open.delete(key);
   }

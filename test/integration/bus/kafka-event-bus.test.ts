@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaEventBus } from '../../../supernode/bus/kafka-event-bus.ts';
-import { SCHEMA_VERSION } from '../../../core/events/index.ts';
+import { bySource, SCHEMA_VERSION } from '../../../core/events/index.ts';
 import { HEADER } from '../../../supernode/bus/kafka-message.ts';
 import { kafkaBrokers } from '../../shared/env.ts';
 import { eventBusConformance, storedStream, waitFor } from '../../shared/event-bus-conformance.ts';
@@ -55,7 +55,7 @@ describe('KafkaEventBus on the wire', () => {
     // Sync reports are tens of KB each and one task's events share a partition: sent as one
     // request, this burst would be one record batch the broker refuses.
     const streamId = `large-${randomUUID()}`;
-    const ok = Array.from({ length: 400 }, (_, piece) => ({ piece, source: `peer-${piece % 16}`, ms: 250 }));
+    const ok = bySource(Array.from({ length: 400 }, (_, piece) => ({ piece, source: `peer-${piece % 16}`, ms: 250 })));
     const events = storedStream(streamId, 300).map((e) => ({ ...e, type: 'PiecesReported', data: { peerId: 'p', ok, failed: [], at: 1 } }) as typeof e);
     await bus.publish(events);
     const read = await bus.readStream(streamId);

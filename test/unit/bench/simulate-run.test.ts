@@ -40,8 +40,8 @@ describe('SwarmMember reports', () => {
     member.update(['parent', 'cdn'], 8, 0);
     clock.run(() => member.complete);
     const first = member.takeReports();
-    expect(first.map((r) => r.piece).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(first.every((r) => ['parent', 'cdn'].includes(r.source) && r.ms === 250)).toBe(true);
+    expect(first.flatMap((r) => r.pieces).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(first.every((r) => ['parent', 'cdn'].includes(r.source) && r.ms.length === r.pieces.length && r.ms.every((ms) => ms === 250))).toBe(true);
     expect(member.takeReports()).toEqual([]);
     member.putBack(first.slice(0, 3));
     member.putBack(first.slice(3));

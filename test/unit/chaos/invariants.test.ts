@@ -22,7 +22,7 @@ function ev(version: number, epoch: number, event: TaskEvent): CheckedEvent {
 }
 const created: TaskEvent = { type: 'TaskCreated', data: { taskId: TASK, url: 'http://o/f', digest: null, identifier: null, range: null, filter: [], at } };
 const joined = (peerId: string): TaskEvent => ({ type: 'PeerJoined', data: { peerId, hostId: 'h', address: '127.0.0.1:1', at } });
-const reported = (peerId: string, pieces: number[], source = 'cdn'): TaskEvent => ({ type: 'PiecesReported', data: { peerId, ok: pieces.map((piece) => ({ piece, source, ms: 1 })), failed: [], at } });
+const reported = (peerId: string, pieces: number[], source = 'cdn'): TaskEvent => ({ type: 'PiecesReported', data: { peerId, ok: [{ source, pieces, ms: pieces.map(() => 1) }], failed: [], at } });
 const owned = (replicaId: string, epoch: number): TaskEvent => ({ type: 'OwnershipAcquired', data: { replicaId, epoch, at } });
 
 /** A stream with two takeovers: epoch 1 (first writer, no OwnershipAcquired), then 4, then 9. */

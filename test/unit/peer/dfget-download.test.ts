@@ -233,7 +233,7 @@ describe('dfget download against a fake supernode', () => {
 });
 
 describe('dfget download on the sync protocol', () => {
-  const okSynced = (sn: FakeSupernode) => sn.syncs.flatMap((r) => r.body.ok);
+  const okSynced = (sn: FakeSupernode) => sn.syncs.flatMap((r) => r.body.ok.flatMap(({ source, pieces }) => pieces.map((piece) => ({ piece, source }))));
   const failedSynced = (sn: FakeSupernode) => sn.syncs.flatMap((r) => r.body.failed);
 
   it('chooses its pieces from what its parents hold, the CDN for what no peer holds (and one download at a time besides), and reports them in a few syncs', async () => {
@@ -323,7 +323,7 @@ describe('dfget download on the sync protocol', () => {
     expect(sn.registers.map((r) => r.node)).toEqual([0, 1]);
     const firstOnSecond = sn.syncs.find((s) => s.node === 1)!;
     expect(firstOnSecond.body.join).toBeDefined();
-    expect(firstOnSecond.body.ok.map((e) => e.piece).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+    expect(firstOnSecond.body.ok.flatMap((e) => e.pieces).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
     expect(d.result.supernode).toBe(second);
   });
 });

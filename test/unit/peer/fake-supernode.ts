@@ -166,7 +166,7 @@ export class FakeSupernode {
     const peer = this.peers.get(peerId);
     if (!peer) return 'unknown peer';
     if (peer.status === 'left' || peer.status === 'failed') return 'gone';
-    for (const ok of r.ok) peer.have.add(ok.piece);
+    for (const { pieces } of r.ok) for (const piece of pieces) peer.have.add(piece);
     for (const f of r.failed) peer.failedSources.add(f.source);
     if (peer.have.size === this.pieceCount) return { action: 'done' };
     if (r.holdMs > 0 && r.knownDigests >= this.seededDigests) await new Promise((resolve) => setTimeout(resolve, Math.min(r.holdMs, 50)));

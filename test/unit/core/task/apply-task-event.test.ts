@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskEvent } from '../../../../core/events/index.ts';
+import { bySource, type TaskEvent } from '../../../../core/events/index.ts';
 import { applyTaskEvent, initialTaskState, taskInvariantViolations, type TaskState } from '../../../../core/task/index.ts';
 import { TASK_ID, deepFreeze, digestOf, join, run, seedingTask } from './fixtures.ts';
 
@@ -18,7 +18,7 @@ const assigned = (peerId: string, assignments: { piece: number; source: string; 
 });
 const reported = (peerId: string, ok: { piece: number; source: string }[], failed: { piece: number; source: string; reason: 'digest' | 'io' | 'timeout' }[] = [], at = 30): TaskEvent => ({
   type: 'PiecesReported',
-  data: { peerId, ok: ok.map((o) => ({ ms: 5, ...o })), failed, at },
+  data: { peerId, ok: bySource(ok.map((o) => ({ ms: 5, ...o }))), failed, at },
 });
 
 /** Two peers a and b on an 8-piece seeded task. */

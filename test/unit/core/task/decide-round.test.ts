@@ -53,7 +53,7 @@ describe('Round', () => {
       { piece: 0, source: 'cdn', reason: 'wrong_source' },
     ]);
     const events = decide(round('b', 400, 0, claims), s, OPTIONS);
-    expect(events).toEqual([{ type: 'PiecesReported', data: { peerId: 'b', ok: [{ piece: 0, source: 'a', ms: 2 }], failed: [], at: 400 } }]);
+    expect(events).toEqual([{ type: 'PiecesReported', data: { peerId: 'b', ok: [{ source: 'a', pieces: [0], ms: [2] }], failed: [], at: 400 } }]);
     // Nothing at all to record: a round of refused claims writes nothing.
     expect(decide(round('b', 400, 0, [{ piece: 6, source: 'a', ms: 1 }]), s, OPTIONS)).toEqual([]);
     expect(decide(round('a', 300, 0, [{ piece: 0, source: 'cdn', ms: 1 }]), swarm(), OPTIONS)).toEqual([]);
@@ -76,12 +76,12 @@ describe('Round', () => {
     s = run([{ type: 'ExpireAssignments', at: 1_400 }, { type: 'Leave', at: 1_400, peerId: 'a', outcome: 'left' }, round('b', 1_400, 1)], s).state;
     expect(s.peers.get('b')!.assignedFrom[0]).toEqual(['a', 'cdn']);
     // The first fetch finishes late: believed, from a.
-    expect(decide(round('b', 1_500, 0, [{ piece: 0, source: 'a', ms: 1 }]), s, OPTIONS)).toMatchObject([{ type: 'PiecesReported', data: { ok: [{ piece: 0, source: 'a' }] } }]);
+    expect(decide(round('b', 1_500, 0, [{ piece: 0, source: 'a', ms: 1 }]), s, OPTIONS)).toMatchObject([{ type: 'PiecesReported', data: { ok: [{ source: 'a', pieces: [0] }] } }]);
     // b expires, joins again (starting over) and re-reports what it holds: believed.
     s = run([round('b', 1_500, 0, [{ piece: 0, source: 'a', ms: 1 }]), { type: 'ExpireAssignments', at: 20_000 }, join('b', 20_000)], s).state;
     expect(s.peers.get('b')).toMatchObject({ status: 'active', haveCount: 0 });
     const rejoined = decide(round('b', 20_001, 0, [{ piece: 0, source: 'a', ms: 1 }, { piece: 1, source: 'a', ms: 1 }]), s, OPTIONS);
-    expect(rejoined).toEqual([{ type: 'PiecesReported', data: { peerId: 'b', ok: [{ piece: 0, source: 'a', ms: 1 }], failed: [], at: 20_001 } }]);
+    expect(rejoined).toEqual([{ type: 'PiecesReported', data: { peerId: 'b', ok: [{ source: 'a', pieces: [0], ms: [1] }], failed: [], at: 20_001 } }]);
   });
 
   it('expires the in-flight downloads of a source reported unreachable, so its pieces are not stuck', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskEvent } from '../../../../core/events/index.ts';
+import { bySource, type TaskEvent, type VerifiedPiece } from '../../../../core/events/index.ts';
 import { decide, refusedSyncReports, syncResponse, taskInvariantViolations, type Sync, type TaskState } from '../../../../core/task/index.ts';
 import { OPTIONS, POLICY, digestOf, join, run, seedingTask } from './fixtures.ts';
 
-const sync = (peerId: string, at: number, ok: Sync['ok'] = [], failed: Sync['failed'] = [], replace: string[] = []): Sync => ({ type: 'Sync', at, peerId, ok, failed, replace });
+const sync = (peerId: string, at: number, ok: VerifiedPiece[] = [], failed: Sync['failed'] = [], replace: string[] = []): Sync => ({ type: 'Sync', at, peerId, ok: bySource(ok), failed, replace });
 const types = (events: TaskEvent[]) => events.map((e) => e.type);
 const parentsOf = (s: TaskState, id: string) => s.peers.get(id)!.parents;
 /** Three peer parents each, so that six peers leave room to replace one. */
@@ -35,9 +35,9 @@ describe('Sync', () => {
     const [parent] = parentsOf(s, 'a').filter((p) => p !== 'cdn');
     const outsider = ['b', 'c', 'd', 'e', 'f'].find((id) => !parentsOf(s, 'a').includes(id) && !parentsOf(s, id).includes('a'));
     const ok = [{ piece: 0, source: 'cdn', ms: 5 }, { piece: 1, source: parent!, ms: 5 }, ...(outsider ? [{ piece: 2, source: outsider, ms: 5 }] : [])];
-    expect(refusedSyncReports(s, 'a', ok)).toEqual(outsider ? [{ piece: 2, source: outsider, reason: 'not_parent' }] : []);
+    expect(refusedSyncReports(s, 'a', bySource(ok))).toEqual(outsider ? [{ piece: 2, source: outsider, reason: 'not_parent' }] : []);
     const events = decide(sync('a', 300, ok), s, SYNC);
-    expect(events[0]).toEqual({ type: 'PiecesReported', data: { peerId: 'a', ok: ok.slice(0, 2), failed: [], at: 300 } });
+    expect(events[0]).toEqual({ type: 'PiecesReported', data: { peerId: 'a', ok: bySource(ok.slice(0, 2)), failed: [], at: 300 } });
     s = run([sync('a', 300, ok)], s, SYNC).state;
     expect(s.peers.get('a')!.have.slice(0, 3)).toEqual([true, true, false]);
     expect(s.cdnServed).toBe(1);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FailureReason, type TaskEvent } from '../../../../core/events/index.ts';
+import { bySource, FailureReason, type TaskEvent, type VerifiedPiece } from '../../../../core/events/index.ts';
 import { DamselflyError } from '../../../../core/errors.ts';
 import { decide, type DecideOptions, type Round, type Sync, type TaskCommand, type TaskState } from '../../../../core/task/index.ts';
 import { createCommand, digestOf } from './fixtures.ts';
@@ -96,7 +96,7 @@ function roundFor({ b, c }: Step, state: TaskState, at: number, peerId: string):
  * sometimes a claim from a source that was never its parent, a duplicate, or a parent it wants replaced.
  */
 function syncFor({ b, c }: Step, state: TaskState, at: number, peerId: string): Sync {
-  const ok: Sync['ok'] = [];
+  const ok: VerifiedPiece[] = [];
   const failed: Sync['failed'] = [];
   const peer = state.peers.get(peerId);
   const parents = peer?.parents ?? [];
@@ -114,7 +114,7 @@ function syncFor({ b, c }: Step, state: TaskState, at: number, peerId: string): 
   if (c % 13 === 0 && ok.length > 0) ok.push(ok[0]!); // duplicate entry
   if (c % 97 === 0) ok.push({ piece: n + 1, source: 'cdn', ms: 1 }); // out of range: refused
   const replace = c % 4 === 0 && parents.length > 0 ? [parents[c % parents.length]!] : [];
-  return { type: 'Sync', at, peerId, ok, failed, replace };
+  return { type: 'Sync', at, peerId, ok: bySource(ok), failed, replace };
 }
 
 export interface History {

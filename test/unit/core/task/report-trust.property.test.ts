@@ -53,7 +53,7 @@ function check(scenario: Scenario, forged: { piece: number; source: number }[][]
       const refused = refusedReports(state, round.peerId, round.ok);
       refusedSeen += refused.length;
       const reported = events.find((e) => e.type === 'PiecesReported');
-      const believed = reported?.type === 'PiecesReported' ? reported.data.ok : [];
+      const believed = reported?.type === 'PiecesReported' ? reported.data.ok.flatMap(({ source, pieces }) => pieces.map((piece) => ({ piece, source }))) : [];
       // Sound: nothing is believed that the history did not assign.
       for (const { piece, source } of believed) expect(assigned.has(ledgerKey(round.peerId, piece, source)), `${round.peerId} believed for ${piece} from ${source}`).toBe(true);
       // Complete: of an active peer, every claim of a piece it lacks (and has not just been
