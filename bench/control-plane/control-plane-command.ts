@@ -63,7 +63,8 @@ export function linkBoundSeconds(o: { peers: number; tasks: number; pieceCount: 
 
 function summary(r: ControlPlaneResult, f: Flags) {
   const sorted = [...r.roundMs].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const at = (q: number) => quantile(sorted, q);
+  const firstAnswers = [...r.firstAnswerMs].sort((a, b) => a - b);
   const bound = linkBoundSeconds({ peers: f.peers, tasks: f.tasks, pieceCount: r.pieceCount, pieceMs: f.pieceMs, parallelism: f.parallelism });
   const cpu = r.cpu.supernodeSeconds;
   return {
@@ -79,6 +80,13 @@ function summary(r: ControlPlaneResult, f: Flags) {
     ratioToLinkBound: round(r.seconds / bound),
     /** Until the supernode had acknowledged every peer's last report (sync: after the files were whole). */
     acknowledgedSeconds: round(r.acknowledgedSeconds),
+    /**
+     * The start: when the peers got their first answer (every peer asks at the same instant, so
+     * this is how long the supernode took to let them all in), and when the first peer was done.
+     */
+    firstAnswerP50Ms: round(quantile(firstAnswers, 0.5)),
+    firstAnswerMaxMs: round(firstAnswers.at(-1) ?? 0),
+    firstDoneSeconds: round(r.firstDoneSeconds),
     rounds: r.rounds,
     roundsPerSecond: round(r.rounds / r.seconds),
     roundP50Ms: round(at(0.5)),
@@ -104,6 +112,10 @@ function summary(r: ControlPlaneResult, f: Flags) {
   };
 }
 
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
@@ -112,6 +124,7 @@ function table(r: ReturnType<typeof summary>): string {
   return [
     `control plane: ${r.peers} simulated peers over ${r.tasks} task(s) of ${r.pieceCount} pieces, ${r.pieceMs} ms a piece, ${r.parallelism} in flight, protocol ${r.protocol}, store ${r.store}`,
     `  swarm time          ${r.seconds.toFixed(2)} s   (links allow ${r.linkBoundSeconds.toFixed(2)} s: ratio ${r.ratioToLinkBound.toFixed(3)}); every report acknowledged after ${r.acknowledgedSeconds.toFixed(2)} s`,
+    `  start               first answers p50 ${r.firstAnswerP50Ms.toFixed(0)} ms, last ${r.firstAnswerMaxMs.toFixed(0)} ms; the first peer done after ${r.firstDoneSeconds.toFixed(2)} s`,
     `  rounds              ${r.rounds} (${r.roundsPerSecond.toFixed(0)}/s), latency p50 ${r.roundP50Ms.toFixed(1)} ms, p99 ${r.roundP99Ms.toFixed(1)} ms, max ${r.roundMaxMs.toFixed(1)} ms`,
     `  piece transfers     ${r.pieceTransfers}; events ${r.events} (${r.eventsPerSecond.toFixed(0)}/s); errors ${r.errors}`,
     `  supernode CPU       ${r.supernodeCpuSeconds ?? '?'} s = ${r.supernodeCores ?? '?'} cores; ${r.supernodeCpuMsPerRound ?? '?'} ms a round, ${r.supernodeCpuMsPerTransfer ?? '?'} ms a transfer`,

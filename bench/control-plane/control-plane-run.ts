@@ -35,6 +35,10 @@ export interface ControlPlaneResult {
   /** Until the supernode had acknowledged every peer's last report (the same as seconds on rounds). */
   acknowledgedSeconds: number;
   pieceCount: number;
+  /** Until each peer's first answer (its join): a peer fetches nothing before it. */
+  firstAnswerMs: number[];
+  /** Until the first peer held every piece. */
+  firstDoneSeconds: number;
   /** Rounds not held by a long poll: their latency is the supernode's (HTTP, scheduling, durable append). */
   roundMs: number[];
   rounds: number;
@@ -103,6 +107,8 @@ export async function runControlPlane(o: ControlPlaneOptions): Promise<ControlPl
     return {
       seconds,
       acknowledgedSeconds,
+      firstAnswerMs: results.map((r) => r.firstAnswerAt - startedAt),
+      firstDoneSeconds: (Math.min(...results.map((r) => r.doneAt)) - startedAt) / 1000,
       pieceCount: finalViews[0]!.pieceCount ?? 0,
       roundMs: results.flatMap((r) => r.roundMs),
       rounds: results.reduce((s, r) => s + r.rounds, 0),

@@ -29,6 +29,8 @@ export interface SimulatedPeerResult {
   doneAt: number;
   /** performance.now() when the supernode acknowledged that the peer holds every piece ("done"). */
   acknowledgedAt: number;
+  /** performance.now() when the supernode first answered the peer (a peer fetches nothing before). */
+  firstAnswerAt: number;
 }
 
 /** Same pacing as a real peer (peer/dfget/swarm-session.ts): poll this often with slots free. */
@@ -46,7 +48,7 @@ const MAX_ERRORS = 50;
  * to report, with at least half its slots busy only when a piece lands, else every POLL_MS.
  */
 export async function runSimulatedPeer(o: SimulatedPeerOptions): Promise<SimulatedPeerResult> {
-  const result: SimulatedPeerResult = { roundMs: [], rounds: 0, pieces: 0, errors: 0, doneAt: 0, acknowledgedAt: 0 };
+  const result: SimulatedPeerResult = { roundMs: [], rounds: 0, pieces: 0, errors: 0, doneAt: 0, acknowledgedAt: 0, firstAnswerAt: 0 };
   const landed: RoundRequest['ok'] = [];
   const inflight = new Set<number>();
   let arrival: (() => void) | undefined;
@@ -77,6 +79,7 @@ export async function runSimulatedPeer(o: SimulatedPeerOptions): Promise<Simulat
         throw err;
       }
       if (holdMs === 0) result.roundMs.push(performance.now() - started);
+      result.firstAnswerAt ||= performance.now();
       if (resp.action === 'done') {
         result.doneAt = result.acknowledgedAt = performance.now();
         return result;

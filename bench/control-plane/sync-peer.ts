@@ -11,7 +11,7 @@ const realClock: SimClock = { now: () => performance.now(), after: (ms, fn) => v
  * at once when it holds every piece, which makes it succeeded; it keeps serving.
  */
 export async function runSyncPeer(o: SimulatedPeerOptions & { swarm: SimulatedSwarm }): Promise<SimulatedPeerResult> {
-  const result: SimulatedPeerResult = { roundMs: [], rounds: 0, pieces: 0, errors: 0, doneAt: 0, acknowledgedAt: 0 };
+  const result: SimulatedPeerResult = { roundMs: [], rounds: 0, pieces: 0, errors: 0, doneAt: 0, acknowledgedAt: 0, firstAnswerAt: 0 };
   let wake: (() => void) | undefined;
   const completed = () => {
     result.doneAt = performance.now();
@@ -34,6 +34,7 @@ export async function runSyncPeer(o: SimulatedPeerOptions & { swarm: SimulatedSw
         throw err;
       }
       result.roundMs.push(performance.now() - started);
+      result.firstAnswerAt ||= performance.now();
       if (resp.action === 'done') {
         result.acknowledgedAt = performance.now();
         result.pieces = member.transfers;

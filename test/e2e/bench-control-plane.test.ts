@@ -26,6 +26,11 @@ describe('damselfly bench control-plane', () => {
     expect(out.events).toBeGreaterThan(2 * (2 + 8));
     expect(out.rounds).toBeGreaterThanOrEqual(12);
     expect(out.roundP99Ms).toBeGreaterThanOrEqual(out.roundP50Ms!);
+    // Every peer was let in before any finished, and the first finished before the last.
+    expect(out.firstAnswerMaxMs).toBeGreaterThanOrEqual(out.firstAnswerP50Ms!);
+    expect(out.firstAnswerP50Ms).toBeGreaterThan(0);
+    expect(out.firstDoneSeconds).toBeGreaterThan(0);
+    expect(out.firstDoneSeconds).toBeLessThanOrEqual(out.seconds!);
     expect(out.ratioToLinkBound).toBeGreaterThanOrEqual(1);
     expect(out.supernodeCpuSeconds).toBeGreaterThan(0);
   });
