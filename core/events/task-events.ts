@@ -4,9 +4,10 @@ import { Sha256Hex } from '../wire/fields.ts';
 /**
  * The events of a download task, schema version 4 (2 added `OwnershipAcquired.cdnPieces`, 3
  * added `ParentsAssigned`, 4 groups `PiecesReported.ok` by source; earlier events read
- * unchanged, version 3's reports grouped as they are read: groupLegacyVerified). They are the source of truth: the task's state is
- * nothing but the fold of these over `initialTaskState()`. Add a field → bump `schemaVersion`
- * and keep the reader tolerant; never change the meaning of an existing field.
+ * unchanged, but for version 3's reports, grouped as they are read: groupLegacyVerified).
+ * They are the source of truth: the task's state is nothing but the fold of these over
+ * `initialTaskState()`. Add a field → bump `schemaVersion` and keep the reader tolerant; a
+ * field whose shape changes is read from its old shape too; never change what a field means.
  *
  * Times are epoch milliseconds carried in the event (core/ has no clock). No event carries
  * request headers: credentials for the origin live only in the supernode's memory.
