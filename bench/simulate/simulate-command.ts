@@ -12,6 +12,7 @@ const Flags = z.object({
   requestMs: z.coerce.number().min(0).max(1_000),
   joinOver: z.coerce.number().int().min(0).max(3_600_000),
   seed: z.coerce.number().int().min(0),
+  oneLoop: z.boolean().optional(),
   relay: z.boolean().optional(),
   json: z.boolean().optional(),
 });
@@ -36,6 +37,7 @@ export function simulateCommand(): Command {
     .option('--piece-ms <ms>', 'how long a piece transfer takes', '250')
     .option('--parallelism <n>', 'downloads a peer runs at once', '6')
     .option('--request-ms <ms>', 'supernode CPU a request costs beyond decide and evolve (HTTP, append, relay): measured by bench control-plane', '2.5')
+    .option('--one-loop', 'the supernode serves one request at a time, each taking --request-ms of virtual time (one task is one event loop): requests queue, as they do live')
     .option('--join-over <ms>', 'spread the joins over this long (0: all at once)', '0')
     .option('--seed <n>', 'seed of the peers\' random choices', '1')
     .option('--relay', 'then append the task\'s events to PostgreSQL, relay them to Kafka (timed) and replay from both (starts the local services)')
@@ -47,6 +49,7 @@ export function simulateCommand(): Command {
       let said = started;
       const r = runSimulation({
         peers: f.peers, pieceCount: f.pieces, pieceMs: f.pieceMs, parallelism: f.parallelism, joinOverMs: f.joinOver, seed: f.seed, keepHistory: f.relay,
+        ...(f.oneLoop ? { serveMs: f.requestMs } : {}),
         onProgress: (p) => {
           // On stderr even with --json, at most every 10 s: a large run takes minutes, and this says how far it got.
           if (performance.now() - said < 10_000) return;
@@ -66,6 +69,7 @@ export function simulateCommand(): Command {
 }
 
 function summary(r: SimulationResult, f: Flags, wallSeconds: number) {
+  const firstAnswers = [...r.firstAnswerMs].sort((a, b) => a - b);
   const supernodeCores = (r.decideMs + r.requests * f.requestMs) / 1000 / r.seconds;
   return {
     peers: f.peers,
@@ -75,6 +79,10 @@ function summary(r: SimulationResult, f: Flags, wallSeconds: number) {
     seconds: round(r.seconds),
     linkBoundSeconds: round(r.linkBoundSeconds),
     ratioToLinkBound: round(r.seconds / r.linkBoundSeconds),
+    /** Whether requests queued on one event loop (--one-loop), and when the peers' first answers came. */
+    oneLoop: f.oneLoop === true,
+    firstAnswerP50Ms: round(firstAnswers[Math.floor(firstAnswers.length / 2)] ?? 0),
+    firstAnswerMaxMs: round(firstAnswers.at(-1) ?? 0),
     transfers: r.transfers,
     fromCdn: r.cdnTransfers,
     requests: r.requests,
@@ -115,6 +123,7 @@ function table(s: ReturnType<typeof summary> & { relay?: ReturnType<typeof relay
   return [
     `simulated swarm: ${s.peers} peers, ${s.pieces} pieces of ${s.pieceMs} ms, ${s.parallelism} at once (virtual time; ${s.wallSeconds.toFixed(1)} s here)`,
     `  swarm time        ${s.seconds.toFixed(2)} s   (links allow ${s.linkBoundSeconds.toFixed(2)} s: ratio ${s.ratioToLinkBound.toFixed(3)}); ${s.fromCdn} of ${s.transfers} transfers from the CDN`,
+    `  start             first answers p50 ${s.firstAnswerP50Ms.toFixed(0)} ms, last ${s.firstAnswerMaxMs.toFixed(0)} ms${s.oneLoop ? ` (one event loop, ${s.requestMs} ms a request)` : ''}`,
     `  requests          ${s.requests} (${s.requestsPerSecond.toFixed(0)}/s); events ${s.events} (${s.eventsPerSecond.toFixed(0)}/s)`,
     `  supernode CPU     decide+evolve ${s.decideCpuMsPerTransfer} ms a transfer; with ${s.requestMs} ms a request: ${s.supernodeCpuMsPerTransfer} ms a transfer, ${s.supernodeCores} cores`,
     `  replicas          ${s.replicas} at ${REPLICA_CORES} cores each${s.supernodeCores > 1 ? ' (more than one event loop: this task must be split into sub-swarms to use them)' : ''}`,

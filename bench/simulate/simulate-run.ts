@@ -18,6 +18,12 @@ export interface SimulationOptions {
   policy?: SchedulingPolicy;
   /** Round-trip time of a sync (virtual ms): the answer reaches the peer this much later. */
   rttMs?: number;
+  /**
+   * The supernode as one event loop (one task is one actor on one replica): requests are served
+   * one at a time, in arrival order, each taking this many virtual ms, and decided when their
+   * turn comes. Undefined: every request is answered at once (only its CPU is counted).
+   */
+  serveMs?: number;
   /** Spread the joins evenly over this many virtual ms (0: all at once). */
   joinOverMs?: number;
   /** Seed of the peers' random piece walks. */
@@ -43,6 +49,8 @@ export interface SimulationResult {
   events: number;
   /** CPU of core's decide and evolve for all of it, measured in this process (ms). */
   decideMs: number;
+  /** Virtual ms from the start until each peer's first answer reached it. */
+  firstAnswerMs: number[];
   cdnTransfers: number;
   /** With keepHistory: the task's events in order, and the state they fold to. */
   history?: { events: TaskEvent[]; state: TaskState };
@@ -84,8 +92,11 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
   const swarm = new SimulatedSwarm(o.pieceCount, policy.peerUploadSlots, policy.cdnUploadSlots);
   let done = 0;
   let doneAt = 0;
-  const respond = { cdnAddress: 'cdn:1', waitRetryMs: policy.waitRetryMs, syncIntervalMs: policy.syncIntervalMs, syncsPerSecond: policy.syncsPerSecond };
+  const respond = { cdnAddress: 'cdn:1', waitRetryMs: policy.waitRetryMs, syncIntervalMs: policy.syncIntervalMs, syncsPerSecond: policy.syncsPerSecond, parentsPerPeer: policy.parentsPerPeer };
   const members: SwarmMember[] = [];
+  const firstAnswerMs: number[] = [];
+  /** With serveMs: when the supernode's event loop is done with every request so far. */
+  let loopFreeAt = 0;
   for (let i = 0; i < o.peers; i++) {
     const peerId = `sim-${i}`;
     let generation = 0;
@@ -101,16 +112,24 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     const sync = (join?: { hostId: string; address: string }) => {
       const mine = ++generation;
       requests++;
-      exec({ type: 'Sync', at: clock.now(), peerId, ok: member.takeReports(), failed: [], replace: member.starved(), ...(join ? { join } : {}) });
-      const reply = heard(syncResponse(state, peerId, member.knownDigests, respond));
-      clock.after(rttMs, () => {
-        if (reply === 'done') {
-          done++;
-          return;
-        }
-        member.update(reply.parents, reply.newDigests, reply.swarmAverage);
-        clock.after(reply.syncAfterMs, () => mine === generation && !member.complete && sync());
-      });
+      const ok = member.takeReports();
+      const replace = member.starved();
+      const serve = () => {
+        exec({ type: 'Sync', at: clock.now(), peerId, ok, failed: [], replace, ...(join ? { join } : {}) });
+        const reply = heard(syncResponse(state, peerId, member.knownDigests, respond));
+        clock.after(rttMs, () => {
+          if (join) firstAnswerMs.push(clock.now());
+          if (reply === 'done') {
+            done++;
+            return;
+          }
+          member.update(reply.parents, reply.newDigests, reply.swarmAverage);
+          clock.after(reply.syncAfterMs, () => mine === generation && !member.complete && sync());
+        });
+      };
+      if (o.serveMs === undefined) return serve();
+      loopFreeAt = Math.max(loopFreeAt, clock.now()) + o.serveMs;
+      clock.after(loopFreeAt - clock.now(), serve);
     };
     const join = { hostId: peerId, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:65000` };
     clock.after(o.joinOverMs ? Math.floor((i * o.joinOverMs) / o.peers) : 0, () => sync(join));
@@ -131,6 +150,7 @@ export function runSimulation(o: SimulationOptions): SimulationResult {
     requests,
     events,
     decideMs,
+    firstAnswerMs,
     cdnTransfers: state.cdnServed,
     ...(o.keepHistory ? { history: { events: kept, state } } : {}),
   };

@@ -11,6 +11,8 @@ export interface SyncResponseOptions {
   syncIntervalMs: number;
   /** …or later, so that the task's peers make at most this many syncs a second together (policy.syncsPerSecond). */
   syncsPerSecond: number;
+  /** The peer parents a peer should have (policy.parentsPerPeer): one with fewer asks again sooner. */
+  parentsPerPeer: number;
 }
 
 /**
@@ -49,10 +51,22 @@ export function syncResponse(state: TaskState, peerId: string, knownDigests: num
     if (!info) break;
     digests.push(info.digest);
   }
-  // A peer without parents (none eligible yet) asks again soon, not after a whole interval.
+  // A peer without parents, or with fewer peer parents than parentsPerPeer, asks again soon, not
+  // after a whole interval: the window it was chosen from held too few with room, or it joined
+  // while the swarm was still forming (its children are named to it at its next sync). In a
+  // 2,000-peer swarm one such peer fetched 121 pieces through a single parent for the 19 s
+  // until its next sync, and finished 6 s after the rest. A swarm of fewer than parentsPerPeer
+  // + 1 peers syncs this often throughout: a few requests a second.
   const interval = Math.max(options.syncIntervalMs, Math.ceil((1000 * state.peers.size) / options.syncsPerSecond));
-  const syncAfterMs = parents.length > 0 ? interval : Math.ceil(options.syncIntervalMs / 4);
+  const short = parents.length === 0 || peerParents(peer.parents) < options.parentsPerPeer;
+  const syncAfterMs = short ? Math.min(interval, Math.ceil(options.syncIntervalMs / 4)) : interval;
   return { action: 'sync', parents, digests, contentLength, pieceSize, pieceCount, syncAfterMs, swarmAverage: swarmAverage(state) };
+}
+
+function peerParents(parents: readonly string[]): number {
+  let n = 0;
+  for (const id of parents) if (id !== CDN_SOURCE) n++;
+  return n;
 }
 
 /** Pieces held per peer on average: what every serving peer holds (availability) over the peers that ever joined. O(pieces). */

@@ -104,6 +104,7 @@ export class SwarmService {
         waitRetryMs: this.o.policy.waitRetryMs,
         syncIntervalMs: this.o.policy.syncIntervalMs,
         syncsPerSecond: this.o.policy.syncsPerSecond,
+        parentsPerPeer: this.o.policy.parentsPerPeer,
       });
       const left = deadline - this.o.clock();
       if (left <= 0 || !nothingNew(response, req.knownDigests)) return response;

@@ -57,6 +57,18 @@ describe('damselfly bench simulate', () => {
     expect(out.eventsPerSecond).toBeGreaterThan(0);
     expect(out.supernodeCores).toBeGreaterThan(0);
     expect(out.replicas).toBeGreaterThanOrEqual(1);
+    // Answered at once: every peer's first answer comes one round trip after its join.
+    expect(out.firstAnswerMaxMs).toBeLessThan(10);
+  });
+
+  it('queues the requests on one event loop with --one-loop: the 300 joins take 300 × --request-ms to answer', () => {
+    const r = run(['bench', 'simulate', '--peers', '300', '--pieces', '64', '--one-loop', '--request-ms', '1', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, number | boolean>;
+    expect(out.oneLoop).toBe(true);
+    expect(out.firstAnswerMaxMs).toBeGreaterThanOrEqual(300);
+    expect(out.firstAnswerP50Ms).toBeGreaterThanOrEqual(150);
+    expect(out.transfers).toBe(300 * 64);
   });
 
   it('relays the simulated task\'s events through PostgreSQL and Kafka, and both replays reach its state hash', () => {

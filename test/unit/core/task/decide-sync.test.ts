@@ -8,7 +8,7 @@ const types = (events: TaskEvent[]) => events.map((e) => e.type);
 const parentsOf = (s: TaskState, id: string) => s.peers.get(id)!.parents;
 /** Three peer parents each, so that six peers leave room to replace one. */
 const SYNC = { ...OPTIONS, policy: { ...POLICY, parentsPerPeer: 3, maxChildren: 6 } };
-const RESPONSE = { cdnAddress: '127.0.0.1:9000', waitRetryMs: 200, syncIntervalMs: 1_000, syncsPerSecond: 200 };
+const RESPONSE = { cdnAddress: '127.0.0.1:9000', waitRetryMs: 200, syncIntervalMs: 1_000, syncsPerSecond: 200, parentsPerPeer: SYNC.policy.parentsPerPeer };
 
 /** Peers a to f on an 8-piece seeded task, each synced once (so each has its parents). */
 function swarm(): TaskState {
@@ -102,8 +102,19 @@ describe('Sync', () => {
       parents: [{ peerId: 'bb', address: '127.0.0.1:6002' }, { peerId: 'cdn', address: '127.0.0.1:9000' }],
       digests: [digestOf(2), digestOf(3), digestOf(4)],
       pieceCount: 8,
-      syncAfterMs: 1_000,
+      // One peer parent of the three it should have: it asks again at a quarter of the interval.
+      syncAfterMs: 250,
     });
+  });
+
+  it('asks a peer with its full set of parents to sync again after the interval, one with fewer sooner', () => {
+    const s = swarm();
+    expect(syncResponse(s, 'a', 8, RESPONSE)).toMatchObject({ action: 'sync', syncAfterMs: 1_000 });
+    // The interval grows with the swarm (syncsPerSecond), the short one does not.
+    expect(syncResponse(s, 'a', 8, { ...RESPONSE, syncsPerSecond: 2 })).toMatchObject({ syncAfterMs: 3_000 });
+    const alone = run([join('a'), sync('a', 100)], seedingTask(8), SYNC).state;
+    expect(parentsOf(alone, 'a')).toEqual(['cdn']);
+    expect(syncResponse(alone, 'a', 8, { ...RESPONSE, syncsPerSecond: 2 })).toMatchObject({ syncAfterMs: 250 });
   });
 
   it('joins in the same decision when the sync carries a join, and refuses another address under an active id', () => {
