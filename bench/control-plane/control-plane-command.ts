@@ -112,7 +112,8 @@ function summary(r: ControlPlaneResult, f: Flags) {
   };
 }
 
-function quantile(sorted: readonly number[], q: number): number {
+/** The q-quantile of ascending numbers (0 when there are none). */
+export function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
 

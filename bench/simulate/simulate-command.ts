@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { parseOptions } from '../../edge/cli/parse-options.ts';
+import { quantile } from '../control-plane/control-plane-command.ts';
 import { relayHistory, type RelayOfHistory } from './relay-run.ts';
 import { runSimulation, type SimulationResult } from './simulate-run.ts';
 
@@ -81,7 +82,7 @@ function summary(r: SimulationResult, f: Flags, wallSeconds: number) {
     ratioToLinkBound: round(r.seconds / r.linkBoundSeconds),
     /** Whether requests queued on one event loop (--one-loop), and when the peers' first answers came. */
     oneLoop: f.oneLoop === true,
-    firstAnswerP50Ms: round(firstAnswers[Math.floor(firstAnswers.length / 2)] ?? 0),
+    firstAnswerP50Ms: round(quantile(firstAnswers, 0.5)),
     firstAnswerMaxMs: round(firstAnswers.at(-1) ?? 0),
     transfers: r.transfers,
     fromCdn: r.cdnTransfers,

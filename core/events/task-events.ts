@@ -97,9 +97,13 @@ export const ParentsAssigned = z.object({
  * source's id: each such object cost the supernode tens of microseconds all told
  * (docs/decisions.md, "Reports by source").
  */
-export const VerifiedFrom = z
-  .object({ source: id, pieces: z.array(piece).min(1), ms: z.array(z.number().int().nonnegative()) })
-  .refine((g) => g.ms.length === g.pieces.length, { message: 'ms holds one duration for each piece', path: ['ms'] });
+export function verifiedFrom<S extends z.ZodType<string>>(source: S) {
+  return z
+    .object({ source, pieces: z.array(piece).min(1), ms: z.array(z.number().int().nonnegative()) })
+    .refine((g) => g.ms.length === g.pieces.length, { message: 'ms holds one duration for each piece', path: ['ms'] });
+}
+/** As stored (the wire checks its source ids more strictly: core/wire/peer-api.ts). */
+export const VerifiedFrom = verifiedFrom(id);
 export type VerifiedFrom = z.infer<typeof VerifiedFrom>;
 
 /** One verified piece as version 3 reported it (and the round protocol still does). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FailureReason, groupLegacyVerified } from '../events/task-events.ts';
+import { FailureReason, groupLegacyVerified, verifiedFrom } from '../events/task-events.ts';
 import { HostPort, Sha256Digest, text } from './fields.ts';
 
 /**
@@ -157,14 +157,10 @@ const VerifiedGroups = z
   .preprocess(
     groupLegacyVerified,
     z
-      .array(z.object({ source: id, pieces: z.array(z.number().int().nonnegative()).min(1).max(MAX_ROUND_REPORTS), ms: z.array(z.number().int().nonnegative()).max(MAX_ROUND_REPORTS) }))
+      .array(verifiedFrom(id))
       .max(MAX_ROUND_REPORTS)
       .superRefine((groups, ctx) => {
-        let total = 0;
-        groups.forEach((g, i) => {
-          total += g.pieces.length;
-          if (g.ms.length !== g.pieces.length) ctx.addIssue({ code: 'custom', path: [i, 'ms'], message: 'ms holds one duration for each piece' });
-        });
+        const total = groups.reduce((n, g) => n + g.pieces.length, 0);
         if (total > MAX_ROUND_REPORTS) ctx.addIssue({ code: 'custom', message: `at most ${MAX_ROUND_REPORTS} verified pieces in one sync (got ${total})` });
       }),
   )
